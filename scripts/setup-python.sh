@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Creates the project venv (.venv) with the pinned MLflow and trainer dependencies, when missing or outdated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+reqs=trainer/requirements.txt
+stamp=.venv/.requirements-sha256
+want=$(cat "$reqs" | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/mlflow ]; then exit 0; fi
+if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+  echo "error: Python 3.10+ is needed for MLflow and the trainer (found $("$python" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+echo "==> creating Python venv .venv with $reqs"
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r "$reqs"
+echo "$want" > "$stamp"

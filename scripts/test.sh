@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what it needs, then trainer tests (pytest),
+# unit tests, and integration + end-to-end tests against a real Postgres, MLflow server and ONNX Runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+bash scripts/ensure-node-deps.sh
+bash scripts/setup-python.sh
+echo "==> type-checking and compiling"
+npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.build.json
+echo "==> trainer tests (pytest)"
+.venv/bin/python -m pytest trainer/tests -q
+echo "==> unit, integration and end-to-end tests (jest)"
+npx jest --runInBand "$@"
+echo "==> all tests passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,62 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppController } from 'src/app.controller';
+import { AuthModule } from 'src/common/auth/auth.module';
+import { FieldError, ValidationFailedError } from 'src/common/errors/app-error';
+import { ProblemDetailsFilter } from 'src/common/errors/problem-details.filter';
+import { loggingModule } from 'src/common/logging/logging.module';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { dataSourceOptions } from 'src/database/data-source';
+import { MlflowModule } from 'src/mlflow/mlflow.module';
+import { HealthModule } from 'src/modules/health/health.module';
+import { MetricsModule } from 'src/modules/metrics/metrics.module';
+import { RegistryModule } from 'src/modules/registry/registry.module';
+import { ServingModule } from 'src/modules/serving/serving.module';
+import type { ValidationError } from 'class-validator';
+
+@Module({})
+export class AppModule {
+  /** `databaseUrl` is resolved before Nest starts (embedded Postgres or DATABASE_URL) and already migrated. */
+  static register(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        { module: ConfigHolder, global: true, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] },
+        loggingModule(config),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.DB_POOL_SIZE), autoLoadEntities: true }),
+        EventEmitterModule.forRoot(),
+        MetricsModule,
+        MlflowModule,
+        AuthModule,
+        RegistryModule,
+        ServingModule,
+        HealthModule,
+      ],
+      controllers: [AppController],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            transform: true,
+            exceptionFactory: (errors) => new ValidationFailedError(flatten(errors)),
+          }),
+        },
+      ],
+    };
+  }
+}
+
+@Module({})
+class ConfigHolder {}
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  return errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}).map((message) => ({ field: `${prefix}${e.property}`, message })),
+    ...flatten(e.children ?? [], `${prefix}${e.property}.`),
+  ]);
+}

@@ -1,0 +1,97 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
+import { Principal, Role } from 'src/common/auth/roles';
+
+const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
+const ALPHANUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+// Verified keys are remembered briefly so that /predict does not touch the database per request.
+const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
+
+export interface CreatedKey {
+  key: string;
+  record: ApiKeyEntity;
+}
+
+export interface CreateKeyInput {
+  name: string;
+  role: Role;
+  modelName?: string | null;
+  expiresAt?: Date | null;
+}
+
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
+  private readonly cache = new Map<string, { principal: Principal; hash: Buffer; until: number; expiresAt: number | null }>();
+
+  constructor(@InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>) {}
+
+  async create(input: CreateKeyInput): Promise<CreatedKey> {
+    const id = randomString(8);
+    const key = `chk_${id}_${randomBytes(32).toString('base64url')}`;
+    return { key, record: await this.store(id, key, input) };
+  }
+
+  /** Ensures a key given from outside (a secret store) exists, e.g. BOOTSTRAP_ADMIN_API_KEY. */
+  async ensure(key: string, input: CreateKeyInput): Promise<ApiKeyEntity> {
+    const match = KEY_PATTERN.exec(key);
+    if (!match) throw new Error('API key has the wrong format: expected chk_<8 alphanumerics>_<secret>');
+    const existing = await this.keys.findOneBy({ id: match[1] });
+    if (existing) {
+      if (existing.keyHash !== sha256(key)) throw new Error(`An API key with id ${match[1]} already exists with a different secret.`);
+      return existing;
+    }
+    return this.store(match[1], key, input);
+  }
+
+  async count(): Promise<number> {
+    return this.keys.count();
+  }
+
+  /** Returns the principal for a presented key, or undefined when it is unknown, revoked or expired. */
+  async verify(presented: string): Promise<Principal | undefined> {
+    const match = KEY_PATTERN.exec(presented);
+    if (!match) return undefined;
+    const hash = Buffer.from(sha256(presented), 'hex');
+    const now = Date.now();
+    const cached = this.cache.get(match[1]);
+    if (cached && cached.until > now && (cached.expiresAt === null || cached.expiresAt > now)) {
+      return timingSafeEqual(cached.hash, hash) ? cached.principal : undefined;
+    }
+    const row = await this.keys.findOneBy({ id: match[1] });
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
+    const stored = Buffer.from(row.keyHash, 'hex');
+    if (!timingSafeEqual(stored, hash)) return undefined;
+    const principal: Principal = { keyId: row.id, role: row.role, modelName: row.modelName };
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(row.id, { principal, hash: stored, until: now + CACHE_TTL_MS, expiresAt: row.expiresAt?.getTime() ?? null });
+    void this.keys.update({ id: row.id }, { lastUsedAt: new Date() }).catch((err) => this.logger.warn(`could not record key use: ${err}`));
+    return principal;
+  }
+
+  private async store(id: string, key: string, input: CreateKeyInput): Promise<ApiKeyEntity> {
+    return this.keys.save(
+      this.keys.create({
+        id,
+        name: input.name,
+        keyHash: sha256(key),
+        role: input.role,
+        modelName: input.modelName ?? null,
+        expiresAt: input.expiresAt ?? null,
+      }),
+    );
+  }
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function randomString(n: number): string {
+  const bytes = randomBytes(n);
+  return Array.from(bytes, (b) => ALPHANUM[b % ALPHANUM.length]).join('');
+}

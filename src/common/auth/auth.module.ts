@@ -1,0 +1,15 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminKeyBootstrap } from 'src/common/auth/admin-key.bootstrap';
+import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
+import { ApiKeyGuard } from 'src/common/auth/api-key.guard';
+import { ApiKeysService } from 'src/common/auth/api-keys.service';
+
+@Global()
+@Module({
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
+  providers: [ApiKeysService, AdminKeyBootstrap, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  exports: [ApiKeysService],
+})
+export class AuthModule {}

@@ -1,0 +1,25 @@
+import { DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from 'src/config/config.schema';
+
+const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
+
+/** JSON logs on stdout; each request line carries its request id (X-Request-Id) and the API key id. */
+export function loggingModule(config: AppConfig): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level: config.LOG_LEVEL,
+      // Fastify assigns the id (see main.ts) and stores it on the raw request.
+      genReqId: (req) => req.id as string,
+      customProps: (req) => ({ requestId: req.id }),
+      autoLogging: { ignore: (req) => QUIET_ROUTES.has(((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?')[0]) },
+      // The problem filter already logs failures; one line per request is enough.
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'warn' : 'info'),
+      customErrorObject: (_req, _res, _err, value) => ({ ...value, err: undefined }),
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    },
+  });
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const probability = z.coerce.number().min(0).max(1);
+
+/**
+ * Every environment variable the service reads. The README configuration table is generated from
+ * this schema (`npm run docs:config`) and a unit test keeps the two in step.
+ */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime environment.'),
+    HOST: z.string().min(1).default('0.0.0.0').describe('Interface the HTTP server binds to.'),
+    PORT: int(0, 65535).default(3000).describe('HTTP port.'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Minimum level of the JSON logs written to stdout.'),
+    DATA_DIR: z
+      .string()
+      .min(1)
+      .default('.data')
+      .describe('Local state: embedded Postgres data, model cache, the bootstrap admin key file.'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional()
+      .describe('Postgres connection URL. When unset, an embedded PostgreSQL 15 is started under DATA_DIR.'),
+    EMBEDDED_PG_PORT: int(1024, 65535).default(54330).describe('Port of the embedded Postgres (only when DATABASE_URL is unset).'),
+    DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
+    MLFLOW_TRACKING_URI: z
+      .string()
+      .url()
+      .default('http://127.0.0.1:5000')
+      .describe('Base URL of the MLflow tracking server (REST).'),
+    MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),
+    MLFLOW_MAX_RETRIES: int(0, 10).default(3).describe('Retries (with exponential backoff and jitter) of idempotent MLflow calls.'),
+    MLFLOW_RECONCILE_INTERVAL_MS: int(1000, 86400000)
+      .default(60000)
+      .describe('How often stage changes not yet mirrored to MLflow are retried.'),
+    SERVING_MODEL_NAME: z.string().min(1).default('churn-model').describe('Registered model whose Production version is served.'),
+    MODEL_POLL_INTERVAL_MS: int(1000, 86400000)
+      .default(15000)
+      .describe('How often the served version is compared with the registry (fallback to change events).'),
+    PREDICTION_THRESHOLD: probability.default(0.5).describe('Churn probability at or above which `will_churn` is true.'),
+    RISK_MEDIUM_THRESHOLD: probability.default(0.3).describe('Churn probability at or above which `risk_level` is `medium`.'),
+    RISK_HIGH_THRESHOLD: probability.default(0.7).describe('Churn probability at or above which `risk_level` is `high`.'),
+    BATCH_MAX_ROWS: int(1, 100000).default(1000).describe('Maximum rows accepted by `POST /predict/batch`.'),
+    BODY_LIMIT_BYTES: int(1024, 104857600).default(2097152).describe('Maximum request body size.'),
+    BOOTSTRAP_ADMIN_API_KEY: z
+      .string()
+      .regex(/^chk_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{20,}$/, 'must look like chk_<8 alphanumerics>_<secret of 20+ url-safe characters>')
+      .optional()
+      .describe('Admin key to ensure at start (from a secret store). In local mode a key is generated instead.'),
+    SWAGGER_ENABLED: bool.default('true').describe('Serve Swagger UI at /docs and the spec at /openapi.json.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.RISK_MEDIUM_THRESHOLD >= c.RISK_HIGH_THRESHOLD) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['RISK_MEDIUM_THRESHOLD'],
+        message: `must be below RISK_HIGH_THRESHOLD (${c.RISK_HIGH_THRESHOLD})`,
+      });
+    }
+  });
+
+export type AppConfig = z.infer<typeof configSchema> & {
+  /** True when the service runs its own embedded Postgres (DATABASE_URL unset). */
+  readonly localMode: boolean;
+  readonly serviceVersion: string;
+};

@@ -1,0 +1,29 @@
+import * as path from 'node:path';
+import { configSchema, AppConfig } from 'src/config/config.schema';
+import { version as serviceVersion } from '../../package.json';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix the environment variables above and start again.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment once. Nothing else in the code base reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return Object.freeze({
+    ...parsed.data,
+    DATA_DIR: path.resolve(parsed.data.DATA_DIR),
+    localMode: parsed.data.DATABASE_URL === undefined,
+    serviceVersion,
+  });
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

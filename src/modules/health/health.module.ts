@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from 'src/modules/health/health.controller';
+import { HealthService } from 'src/modules/health/health.service';
+import { ModelHealthIndicator } from 'src/modules/health/model.health';
+import { ServingModule } from 'src/modules/serving/serving.module';
+
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), ServingModule],
+  controllers: [HealthController],
+  providers: [HealthService, ModelHealthIndicator],
+})
+export class HealthModule {}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { MetricsController } from 'src/modules/metrics/metrics.controller';
+
+@Module({
+  imports: [
+    PrometheusModule.register({
+      path: '/metrics',
+      controller: MetricsController,
+      defaultMetrics: { enabled: true },
+      global: true,
+    }),
+  ],
+})
+export class MetricsModule {}

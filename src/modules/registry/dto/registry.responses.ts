@@ -1,0 +1,65 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { STAGES, Stage } from 'src/modules/registry/stages';
+
+export class MlflowVersionInfo {
+  @ApiPropertyOptional() run_id?: string;
+  @ApiPropertyOptional() source?: string;
+  @ApiPropertyOptional() status?: string;
+  @ApiPropertyOptional({ description: 'Legacy MLflow stage (mirrored from ours).' }) current_stage?: string;
+  @ApiProperty({ type: [String] }) aliases: string[];
+  @ApiProperty({ type: Object }) tags: Record<string, string>;
+  @ApiPropertyOptional() creation_timestamp?: number;
+  @ApiPropertyOptional() description?: string;
+}
+
+export class ModelVersionView {
+  @ApiProperty() name: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: STAGES }) stage: Stage;
+  @ApiPropertyOptional({ nullable: true }) stage_changed_at: string | null;
+  @ApiPropertyOptional({ nullable: true }) model_sha256: string | null;
+  @ApiProperty({ description: 'false while the stage change is not yet mirrored to MLflow' }) mlflow_synced: boolean;
+  @ApiPropertyOptional({ type: MlflowVersionInfo, nullable: true, description: 'null when MLflow is unreachable' })
+  mlflow: MlflowVersionInfo | null;
+}
+
+export class ModelVersionList {
+  @ApiProperty() name: string;
+  @ApiProperty({ description: 'false when MLflow could not be reached; stages still come from the control plane' })
+  mlflow_available: boolean;
+  @ApiProperty({ type: [ModelVersionView] }) versions: ModelVersionView[];
+}
+
+export class ModelSummary {
+  @ApiProperty() name: string;
+  @ApiPropertyOptional({ nullable: true }) description: string | null;
+  @ApiPropertyOptional({ nullable: true }) production_version: string | null;
+  @ApiProperty({ type: [String] }) staging_versions: string[];
+  @ApiPropertyOptional({ nullable: true }) latest_version: string | null;
+  @ApiPropertyOptional({ nullable: true }) last_updated: string | null;
+}
+
+export class ModelList {
+  @ApiProperty() mlflow_available: boolean;
+  @ApiProperty({ type: [ModelSummary] }) models: ModelSummary[];
+}
+
+export class StageTransitionView {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: STAGES }) from_stage: Stage;
+  @ApiProperty({ enum: STAGES }) to_stage: Stage;
+  @ApiProperty({ enum: ['requested', 'archived-by-promotion'] }) reason: string;
+  @ApiPropertyOptional({ nullable: true }) comment: string | null;
+  @ApiPropertyOptional({ nullable: true }) actor_key_id: string | null;
+  @ApiPropertyOptional({ nullable: true }) request_id: string | null;
+  @ApiProperty() created_at: string;
+}
+
+export class StageChangeResult {
+  @ApiProperty({ type: ModelVersionView }) version: ModelVersionView;
+  @ApiProperty({ type: [StageTransitionView] }) transitions: StageTransitionView[];
+  @ApiProperty({ enum: ['synced', 'pending'], description: 'pending: MLflow was unreachable; the mirror is retried in the background' })
+  mlflow_sync: 'synced' | 'pending';
+}

@@ -1,0 +1,74 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { MlflowRequestError } from 'src/mlflow/mlflow.errors';
+import { ModelVersionEntity } from 'src/modules/registry/entities/model-version.entity';
+import { Stage, STAGE_ALIASES, STAGE_TAG } from 'src/modules/registry/stages';
+
+/**
+ * Makes MLflow reflect our stages for one model: aliases `production` / `staging`, a stage tag on
+ * each version, and the legacy MLflow stage. Idempotent, so it can be retried at any time.
+ */
+@Injectable()
+export class MlflowMirror {
+  private readonly logger = new Logger(MlflowMirror.name);
+  private readonly running = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly mlflow: MlflowClient,
+    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+  ) {}
+
+  /** Returns true when MLflow now matches our state, false when it must be retried later. */
+  sync(modelName: string): Promise<boolean> {
+    // Serialise per model: a second caller waits for the run in progress, then runs again.
+    const previous = this.running.get(modelName) ?? Promise.resolve(true);
+    const next = previous.catch(() => false).then(() => this.syncNow(modelName));
+    this.running.set(modelName, next);
+    void next.finally(() => {
+      if (this.running.get(modelName) === next) this.running.delete(modelName);
+    });
+    return next;
+  }
+
+  private async syncNow(modelName: string): Promise<boolean> {
+    const rows = await this.versions.findBy({ modelName });
+    const unsynced = rows.filter((r) => !r.mlflowSynced);
+    if (unsynced.length === 0) return true;
+    try {
+      for (const [stage, alias] of Object.entries(STAGE_ALIASES) as [Stage, string][]) {
+        const holder = rows.filter((r) => r.stage === stage).sort((a, b) => Number(b.version) - Number(a.version))[0];
+        if (holder) await this.mlflow.setAlias(modelName, alias, holder.version);
+        else await this.mlflow.deleteAlias(modelName, alias);
+      }
+      for (const row of unsynced) {
+        await this.mlflow.setModelVersionTag(modelName, row.version, STAGE_TAG, row.stage);
+        await this.mirrorLegacyStage(row);
+        // Only mark synced if nobody changed the stage while we were mirroring it.
+        await this.versions.update(
+          { modelName, version: row.version, stage: row.stage, stageChangedAt: row.stageChangedAt },
+          { mlflowSynced: true, mlflowSyncError: null },
+        );
+      }
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.warn(`MLflow mirror of ${modelName} failed, will retry: ${message}`);
+      for (const r of unsynced) {
+        await this.versions.update({ modelName, version: r.version }, { mlflowSyncError: message.slice(0, 1000) }).catch(() => undefined);
+      }
+      return false;
+    }
+  }
+
+  private async mirrorLegacyStage(row: ModelVersionEntity): Promise<void> {
+    try {
+      await this.mlflow.transitionStage(row.modelName, row.version, row.stage);
+    } catch (err) {
+      // Stages are deprecated upstream; a server that refuses them still gets aliases and tags.
+      if (!(err instanceof MlflowRequestError)) throw err;
+      this.logger.debug(`MLflow refused legacy stage ${row.stage} for ${row.modelName}/${row.version}: ${err.message}`);
+    }
+  }
+}

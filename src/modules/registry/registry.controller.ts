@@ -1,0 +1,61 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { assertModelScope } from 'src/common/auth/model-scope';
+import { Principal } from 'src/common/auth/roles';
+import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from 'src/modules/registry/dto/registry.responses';
+import { SetStageDto } from 'src/modules/registry/dto/set-stage.dto';
+import { RegistryService } from 'src/modules/registry/registry.service';
+
+@ApiTags('registry')
+@ApiSecurity('api-key')
+@Controller('api/v1/models')
+export class RegistryController {
+  constructor(private readonly registry: RegistryService) {}
+
+  @Get()
+  @ApiOkResponse({ type: ModelList })
+  listModels(): Promise<ModelList> {
+    return this.registry.listModels();
+  }
+
+  @Get(':name/versions')
+  @ApiOkResponse({ type: ModelVersionList })
+  listVersions(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<ModelVersionList> {
+    assertModelScope(principal, name);
+    return this.registry.listVersions(name);
+  }
+
+  @Get(':name/stage-history')
+  @ApiOkResponse({ type: [StageTransitionView] })
+  modelHistory(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<StageTransitionView[]> {
+    assertModelScope(principal, name);
+    return this.registry.history(name);
+  }
+
+  @Get(':name/versions/:version/stage-history')
+  @ApiOkResponse({ type: [StageTransitionView] })
+  versionHistory(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<StageTransitionView[]> {
+    assertModelScope(principal, name);
+    return this.registry.history(name, version);
+  }
+
+  @Post(':name/versions/:version/stage')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOkResponse({ type: StageChangeResult })
+  setStage(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() body: SetStageDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<StageChangeResult> {
+    assertModelScope(principal, name);
+    return this.registry.setStage({ modelName: name, version, stage: body.stage, comment: body.comment, principal, requestId: request.id });
+  }
+}

@@ -1,0 +1,267 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { Principal } from 'src/common/auth/roles';
+import { ConflictError, ErrorCode, NotFoundError } from 'src/common/errors/app-error';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { MlflowNotFoundError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
+import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from 'src/mlflow/mlflow.types';
+import {
+  ModelList,
+  ModelVersionList,
+  ModelVersionView,
+  StageChangeResult,
+  StageTransitionView,
+} from 'src/modules/registry/dto/registry.responses';
+import { ModelVersionEntity } from 'src/modules/registry/entities/model-version.entity';
+import { StageTransitionEntity, TransitionReason } from 'src/modules/registry/entities/stage-transition.entity';
+import { MlflowMirror } from 'src/modules/registry/mlflow-mirror';
+import { SettableStage, STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/stages';
+
+export const MODEL_SHA256_TAG = 'model_sha256';
+
+export interface StageChangeRequest {
+  modelName: string;
+  version: string;
+  stage: SettableStage;
+  comment?: string;
+  principal: Principal;
+  requestId?: string;
+}
+
+/** The registry: our stage of every model version (Postgres is the truth), mirrored into MLflow. */
+@Injectable()
+export class RegistryService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RegistryService.name);
+  private reconcileTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    @InjectRepository(StageTransitionEntity) private readonly transitions: Repository<StageTransitionEntity>,
+    private readonly mlflow: MlflowClient,
+    private readonly mirror: MlflowMirror,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  onModuleInit(): void {
+    this.reconcileTimer = setInterval(() => void this.mirrorPending(), this.config.MLFLOW_RECONCILE_INTERVAL_MS);
+    this.reconcileTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.reconcileTimer);
+  }
+
+  async listModels(): Promise<ModelList> {
+    const ours = await this.versions.find();
+    let registered: MlflowRegisteredModel[] | undefined;
+    try {
+      registered = await this.mlflow.searchRegisteredModels();
+    } catch (err) {
+      if (!(err instanceof MlflowUnavailableError)) throw err;
+    }
+    const names = new Set([...ours.map((v) => v.modelName), ...(registered ?? []).map((m) => m.name)]);
+    const models = [...names].sort().map((name) => {
+      const rows = ours.filter((v) => v.modelName === name);
+      const mlflowModel = registered?.find((m) => m.name === name);
+      const mlflowLatest = mlflowModel?.latest_versions?.map((v) => v.version) ?? [];
+      return {
+        name,
+        description: mlflowModel?.description || null,
+        production_version: rows.find((r) => r.stage === 'Production')?.version ?? null,
+        staging_versions: rows.filter((r) => r.stage === 'Staging').map((r) => r.version).sort(byVersionDesc),
+        latest_version: [...mlflowLatest, ...rows.map((r) => r.version)].sort(byVersionDesc)[0] ?? null,
+        last_updated: mlflowModel?.last_updated_timestamp ? new Date(mlflowModel.last_updated_timestamp).toISOString() : null,
+      };
+    });
+    return { mlflow_available: registered !== undefined, models };
+  }
+
+  async listVersions(modelName: string): Promise<ModelVersionList> {
+    const ours = await this.versions.find({ where: { modelName } });
+    let fromMlflow: MlflowModelVersion[] | undefined;
+    try {
+      fromMlflow = await this.mlflow.searchModelVersions(modelName);
+    } catch (err) {
+      if (!(err instanceof MlflowUnavailableError)) throw err;
+    }
+    if (fromMlflow?.length === 0 && ours.length === 0) {
+      throw new NotFoundError(`Model '${modelName}' has no versions in MLflow. Train and register one first (see trainer/README.md).`);
+    }
+    const byVersion = new Map(ours.map((v) => [v.version, v]));
+    const all = new Set([...byVersion.keys(), ...(fromMlflow ?? []).map((v) => v.version)]);
+    const versions = [...all].sort(byVersionDesc).map((version) =>
+      toView(modelName, version, byVersion.get(version), fromMlflow?.find((m) => m.version === version), fromMlflow !== undefined),
+    );
+    return { name: modelName, mlflow_available: fromMlflow !== undefined, versions };
+  }
+
+  async history(modelName: string, version?: string): Promise<StageTransitionView[]> {
+    const rows = await this.transitions.find({
+      where: version ? { modelName, version } : { modelName },
+      order: { id: 'DESC' },
+      take: 500,
+    });
+    return rows.map(toTransitionView);
+  }
+
+  /** The Production version of a model per the control plane, or null. */
+  async productionVersion(modelName: string): Promise<ModelVersionEntity | null> {
+    return this.versions.findOneBy({ modelName, stage: 'Production' });
+  }
+
+  /**
+   * Moves a version to a stage. One Production version per model: promoting archives the previous
+   * one in the same transaction. The change is committed in Postgres first, then mirrored to MLflow
+   * (retried in the background if MLflow is down).
+   */
+  async setStage(req: StageChangeRequest): Promise<StageChangeResult> {
+    const mv = await this.requireMlflowVersion(req.modelName, req.version);
+    const sha256 = tagValue(mv.tags, MODEL_SHA256_TAG) ?? null;
+
+    const { row, written } = await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`registry:${req.modelName}`]);
+      const repo = tx.getRepository(ModelVersionEntity);
+      const current = await repo.findOne({ where: { modelName: req.modelName, version: req.version }, lock: { mode: 'pessimistic_write' } });
+      const from = current?.stage ?? 'None';
+      if (from === req.stage) {
+        throw new ConflictError(`${req.modelName} version ${req.version} is already in ${req.stage}.`, ErrorCode.STAGE_UNCHANGED);
+      }
+      const now = new Date();
+      const written: StageTransitionEntity[] = [];
+      if (req.stage === 'Production') {
+        const previous = await repo.findOne({ where: { modelName: req.modelName, stage: 'Production' }, lock: { mode: 'pessimistic_write' } });
+        if (previous) {
+          await repo.update({ modelName: previous.modelName, version: previous.version }, { stage: 'Archived', stageChangedAt: now, stageChangedBy: req.principal.keyId, mlflowSynced: false });
+          written.push(await this.record(tx, req, previous.version, 'Production', 'Archived', 'archived-by-promotion', now));
+        }
+      }
+      const row = await repo.save(
+        repo.create({
+          modelName: req.modelName,
+          version: req.version,
+          stage: req.stage,
+          modelSha256: sha256,
+          mlflowRunId: mv.run_id ?? null,
+          stageChangedAt: now,
+          stageChangedBy: req.principal.keyId,
+          mlflowSynced: false,
+          mlflowSyncError: null,
+        }),
+      );
+      written.unshift(await this.record(tx, req, req.version, from, req.stage, 'requested', now));
+      return { row, written };
+    });
+
+    for (const t of written) {
+      const event: StageChangedEvent = { modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage };
+      this.events.emit(STAGE_CHANGED_EVENT, event);
+    }
+    const synced = await this.mirror.sync(req.modelName);
+    const fresh = (await this.versions.findOneBy({ modelName: req.modelName, version: req.version })) ?? row;
+    return {
+      version: toView(req.modelName, req.version, fresh, undefined, false),
+      transitions: written.map(toTransitionView),
+      mlflow_sync: synced ? 'synced' : 'pending',
+    };
+  }
+
+  /** Retries the MLflow mirror of every model that has unsynced stage changes. */
+  async mirrorPending(): Promise<void> {
+    const pending: { model_name: string }[] = await this.db.query('SELECT DISTINCT model_name FROM model_versions WHERE NOT mlflow_synced');
+    for (const { model_name } of pending) await this.mirror.sync(model_name);
+  }
+
+  private async requireMlflowVersion(modelName: string, version: string): Promise<MlflowModelVersion> {
+    if (!/^[1-9][0-9]*$/.test(version)) {
+      throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+    }
+    try {
+      return await this.mlflow.getModelVersion(modelName, version);
+    } catch (err) {
+      if (err instanceof MlflowNotFoundError) {
+        throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      }
+      throw err;
+    }
+  }
+
+  private record(
+    tx: EntityManager,
+    req: StageChangeRequest,
+    version: string,
+    from: StageTransitionEntity['fromStage'],
+    to: StageTransitionEntity['toStage'],
+    reason: TransitionReason,
+    at: Date,
+  ): Promise<StageTransitionEntity> {
+    const repo = tx.getRepository(StageTransitionEntity);
+    return repo.save(
+      repo.create({
+        modelName: req.modelName,
+        version,
+        fromStage: from,
+        toStage: to,
+        reason,
+        comment: req.comment ?? null,
+        actorKeyId: req.principal.keyId,
+        requestId: req.requestId ?? null,
+        createdAt: at,
+      }),
+    );
+  }
+}
+
+export function byVersionDesc(a: string, b: string): number {
+  return Number(b) - Number(a);
+}
+
+function toView(
+  name: string,
+  version: string,
+  ours: ModelVersionEntity | undefined,
+  mv: MlflowModelVersion | undefined,
+  mlflowAvailable: boolean,
+): ModelVersionView {
+  return {
+    name,
+    version,
+    stage: ours?.stage ?? 'None',
+    stage_changed_at: ours?.stageChangedAt.toISOString() ?? null,
+    model_sha256: ours?.modelSha256 ?? tagValue(mv?.tags, MODEL_SHA256_TAG) ?? null,
+    mlflow_synced: ours?.mlflowSynced ?? true,
+    mlflow:
+      mv && mlflowAvailable
+        ? {
+            run_id: mv.run_id,
+            source: mv.source,
+            status: mv.status,
+            current_stage: mv.current_stage,
+            aliases: mv.aliases ?? [],
+            tags: Object.fromEntries((mv.tags ?? []).map((t) => [t.key, t.value])),
+            creation_timestamp: mv.creation_timestamp,
+            description: mv.description,
+          }
+        : null,
+  };
+}
+
+function toTransitionView(t: StageTransitionEntity): StageTransitionView {
+  return {
+    id: String(t.id),
+    name: t.modelName,
+    version: t.version,
+    from_stage: t.fromStage,
+    to_stage: t.toStage,
+    reason: t.reason,
+    comment: t.comment,
+    actor_key_id: t.actorKeyId,
+    request_id: t.requestId,
+    created_at: t.createdAt.toISOString(),
+  };
+}

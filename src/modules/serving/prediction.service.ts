@@ -1,0 +1,124 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter, Histogram } from 'prom-client';
+import { AppError, ErrorCode, ServiceUnavailableError, ValidationFailedError } from 'src/common/errors/app-error';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { CustomerRecord } from 'src/modules/serving/customer-validator';
+import { BatchPredictionResponseDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
+import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { recommendation, riskLevel, RiskPolicy } from 'src/modules/serving/risk';
+import { PREDICTION_LATENCY, PREDICTIONS_TOTAL } from 'src/modules/serving/serving.metrics';
+
+const MAX_REPORTED_ERRORS = 50;
+
+@Injectable()
+export class PredictionService {
+  private readonly policy: RiskPolicy;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly loader: ModelLoaderService,
+    @InjectMetric(PREDICTIONS_TOTAL) private readonly predictions: Counter,
+    @InjectMetric(PREDICTION_LATENCY) private readonly latency: Histogram,
+  ) {
+    this.policy = {
+      churnThreshold: config.PREDICTION_THRESHOLD,
+      mediumThreshold: config.RISK_MEDIUM_THRESHOLD,
+      highThreshold: config.RISK_HIGH_THRESHOLD,
+    };
+  }
+
+  async predictOne(body: unknown): Promise<PredictionResponseDto> {
+    const started = process.hrtime.bigint();
+    const model = this.requireModel();
+    const errors = model.validator.errors(body);
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    const customer = body as CustomerRecord;
+    const [p] = await this.score(model, [customer]);
+    const latencyMs = elapsedMs(started);
+    this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
+    return this.present(model, customer, p, latencyMs, new Date().toISOString());
+  }
+
+  async predictBatch(body: unknown): Promise<BatchPredictionResponseDto> {
+    const started = process.hrtime.bigint();
+    const rows = extractRows(body);
+    if (rows.length > this.config.BATCH_MAX_ROWS) {
+      throw new AppError(
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `Batch has ${rows.length} rows; the maximum is ${this.config.BATCH_MAX_ROWS}. Split it into several requests, or use batch scoring for whole tables.`,
+      );
+    }
+    if (rows.length === 0) throw new ValidationFailedError([{ field: 'customers', message: 'must contain at least one customer' }]);
+    const model = this.requireModel();
+    const errors = [];
+    for (let i = 0; i < rows.length && errors.length < MAX_REPORTED_ERRORS; i++) errors.push(...model.validator.errors(rows[i], `customers[${i}].`));
+    if (errors.length > 0) throw new ValidationFailedError(errors.slice(0, MAX_REPORTED_ERRORS));
+    const customers = rows as CustomerRecord[];
+    const scores = await this.score(model, customers);
+    const timestamp = new Date().toISOString();
+    const latencyMs = elapsedMs(started);
+    const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp));
+    this.latency.observe({ endpoint: 'batch' }, latencyMs / 1000);
+    return {
+      predictions,
+      total_processed: predictions.length,
+      high_risk_count: predictions.filter((p) => p.risk_level === 'high').length,
+      processing_time_ms: latencyMs,
+      model_name: model.modelName,
+      model_version: model.version,
+    };
+  }
+
+  private requireModel(): OnnxModel {
+    const model = this.loader.model;
+    if (!model) {
+      const status = this.loader.status();
+      throw new ServiceUnavailableError(
+        ErrorCode.MODEL_NOT_LOADED,
+        status.last_error
+          ? `No model is loaded: version ${status.last_error.version} was refused (${status.last_error.message}).`
+          : `No model is loaded yet for '${status.model_name}'. Promote a version to Production, or retry in a few seconds.`,
+      );
+    }
+    return model;
+  }
+
+  private async score(model: OnnxModel, rows: CustomerRecord[]): Promise<Float32Array> {
+    try {
+      return await model.score(rows);
+    } catch (err) {
+      throw new AppError(HttpStatus.INTERNAL_SERVER_ERROR, ErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
+    }
+  }
+
+  private present(model: OnnxModel, customer: CustomerRecord, p: number, latencyMs: number, timestamp: string): PredictionResponseDto {
+    const level = riskLevel(p, this.policy);
+    this.predictions.inc({ risk_level: level, model_version: model.version });
+    return {
+      customer_id: customer.customer_id,
+      churn_probability: Math.round(p * 1e6) / 1e6,
+      will_churn: p >= this.policy.churnThreshold,
+      risk_level: level,
+      recommendation: recommendation(level, customer),
+      timestamp,
+      latency_ms: latencyMs,
+      model_name: model.modelName,
+      model_version: model.version,
+    };
+  }
+}
+
+function extractRows(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  const customers = (body as { customers?: unknown } | null)?.customers;
+  if (Array.isArray(customers)) return customers;
+  throw new ValidationFailedError([{ field: 'customers', message: 'must be an array of customers (send {"customers": [...]} or a JSON array)' }]);
+}
+
+function elapsedMs(started: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3;
+}

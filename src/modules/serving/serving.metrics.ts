@@ -1,0 +1,23 @@
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+
+export const PREDICTIONS_TOTAL = 'churn_predictions_total';
+export const PREDICTION_LATENCY = 'churn_prediction_latency_seconds';
+export const MODEL_LOADED = 'churn_model_loaded';
+export const MODEL_INFO = 'churn_model_info';
+export const MODEL_LOAD_FAILURES = 'churn_model_load_failures_total';
+export const MODEL_LOAD_DURATION = 'churn_model_load_duration_seconds';
+
+export const servingMetrics = [
+  makeCounterProvider({ name: PREDICTIONS_TOTAL, help: 'Predictions served, by risk level and model version.', labelNames: ['risk_level', 'model_version'] }),
+  makeHistogramProvider({
+    name: PREDICTION_LATENCY,
+    help: 'Time to validate and score one /predict or /predict/batch request.',
+    labelNames: ['endpoint'],
+    // Seed 004's buckets, plus sub-10ms buckets because in-process ONNX scoring is far below 10 ms.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
+  }),
+  makeGaugeProvider({ name: MODEL_LOADED, help: '1 when a model version is loaded and serving.', labelNames: ['model_name'] }),
+  makeGaugeProvider({ name: MODEL_INFO, help: 'The model version this replica serves (value is always 1).', labelNames: ['model_name', 'version', 'sha256'] }),
+  makeCounterProvider({ name: MODEL_LOAD_FAILURES, help: 'Model versions refused at load (bad checksum, failing test vectors, ...).', labelNames: ['model_name', 'version'] }),
+  makeHistogramProvider({ name: MODEL_LOAD_DURATION, help: 'Download, verification, self-test and swap of a model version.', labelNames: ['model_name'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }),
+];

@@ -1,0 +1,49 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { testEnv } from './test-env';
+
+const FILES = ['model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json'];
+
+async function mlflow(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${testEnv().mlflowUri}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`MLflow ${method} ${path} -> ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+export function mlflowGet(path: string): Promise<any> {
+  return mlflow('GET', path);
+}
+
+/**
+ * Registers a new version of the model whose files are copied from `fromVersion` and edited by
+ * `edit` — e.g. to build a model whose test vectors no longer match. Talks to MLflow over REST only.
+ */
+export async function registerEditedCopy(fromVersion: string, edit: (files: Map<string, Buffer>) => void, tags: Record<string, string> = {}): Promise<string> {
+  const { modelName, mlflowUri } = testEnv();
+  const { artifact_uri } = await mlflowGet(`/api/2.0/mlflow/model-versions/get-download-uri?name=${modelName}&version=${fromVersion}`);
+  const src = String(artifact_uri).replace(/^mlflow-artifacts:\/*/, '');
+  const files = new Map<string, Buffer>();
+  for (const f of FILES) {
+    const res = await fetch(`${mlflowUri}/api/2.0/mlflow-artifacts/artifacts/${src}/${f}`);
+    if (!res.ok) throw new Error(`download ${f}: ${res.status}`);
+    files.set(f, Buffer.from(await res.arrayBuffer()));
+  }
+  edit(files);
+  const dest = `fixtures/${randomUUID()}`;
+  for (const [f, data] of files) {
+    const res = await fetch(`${mlflowUri}/api/2.0/mlflow-artifacts/artifacts/${dest}/${f}`, { method: 'PUT', body: data });
+    if (!res.ok) throw new Error(`upload ${f}: ${res.status} ${await res.text()}`);
+  }
+  const sha = createHash('sha256').update(files.get('model.onnx')!).digest('hex');
+  const allTags = { model_sha256: sha, ...tags };
+  const { model_version } = await mlflow('POST', '/api/2.0/mlflow/model-versions/create', {
+    name: modelName,
+    source: `mlflow-artifacts:/${dest}`,
+    tags: Object.entries(allTags).map(([key, value]) => ({ key, value })),
+  });
+  return model_version.version as string;
+}
