@@ -22,6 +22,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   fs.mkdirSync(dataDir, { recursive: true });
   fs.chmodSync(dataDir, 0o777);
   const clusterDir = path.join(dataDir, 'postgres');
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line);
+    if (recent.length > 50) recent.shift();
+  };
   const fresh = !fs.existsSync(path.join(clusterDir, 'PG_VERSION'));
   removeStalePid(clusterDir, logger);
 
@@ -35,15 +40,20 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     port,
     persistent: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (m: unknown) => logger.debug(String(m).trim()),
-    onError: (m: unknown) => logger.warn(String(m).trim()),
+    // Postgres is chatty; its output is kept to explain a failed start, not logged line by line.
+    onLog: (m: unknown) => remember(String(m)),
+    onError: (m: unknown) => remember(String(m)),
   });
-  if (fresh) {
-    logger.log(`initialising a new PostgreSQL 15 cluster in ${clusterDir}`);
-    await pg.initialise();
+  try {
+    if (fresh) {
+      logger.log(`initialising a new PostgreSQL 15 cluster in ${clusterDir}`);
+      await pg.initialise();
+    }
+    await pg.start();
+    await waitForServer(pg, logger);
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL failed to start in ${clusterDir}: ${String(err)}\n--- postgres output ---\n${recent.join('')}`);
   }
-  await pg.start();
-  await waitForServer(pg, logger);
   if (fresh || !(await databaseExists(pg))) await pg.createDatabase(DATABASE);
   logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
   let stopped = false;

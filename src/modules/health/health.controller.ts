@@ -1,4 +1,4 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
@@ -34,7 +34,14 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: database reachable and a model loaded (503 otherwise)' })
-  ready() {
-    return this.checks.check([() => this.database.pingCheck('database', { timeout: 2000 }), () => this.model.check()]);
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.checks.check([() => this.database.pingCheck('database', { timeout: 2000 }), () => this.model.check()]);
+    } catch (err) {
+      // Terminus reports "not ready" as an exception carrying the per-check details; answer them as is.
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      reply.status(503);
+      return err.getResponse();
+    }
   }
 }

@@ -3,13 +3,14 @@ import { Counter, Histogram, register } from 'prom-client';
 
 /** Request count and duration per route template, recorded in Fastify hooks (no per-request Nest work). */
 export function registerHttpMetrics(fastify: FastifyInstance): void {
-  const requests = new Counter({
+  // Reuse the metrics when a second app is created in the same process (tests).
+  const requests = (register.getSingleMetric('http_requests_total') as Counter | undefined) ?? new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests by method, route template and status code.',
     labelNames: ['method', 'route', 'status_code'],
     registers: [register],
   });
-  const duration = new Histogram({
+  const duration = (register.getSingleMetric('http_request_duration_seconds') as Histogram | undefined) ?? new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method and route template.',
     labelNames: ['method', 'route'],

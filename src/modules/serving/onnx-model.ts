@@ -45,7 +45,8 @@ export class OnnxModel {
       }
     }
     const { probabilities, positive_class_index: positive } = this.signature.outputs;
-    const out = await this.session.run(feeds, [probabilities]);
+    // Fetch every output: onnxruntime-node 1.23 answers a fetch list of ['probabilities'] with 'label' only.
+    const out = await this.session.run(feeds);
     const tensor = out[probabilities];
     const data = tensor.data as Float32Array;
     const width = tensor.dims[1] ?? 1;

@@ -1,0 +1,72 @@
+"""Opt-in: register against a real MLflow server and fetch the files back over REST.
+
+Runs only when TRAINER_TEST_MLFLOW_URI points at a running `mlflow server --serve-artifacts`
+(e.g. http://127.0.0.1:5055); skipped otherwise so that the default suite needs no server.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+URI = os.environ.get("TRAINER_TEST_MLFLOW_URI")
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not URI, reason="set TRAINER_TEST_MLFLOW_URI to run")
+
+
+def _get(route: str, **query) -> bytes:
+    url = f"{URI.rstrip('/')}{route}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+def test_register_twice_and_download_over_rest(tmp_path):
+    name = f"churn-it-{uuid.uuid4().hex[:8]}"
+    summaries = []
+    for i in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-m", "trainer.train", "--tracking-uri", URI, "--model-name", name,
+             "--n-customers", "2000", "--output-dir", str(tmp_path / f"m{i}")],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        summaries.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert [s["version"] for s in summaries] == ["1", "2"]
+
+    for s in summaries:
+        uri = json.loads(
+            _get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=s["version"])
+        )["artifact_uri"]
+        assert uri == s["artifact_uri"] == f"{uri.rsplit('/', 1)[0]}/model"
+        assert uri.startswith("mlflow-artifacts:/") and s["run_id"] in uri
+        version = json.loads(
+            _get("/api/2.0/mlflow/model-versions/get", name=name, version=s["version"])
+        )["model_version"]
+        tags = {t["key"]: t["value"] for t in version["tags"]}
+        assert tags == {
+            "model_sha256": s["model_sha256"], "signature_format": "1", "trainer": "reference"
+        }
+        path = uri[len("mlflow-artifacts:/"):]
+        listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts", path=path))
+        files = {f["path"] for f in listing["files"]}
+        assert {"MLmodel", "model.onnx", "signature.json", "test_vectors.json",
+                "reference_profile.json"} <= files
+        onnx_bytes = _get(f"/api/2.0/mlflow-artifacts/artifacts/{path}/model.onnx")
+        assert hashlib.sha256(onnx_bytes).hexdigest() == tags["model_sha256"]
+        run = json.loads(_get("/api/2.0/mlflow/runs/get", run_id=s["run_id"]))["run"]
+        assert run["info"]["status"] == "FINISHED"
+        run_tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        assert run_tags["model_sha256"] == s["model_sha256"]
+        metrics = {m["key"] for m in run["data"]["metrics"]}
+        assert {"roc_auc", "pr_auc", "precision_at_50", "brier", "onnx_parity_max_abs_diff",
+                "n_train_rows", "n_holdout_rows"} <= metrics
