@@ -7,6 +7,11 @@ const USER = 'postgres';
 // Loopback-only local cluster; the password only keeps libpq from prompting.
 const PASSWORD = 'churn-local';
 
+/** Connection URL of the embedded cluster on `port` (fixed local credentials). */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 export interface EmbeddedDatabase {
   readonly url: string;
   stop(): Promise<void>;
@@ -58,7 +63,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
   let stopped = false;
   return {
-    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    url: embeddedDatabaseUrl(port),
     async stop() {
       if (stopped) return;
       stopped = true;

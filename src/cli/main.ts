@@ -1,0 +1,104 @@
+import '../module-paths'; // must stay relative: it is what makes `src/...` resolvable
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import { IsNull, Repository } from 'typeorm';
+import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
+import { ApiKeysService } from 'src/common/auth/api-keys.service';
+import { ROLES, Role } from 'src/common/auth/roles';
+import { BootstrapLogger } from 'src/common/logging/bootstrap-logger';
+import { loadConfig } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { createDataSource } from 'src/database/data-source';
+import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { runMigrations } from 'src/database/migrations';
+
+const USAGE = `usage: npm run cli -- <command>
+  keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
+  keys list
+  keys revoke <key id>`;
+
+class UsageError extends Error {}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+  return value;
+}
+
+/** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
+async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  const url = embeddedDatabaseUrl(config.EMBEDDED_PG_PORT);
+  const probe = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await probe.connect();
+    await probe.end();
+    return { url };
+  } catch {
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+    return { url: embedded.url, embedded };
+  }
+}
+
+async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'create': {
+      const role = option(rest, 'role') as Role | undefined;
+      if (!role || !ROLES.includes(role)) throw new UsageError(`--role must be one of: ${ROLES.join(', ')}`);
+      const days = option(rest, 'expires-in-days');
+      if (days !== undefined && !(Number(days) > 0)) throw new UsageError('--expires-in-days must be a positive number');
+      const { key, record } = await service.create({
+        name: option(rest, 'name') ?? `${role}-key`,
+        role,
+        modelName: option(rest, 'model') ?? null,
+        expiresAt: days ? new Date(Date.now() + Number(days) * 86_400_000) : null,
+      });
+      process.stdout.write(`Created ${record.role} key ${record.id}${record.modelName ? ` for model ${record.modelName}` : ''}. Store it now; it cannot be shown again:\n${key}\n`);
+      return;
+    }
+    case 'list': {
+      const rows = await repo.find({ order: { createdAt: 'ASC' } });
+      for (const r of rows) {
+        const state = r.revokedAt ? 'revoked' : r.expiresAt && r.expiresAt < new Date() ? 'expired' : 'active';
+        process.stdout.write(`${r.id}  ${r.role.padEnd(8)}  ${state.padEnd(7)}  ${r.name}${r.modelName ? `  model=${r.modelName}` : ''}\n`);
+      }
+      return;
+    }
+    case 'revoke': {
+      const id = rest[0];
+      if (!id) throw new UsageError('keys revoke needs a key id');
+      const result = await repo.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+      if (!result.affected) throw new UsageError(`no active key with id ${id}`);
+      process.stdout.write(`Revoked key ${id} (replicas stop accepting it within 30 s).\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown keys command '${action ?? ''}'`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const config = loadConfig();
+  Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
+  const [group, ...rest] = argv;
+  if (group !== 'keys') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
+  const { url, embedded } = await openDatabase(config);
+  const ds = createDataSource(url, 2);
+  try {
+    await runMigrations(url);
+    await ds.initialize();
+    const repo = ds.getRepository(ApiKeyEntity);
+    await keys(new ApiKeysService(repo), repo, rest);
+  } finally {
+    if (ds.isInitialized) await ds.destroy();
+    await embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
