@@ -3,7 +3,8 @@ const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testEnvironment: '<rootDir>/test/support/native-typed-arrays-environment.js',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  // Type-checking is done once by `tsc --noEmit` (npm test); jest only transpiles.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1' },
 };
 
@@ -16,7 +17,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.spec.ts', '<rootDir>/test/e2e/**/*.spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/system-setup.ts'],
     },
   ],
 };

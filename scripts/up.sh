@@ -48,7 +48,7 @@ if [ -z "${MLFLOW_TRACKING_URI:-}" ]; then
 fi
 
 echo "==> starting the API on port $PORT (log $DATA_DIR/app.log)"
-node dist/src/main.js > >(tee -a "$DATA_DIR/app.log" | grep -E '"level":(40|50|60)|Created admin|^  chk_' || true) 2>&1 &
+node dist/src/main.js > >(tee -a "$DATA_DIR/app.log" | grep --line-buffered -E '"level":(40|50|60)|Created admin|^  chk_' || true) 2>&1 &
 app_pid=$!
 pids=("$app_pid" "${pids[@]}")
 wait_for "$api/health/live" 120 "the API"

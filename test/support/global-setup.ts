@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
+import { BootstrapLogger } from '../../src/common/logging/bootstrap-logger';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { freePort, run, waitForHttp } from './processes';
 import { TEST_ENV_VAR, TestEnv, TrainedVersion } from './test-env';
@@ -12,6 +14,7 @@ const MODEL_NAME = 'churn-model';
 /** Starts a real embedded Postgres and a real MLflow server, and registers two trained model versions. */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  Logger.overrideLogger(new BootstrapLogger('warn'));
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'churn-test-'));
   fs.chmodSync(tmpDir, 0o777);
 

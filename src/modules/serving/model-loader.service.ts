@@ -4,6 +4,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
+import { MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
 import { RegistryService } from 'src/modules/registry/registry.service';
 import { STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/stages';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
@@ -127,6 +128,12 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnModuleDestr
     } catch (err) {
       stopTimer();
       const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof MlflowUnavailableError) {
+        // Not the model's fault: try again at the next poll instead of refusing the version.
+        this.logger.warn(`could not fetch ${this.modelName} v${production.version} yet: ${message}`);
+        this.lastError = { version: production.version, message, at: new Date().toISOString() };
+        return;
+      }
       this.failed.set(key, Date.now());
       this.lastError = { version: production.version, message, at: new Date().toISOString() };
       this.failures.inc({ model_name: this.modelName, version: production.version });
