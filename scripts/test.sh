@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/ensure-node-deps.sh
 bash scripts/setup-python.sh
+bash scripts/setup-k8s-tools.sh --quiet
 echo "==> type-checking and compiling"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json

@@ -14,7 +14,9 @@ import { MlflowModule } from 'src/mlflow/mlflow.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
+import { SchedulerModule } from 'src/modules/scheduler/scheduler.module';
 import { ServingModule } from 'src/modules/serving/serving.module';
+import { TrainingModule } from 'src/modules/training/training.module';
 import type { ValidationError } from 'class-validator';
 
 @Module({})
@@ -32,7 +34,9 @@ export class AppModule {
         MlflowModule,
         AuthModule,
         RegistryModule,
+        SchedulerModule,
         ServingModule,
+        TrainingModule,
         HealthModule,
       ],
       controllers: [AppController],

@@ -2,6 +2,7 @@ import '../module-paths'; // must stay relative: it is what makes `src/...` reso
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
+import { CliUsageError as UsageError, trainCommand } from 'src/cli/train.command';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
 import { ROLES, Role } from 'src/common/auth/roles';
@@ -13,11 +14,11 @@ import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from 'sr
 import { runMigrations } from 'src/database/migrations';
 
 const USAGE = `usage: npm run cli -- <command>
+  train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>`;
 
-class UsageError extends Error {}
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -84,6 +85,10 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
   const [group, ...rest] = argv;
+  if (group === 'train') {
+    process.exitCode = await trainCommand(config, rest);
+    return;
+  }
   if (group !== 'keys') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
   const { url, embedded } = await openDatabase(config);
   const ds = createDataSource(url, 2);

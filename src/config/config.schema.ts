@@ -56,6 +56,31 @@ export const configSchema = z
       .optional()
       .describe('Admin key to ensure at start (from a secret store). In local mode a key is generated instead.'),
     SWAGGER_ENABLED: bool.default('true').describe('Serve Swagger UI at /docs and the spec at /openapi.json.'),
+    SCHEDULER_ENABLED: bool.default('true').describe('Run scheduled jobs (weekly retrain, ...) on this replica; one replica wins each run.'),
+    SCHEDULER_TIMEZONE: z.string().min(1).default('UTC').describe('Time zone of the cron expressions.'),
+    TRAINING_EXECUTOR: z.enum(['local', 'kubernetes']).default('local').describe('Where training runs: a local process or a Kubernetes Job.'),
+    TRAINER_PYTHON: z.string().min(1).default('.venv/bin/python').describe('Python of the trainer venv (local executor); relative to the project root.'),
+    TRAINER_WORKDIR: z.string().min(1).default('.').describe('Directory holding the `trainer` package (local executor); relative to the project root.'),
+    TRAINING_DATA_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory of customer CSV/Parquet files a run may read (`data_source`); default <DATA_DIR>/datasets.'),
+    TRAINING_TIMEOUT_MINUTES: int(1, 24 * 60).default(120).describe('A run still going after this long is killed and marked failed.'),
+    TRAINING_MAX_ACTIVE_RUNS_PER_MODEL: int(1, 20).default(1).describe('Queued or running runs allowed at once per model.'),
+    TRAINING_DEFAULT_N_CUSTOMERS: int(1000, 10_000_000).default(50000).describe('Synthetic population size when a run does not say.'),
+    TRAINING_GATE_PR_AUC: probability.default(0.6).describe('Quality gate: holdout PR-AUC must be above this to stage a version.'),
+    TRAINING_GATE_ROC_AUC: probability.default(0.7).describe('Quality gate: holdout ROC-AUC must be above this.'),
+    TRAINING_GATE_PRECISION_AT_50: probability.default(0.4).describe('Quality gate: precision among the 50 highest-scored holdout customers must be above this.'),
+    TRAINING_GATE_PARITY: z.coerce.number().positive().max(0.01).default(1e-5).describe('Quality gate: max |ONNX − Python| probability on the holdout.'),
+    TRAINING_SCHEDULE_CRON: z.string().min(1).default('0 3 * * 0').describe('Weekly retrain (cron, SCHEDULER_TIMEZONE); default Sunday 03:00.'),
+    RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
+    K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
+    K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),
+    K8S_SERVICE_ACCOUNT: z.string().min(1).default('churn-trainer').describe('Service account of training Jobs (IRSA for S3 artifacts).'),
+    CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
+    CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
+    KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),
   })
   .superRefine((c, ctx) => {
     if (c.RISK_MEDIUM_THRESHOLD >= c.RISK_HIGH_THRESHOLD) {
@@ -71,4 +96,6 @@ export type AppConfig = z.infer<typeof configSchema> & {
   /** True when the service runs its own embedded Postgres (DATABASE_URL unset). */
   readonly localMode: boolean;
   readonly serviceVersion: string;
+  /** Resolved TRAINING_DATA_DIR. */
+  readonly trainingDataDir: string;
 };

@@ -18,12 +18,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
+  const dataDir = path.resolve(parsed.data.DATA_DIR);
   return Object.freeze({
     ...parsed.data,
-    DATA_DIR: path.resolve(parsed.data.DATA_DIR),
+    DATA_DIR: dataDir,
+    // A bare command name (python3) is looked up on PATH; a path is relative to the project root.
+    TRAINER_PYTHON: parsed.data.TRAINER_PYTHON.includes('/') ? path.resolve(PROJECT_ROOT, parsed.data.TRAINER_PYTHON) : parsed.data.TRAINER_PYTHON,
+    TRAINER_WORKDIR: path.resolve(PROJECT_ROOT, parsed.data.TRAINER_WORKDIR),
+    trainingDataDir: path.resolve(parsed.data.TRAINING_DATA_DIR ?? path.join(dataDir, 'datasets')),
     localMode: parsed.data.DATABASE_URL === undefined,
     serviceVersion,
   });
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The repository (or image) root: parent of `src/` in development, of `dist/` when compiled. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? '..' : '.');

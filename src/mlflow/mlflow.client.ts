@@ -3,7 +3,7 @@ import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
-import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel } from 'src/mlflow/mlflow.types';
+import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from 'src/mlflow/mlflow.types';
 
 interface CallOptions {
   /** Safe to repeat: retried with exponential backoff and jitter on network errors, 429 and 5xx. */
@@ -93,6 +93,14 @@ export class MlflowClient {
       }
       throw err;
     }
+  }
+
+  async getRun(runId: string): Promise<{ info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } }> {
+    const r = await this.get<{ run: { info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } } }>(
+      '/api/2.0/mlflow/runs/get',
+      { run_id: runId },
+    );
+    return r.run;
   }
 
   async getDownloadUri(name: string, version: string): Promise<string> {

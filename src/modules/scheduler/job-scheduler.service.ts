@@ -1,0 +1,126 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectRepository } from '@nestjs/typeorm';
+import { CronJob, CronTime } from 'cron';
+import { In, Repository } from 'typeorm';
+import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { JobRunEntity } from 'src/modules/scheduler/job-run.entity';
+
+export interface ScheduledJob {
+  name: string;
+  cron: string;
+  /** Does the work (or hands it off); throwing marks the job run failed. */
+  run(scheduledFor: Date): Promise<void>;
+}
+
+/**
+ * Cron jobs that run exactly once across replicas: every replica ticks, but only the one that
+ * inserts the (job, scheduled time) row runs it. A run missed while the service was down is caught
+ * up at start, and a run left "running" by a dead process is marked failed.
+ */
+@Injectable()
+export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(JobSchedulerService.name);
+  private readonly jobs = new Map<string, ScheduledJob>();
+  private started = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectRepository(JobRunEntity) private readonly runs: Repository<JobRunEntity>,
+    private readonly registry: SchedulerRegistry,
+  ) {}
+
+  /** Modules call this from onModuleInit. */
+  register(job: ScheduledJob): void {
+    new CronTime(job.cron, this.config.SCHEDULER_TIMEZONE); // throws on a bad expression, at boot
+    this.jobs.set(job.name, job);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.SCHEDULER_ENABLED) return;
+    this.started = true;
+    await this.failAbandoned();
+    for (const job of this.jobs.values()) {
+      const cron = CronJob.from({
+        cronTime: job.cron,
+        timeZone: this.config.SCHEDULER_TIMEZONE,
+        onTick: () => void this.tick(job, new Date(Math.floor(Date.now() / 1000) * 1000)),
+        start: true,
+      });
+      this.registry.addCronJob(job.name, cron as never);
+      void this.catchUp(job);
+    }
+  }
+
+  onModuleDestroy(): void {
+    if (!this.started) return;
+    for (const name of this.jobs.keys()) {
+      if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
+    }
+  }
+
+  /** Runs a job now, as the scheduler would (used by the tick, the catch-up, and tests). */
+  async tick(job: ScheduledJob, scheduledFor: Date): Promise<'ran' | 'skipped'> {
+    const slot = this.slotOf(job, scheduledFor);
+    const claimed = await this.runs
+      .createQueryBuilder()
+      .insert()
+      .values({ jobName: job.name, scheduledFor: slot, status: 'running', instance: INSTANCE_ID })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    const id = claimed.identifiers[0]?.id ?? claimed.raw?.[0]?.id;
+    if (!id) return 'skipped'; // another replica won this slot
+    try {
+      await job.run(slot);
+      await this.runs.update({ id }, { status: 'succeeded', finishedAt: new Date() });
+      this.logger.log(`job ${job.name} for ${slot.toISOString()} succeeded`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.runs.update({ id }, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
+      this.logger.error(`job ${job.name} for ${slot.toISOString()} failed: ${message}`);
+    }
+    return 'ran';
+  }
+
+  /** The scheduled occurrence a tick belongs to (the latest cron time at or before it). */
+  private slotOf(job: ScheduledJob, at: Date): Date {
+    return previousOccurrence(job.cron, this.config.SCHEDULER_TIMEZONE, new Date(at.getTime() + 1000)) ?? at;
+  }
+
+  private async catchUp(job: ScheduledJob): Promise<void> {
+    const last = await this.runs.findOne({ where: { jobName: job.name }, order: { scheduledFor: 'DESC' } });
+    // A fresh installation has no history: nothing was missed.
+    if (!last) return;
+    const due = previousOccurrence(job.cron, this.config.SCHEDULER_TIMEZONE, new Date());
+    if (due && due.getTime() > last.scheduledFor.getTime()) {
+      this.logger.warn(`job ${job.name} missed its run of ${due.toISOString()} while the service was down; running it now`);
+      await this.tick(job, due);
+    }
+  }
+
+  private async failAbandoned(): Promise<void> {
+    const running = await this.runs.find({ where: { status: In(['running']) } });
+    for (const r of running) {
+      if (isDeadLocalInstance(r.instance) || Date.now() - r.startedAt.getTime() > 24 * 3_600_000) {
+        await this.runs.update({ id: r.id, status: 'running' }, { status: 'failed', finishedAt: new Date(), error: `abandoned: instance ${r.instance} stopped while running it` });
+      }
+    }
+  }
+}
+
+/** Latest occurrence of `cron` strictly before `before`, searching back up to 400 days. */
+export function previousOccurrence(cron: string, timeZone: string, before: Date): Date | undefined {
+  const time = new CronTime(cron, timeZone);
+  let from = new Date(before.getTime() - 400 * 86_400_000);
+  let last: Date | undefined;
+  for (let i = 0; i < 100_000; i++) {
+    const next = time.getNextDateFrom(from).toJSDate();
+    if (next.getTime() >= before.getTime()) return last;
+    last = next;
+    from = next;
+  }
+  return last;
+}

@@ -1,0 +1,99 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RUN_STATES, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
+
+export class GateView {
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ['>', '<='] }) op: string;
+  @ApiProperty() threshold: number;
+  @ApiPropertyOptional({ nullable: true }) value: number | null;
+  @ApiProperty() passed: boolean;
+}
+
+export class ChampionChallengerRow {
+  @ApiProperty() metric: string;
+  @ApiPropertyOptional({ nullable: true }) challenger: number | null;
+  @ApiPropertyOptional({ nullable: true }) champion: number | null;
+  @ApiPropertyOptional({ nullable: true, description: 'challenger − champion' }) delta: number | null;
+}
+
+export class TrainingRunView {
+  @ApiProperty() id: string;
+  @ApiProperty() model_name: string;
+  @ApiProperty({ enum: RUN_STATES }) state: string;
+  @ApiPropertyOptional({ nullable: true, description: 'Current or last trainer phase' }) phase: string | null;
+  @ApiProperty({ type: Object, description: 'phase → time it started' }) phase_times: Record<string, string>;
+  @ApiProperty({ enum: ['api', 'schedule', 'drift', 'cli'] }) trigger: string;
+  @ApiProperty({ type: Object }) params: object;
+  @ApiProperty({ enum: ['local', 'kubernetes'] }) executor: string;
+  @ApiPropertyOptional({ nullable: true }) requested_by: string | null;
+  @ApiProperty() created_at: string;
+  @ApiPropertyOptional({ nullable: true }) started_at: string | null;
+  @ApiPropertyOptional({ nullable: true }) finished_at: string | null;
+  @ApiPropertyOptional({ nullable: true }) duration_seconds: number | null;
+  @ApiPropertyOptional({ nullable: true }) mlflow_run_id: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Link to the run in the MLflow UI' }) mlflow_run_url: string | null;
+  @ApiPropertyOptional({ nullable: true }) model_version: string | null;
+  @ApiPropertyOptional({ nullable: true }) model_family: string | null;
+  @ApiPropertyOptional({ type: Object, nullable: true }) metrics: Record<string, number> | null;
+  @ApiPropertyOptional({ type: [GateView], nullable: true }) gates: GateView[] | null;
+  @ApiPropertyOptional({ nullable: true }) gates_passed: boolean | null;
+  @ApiPropertyOptional({ type: [ChampionChallengerRow], nullable: true, description: 'Challenger vs the Production version on the same holdout' })
+  champion_challenger: ChampionChallengerRow[] | null;
+  @ApiPropertyOptional({ nullable: true }) champion_version: string | null;
+  @ApiPropertyOptional({ type: Object, nullable: true }) validation: object | null;
+  @ApiProperty({ description: 'true when the new version was moved to Staging (never to Production)' }) staged: boolean;
+  @ApiPropertyOptional({ nullable: true }) failure_reason: string | null;
+}
+
+export class TrainingLogLine {
+  @ApiProperty() seq: number;
+  @ApiProperty({ enum: ['stdout', 'stderr', 'system'] }) stream: string;
+  @ApiProperty() line: string;
+  @ApiProperty() at: string;
+}
+
+export class TrainingLogPage {
+  @ApiProperty({ type: [TrainingLogLine] }) lines: TrainingLogLine[];
+  @ApiProperty({ description: 'Pass as `after` to get the next lines' }) next_after: number;
+  @ApiProperty({ description: 'true when the run has ended and every line has been returned' }) complete: boolean;
+}
+
+const COMPARED = ['pr_auc', 'roc_auc', 'precision_at_50', 'precision', 'recall', 'brier', 'accuracy'];
+
+export function toRunView(run: TrainingRunEntity, mlflowUri: string): TrainingRunView {
+  const end = run.finishedAt ?? (run.startedAt ? new Date() : null);
+  return {
+    id: run.id,
+    model_name: run.modelName,
+    state: run.state,
+    phase: run.phase,
+    phase_times: run.phaseTimes ?? {},
+    trigger: run.trigger,
+    params: run.params,
+    executor: run.executor,
+    requested_by: run.requestedBy,
+    created_at: run.createdAt.toISOString(),
+    started_at: run.startedAt?.toISOString() ?? null,
+    finished_at: run.finishedAt?.toISOString() ?? null,
+    duration_seconds: run.startedAt && end ? Math.round((end.getTime() - run.startedAt.getTime()) / 100) / 10 : null,
+    mlflow_run_id: run.mlflowRunId,
+    mlflow_run_url:
+      run.mlflowRunId && run.mlflowExperimentId ? `${mlflowUri.replace(/\/+$/, '')}/#/experiments/${run.mlflowExperimentId}/runs/${run.mlflowRunId}` : null,
+    model_version: run.modelVersion,
+    model_family: run.modelFamily,
+    metrics: run.metrics,
+    gates: run.gates,
+    gates_passed: run.gatesPassed,
+    champion_version: run.champion?.version ?? null,
+    champion_challenger: run.metrics
+      ? COMPARED.filter((m) => m in (run.metrics ?? {})).map((metric) => {
+          const challenger = run.metrics?.[metric] ?? null;
+          const champion = run.champion?.metrics?.[metric] ?? null;
+          return { metric, challenger, champion, delta: challenger !== null && champion !== null ? challenger - champion : null };
+        })
+      : null,
+    validation: run.validation,
+    staged: run.staged,
+    failure_reason: run.failureReason,
+  };
+}

@@ -1,0 +1,442 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { Principal } from 'src/common/auth/roles';
+import { ConflictError, NotFoundError, ValidationFailedError } from 'src/common/errors/app-error';
+import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { RegistryService } from 'src/modules/registry/registry.service';
+import { CreateRunDto } from 'src/modules/training/dto/create-run.dto';
+import { toRunView, TrainingLogPage, TrainingRunView } from 'src/modules/training/dto/run.views';
+import { LogStream, TrainingLogEntity } from 'src/modules/training/entities/training-log.entity';
+import { ACTIVE_STATES, RunState, RunTrigger, TrainingParams, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
+import { ExecutionCallbacks, ExecutionOutcome, TRAINING_EXECUTOR, TrainingExecutor } from 'src/modules/training/executors/training-executor';
+import { describeFailedGates, evaluateGates, gateSpecs } from 'src/modules/training/gates';
+import { parseTrainerLine, TRAINER_EXIT_CODES, TrainerResult } from 'src/modules/training/trainer-protocol';
+
+const HEARTBEAT_MS = 5_000;
+const STALE_AFTER_MS = 60_000;
+const LOG_FLUSH_MS = 500;
+const MAX_LOG_LINES = 20_000;
+const SYSTEM_PRINCIPAL: Principal = { keyId: 'system', role: 'admin', modelName: null };
+
+interface LiveRun {
+  seq: number;
+  pending: TrainingLogEntity[];
+  dropped: number;
+  result?: TrainerResult;
+  lastStderr?: string;
+  flushing: Promise<void>;
+  /** Phase updates are written in order; the run's end waits for them. */
+  phaseWrites: Promise<void>;
+}
+
+export interface RetrainDecision {
+  started: boolean;
+  run?: TrainingRunView;
+  reason: string;
+}
+
+/**
+ * Training runs: a state machine (queued → running → succeeded | failed | cancelled) persisted in
+ * Postgres, executed by a local process or a Kubernetes Job, gated on quality, and staged (never
+ * promoted to Production) when every gate passes. Runs lost with a crashed replica are failed on boot.
+ */
+@Injectable()
+export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(TrainingService.name);
+  private readonly live = new Map<string, LiveRun>();
+  private heartbeat?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(TrainingRunEntity) private readonly runs: Repository<TrainingRunEntity>,
+    @InjectRepository(TrainingLogEntity) private readonly logs: Repository<TrainingLogEntity>,
+    @Inject(TRAINING_EXECUTOR) private readonly executor: TrainingExecutor,
+    private readonly registry: RegistryService,
+    private readonly mlflow: MlflowClient,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recoverOrphans();
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    this.flushTimer = setInterval(() => void this.flushAll(), LOG_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.heartbeat);
+    clearInterval(this.flushTimer);
+    await this.flushAll();
+  }
+
+  async create(dto: CreateRunDto, trigger: RunTrigger, principal?: Principal): Promise<TrainingRunView> {
+    const params: TrainingParams = {
+      data_source: dto.data_source ?? 'synthetic',
+      n_customers: dto.n_customers ?? this.config.TRAINING_DEFAULT_N_CUSTOMERS,
+      model_family: dto.model_family ?? 'auto',
+      seed: dto.seed ?? 42,
+    };
+    const modelName = dto.model_name ?? this.config.SERVING_MODEL_NAME;
+    this.checkDataSource(params.data_source);
+
+    const run = await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training:${modelName}`]);
+      const repo = tx.getRepository(TrainingRunEntity);
+      const active = await repo.find({ where: { modelName, state: In(ACTIVE_STATES) }, order: { createdAt: 'ASC' } });
+      if (active.length >= this.config.TRAINING_MAX_ACTIVE_RUNS_PER_MODEL) {
+        throw new ConflictError(
+          `Model '${modelName}' already has ${active.length} active training run(s) (${active.map((r) => r.id).join(', ')}); wait for it or cancel it (POST /api/v1/training/runs/<id>/cancel).`,
+        );
+      }
+      return repo.save(
+        repo.create({
+          id: randomUUID(),
+          modelName,
+          state: 'queued',
+          phase: null,
+          phaseTimes: {},
+          trigger,
+          params,
+          executor: this.executor.kind,
+          ownerInstance: INSTANCE_ID,
+          heartbeatAt: new Date(),
+          requestedBy: principal?.keyId ?? null,
+        }),
+      );
+    });
+    void this.execute(run).catch((err) => this.logger.error(`run ${run.id} could not be executed: ${err}`));
+    return toRunView(run, this.config.MLFLOW_TRACKING_URI);
+  }
+
+  /** Called by the scheduler and the drift module; refuses while a run is active or within the cooldown. */
+  async requestRetrain(modelName: string, trigger: 'schedule' | 'drift', reason: string): Promise<RetrainDecision> {
+    const since = new Date(Date.now() - this.config.RETRAIN_COOLDOWN_HOURS * 3_600_000);
+    const recent = await this.runs.findOne({
+      where: { modelName, trigger: In(['schedule', 'drift']), createdAt: MoreThan(since), state: Not('cancelled') },
+      order: { createdAt: 'DESC' },
+    });
+    if (recent) {
+      const until = new Date(recent.createdAt.getTime() + this.config.RETRAIN_COOLDOWN_HOURS * 3_600_000);
+      return { started: false, reason: `cooldown: run ${recent.id} (${recent.trigger}) started at ${recent.createdAt.toISOString()}; next automatic retrain after ${until.toISOString()}` };
+    }
+    try {
+      const run = await this.create({ model_name: modelName }, trigger);
+      this.logger.log(`retrain of ${modelName} started (${trigger}): ${reason}`);
+      return { started: true, run, reason };
+    } catch (err) {
+      if (err instanceof ConflictError) return { started: false, reason: err.detail };
+      throw err;
+    }
+  }
+
+  async list(filter: { modelName?: string; state?: RunState; limit?: number }): Promise<TrainingRunView[]> {
+    const rows = await this.runs.find({
+      where: { ...(filter.modelName ? { modelName: filter.modelName } : {}), ...(filter.state ? { state: filter.state } : {}) },
+      order: { createdAt: 'DESC' },
+      take: Math.min(filter.limit ?? 50, 500),
+    });
+    return rows.map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
+  }
+
+  async get(id: string): Promise<TrainingRunView> {
+    return toRunView(await this.find(id), this.config.MLFLOW_TRACKING_URI);
+  }
+
+  async logPage(id: string, after: number, limit: number): Promise<TrainingLogPage> {
+    const run = await this.find(id);
+    await this.flush(id);
+    const rows = await this.logs.find({ where: { runId: id, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: Math.min(Math.max(limit, 1), 5000) });
+    const nextAfter = rows.length ? rows[rows.length - 1].seq : after;
+    const ended = !ACTIVE_STATES.includes(run.state);
+    const more = ended && rows.length > 0 ? (await this.logs.count({ where: { runId: id, seq: MoreThan(nextAfter) } })) > 0 : true;
+    return {
+      lines: rows.map((r) => ({ seq: r.seq, stream: r.stream, line: r.line, at: r.at.toISOString() })),
+      next_after: nextAfter,
+      complete: ended && !more,
+    };
+  }
+
+  async cancel(id: string): Promise<TrainingRunView> {
+    const run = await this.find(id);
+    if (!ACTIVE_STATES.includes(run.state)) throw new ConflictError(`Run ${id} has already ended (${run.state}).`);
+    if (run.state === 'queued' && !run.executorRef) {
+      await this.transition(id, ['queued'], { state: 'cancelled', failureReason: 'cancelled before it started', finishedAt: new Date() });
+    } else if (run.ownerInstance === INSTANCE_ID || run.executor === 'kubernetes' || isDeadLocalInstance(run.ownerInstance ?? '')) {
+      await this.runs.update({ id }, { cancelRequested: true });
+      if (run.executorRef) await this.executor.cancel(run.executorRef);
+      if (run.ownerInstance !== INSTANCE_ID) {
+        await this.transition(id, ACTIVE_STATES, { state: 'cancelled', failureReason: 'cancelled', finishedAt: new Date() });
+      }
+    } else {
+      // Another live replica runs the process; it acts on the flag at its next heartbeat.
+      await this.runs.update({ id }, { cancelRequested: true });
+    }
+    return this.get(id);
+  }
+
+  private async execute(run: TrainingRunEntity): Promise<void> {
+    const live: LiveRun = { seq: 0, pending: [], dropped: 0, flushing: Promise.resolve(), phaseWrites: Promise.resolve() };
+    this.live.set(run.id, live);
+    try {
+      const champion = await this.registry.productionVersion(run.modelName);
+      const args = this.trainerArgs(run, champion?.version);
+      this.systemLine(run.id, `starting the trainer (${this.executor.kind} executor)${champion ? `; champion is v${champion.version}` : ''}`);
+      const ref = await this.executor.start({ runId: run.id, args, timeoutMs: this.config.TRAINING_TIMEOUT_MINUTES * 60_000 }, this.callbacks(run.id));
+      await this.transition(run.id, ['queued'], { state: 'running', executorRef: ref, startedAt: new Date(), heartbeatAt: new Date() });
+    } catch (err) {
+      this.systemLine(run.id, String(err instanceof Error ? err.message : err));
+      await this.finishFailed(run.id, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private callbacks(runId: string): ExecutionCallbacks {
+    return {
+      onLine: (stream, line) => this.onLine(runId, stream, line),
+      onExit: (outcome) => void this.onExit(runId, outcome).catch((err) => this.logger.error(`run ${runId}: could not record its end: ${err}`)),
+    };
+  }
+
+  private onLine(runId: string, stream: LogStream, line: string): void {
+    this.append(runId, stream, line);
+    const live = this.live.get(runId);
+    if (stream === 'stderr' && line.trim() && live) live.lastStderr = line.trim();
+    if (stream !== 'stdout') return;
+    const event = parseTrainerLine(line);
+    if (!event) return;
+    if (event.event === 'phase' && live) {
+      live.phaseWrites = live.phaseWrites.then(() =>
+        this.db
+          .query(`UPDATE training_runs SET phase = $2, phase_times = phase_times || jsonb_build_object($2::text, $3::text) WHERE id = $1`, [runId, event.phase, event.at])
+          .then(() => undefined, (err) => this.logger.warn(`run ${runId}: could not record phase ${event.phase}: ${err}`)),
+      );
+    } else if (event.event === 'result' && live) {
+      live.result = event;
+    }
+  }
+
+  private async onExit(runId: string, outcome: ExecutionOutcome): Promise<void> {
+    const live = this.live.get(runId);
+    await live?.phaseWrites;
+    const result = live?.result;
+    try {
+      if (outcome.cancelled) {
+        this.systemLine(runId, 'run cancelled; the trainer was stopped');
+        await this.transition(runId, ACTIVE_STATES, { state: 'cancelled', failureReason: 'cancelled', finishedAt: new Date() });
+      } else if (result?.status === 'validation_failed') {
+        const failed = result.validation?.checks?.filter((c) => !c.passed) ?? [];
+        await this.transition(runId, ACTIVE_STATES, {
+          state: 'failed',
+          validation: result.validation,
+          mlflowRunId: result.run_id,
+          failureReason: `data validation failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ') || 'see the validation report'}`,
+          finishedAt: new Date(),
+        });
+      } else if (outcome.exitCode === 0 && result?.status === 'succeeded') {
+        await this.complete(runId, result);
+      } else {
+        const why = outcome.reason ?? (outcome.exitCode !== null ? `${TRAINER_EXIT_CODES[outcome.exitCode] ?? `the trainer exited with code ${outcome.exitCode}`}` : 'the trainer ended');
+        const detail = live?.lastStderr ? `: ${live.lastStderr.slice(0, 500)}` : '';
+        await this.finishFailed(runId, `${why}${outcome.exitCode !== null && outcome.exitCode !== 0 ? ` (exit code ${outcome.exitCode})` : ''}${detail}`);
+      }
+    } finally {
+      await this.flush(runId);
+      this.live.delete(runId);
+    }
+  }
+
+  /** A run that produced a registered version: judge its gates and stage it if (and only if) all pass. */
+  private async complete(runId: string, result: TrainerResult): Promise<void> {
+    const run = await this.find(runId);
+    const gates = evaluateGates(result.metrics, gateSpecs(this.config));
+    const gatesPassed = gates.every((g) => g.passed);
+    const experimentId = result.run_id ? await this.mlflow.getRun(result.run_id).then((r) => r.info.experiment_id, () => null) : null;
+    const base = {
+      mlflowRunId: result.run_id,
+      mlflowExperimentId: experimentId,
+      modelVersion: result.version,
+      modelFamily: result.model_family,
+      metrics: result.metrics,
+      gates,
+      gatesPassed,
+      champion: result.champion,
+      validation: result.validation,
+    };
+    if (!result.version) {
+      await this.transition(runId, ACTIVE_STATES, { ...base, state: 'failed', failureReason: 'the trainer reported success but registered no model version', finishedAt: new Date() });
+      return;
+    }
+    if (!gatesPassed) {
+      this.systemLine(runId, `v${result.version} registered but NOT staged: ${describeFailedGates(gates)}`);
+      await this.transition(runId, ACTIVE_STATES, {
+        ...base,
+        state: 'failed',
+        failureReason: `quality gates failed, so v${result.version} was registered but not staged: ${describeFailedGates(gates)}`,
+        finishedAt: new Date(),
+      });
+      return;
+    }
+    try {
+      await this.registry.setStage({
+        modelName: run.modelName,
+        version: result.version,
+        stage: 'Staging',
+        comment: `training run ${runId}: all quality gates passed`,
+        principal: SYSTEM_PRINCIPAL,
+        requestId: `training-${runId}`,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.transition(runId, ACTIVE_STATES, { ...base, state: 'failed', failureReason: `v${result.version} passed every gate but could not be moved to Staging: ${message}; stage it by hand`, finishedAt: new Date() });
+      return;
+    }
+    this.systemLine(runId, `v${result.version} passed every gate and is now in Staging`);
+    await this.transition(runId, ACTIVE_STATES, { ...base, state: 'succeeded', staged: true, finishedAt: new Date() });
+  }
+
+  private async finishFailed(runId: string, reason: string): Promise<void> {
+    this.systemLine(runId, `run failed: ${reason}`);
+    await this.transition(runId, ACTIVE_STATES, { state: 'failed', failureReason: reason, finishedAt: new Date() });
+  }
+
+  /** Moves a run on only from the states given, so that racing updates (cancel vs exit) settle once. */
+  private async transition(id: string, from: RunState[], changes: Partial<TrainingRunEntity>): Promise<boolean> {
+    const result = await this.runs.update({ id, state: In(from) }, changes as never);
+    return (result.affected ?? 0) > 0;
+  }
+
+  private trainerArgs(run: TrainingRunEntity, championVersion?: string): string[] {
+    const local = this.executor.kind === 'local';
+    const dataSource = run.params.data_source === 'synthetic' ? 'synthetic' : path.join(this.config.trainingDataDir, run.params.data_source);
+    const args = [
+      '--tracking-uri', this.config.MLFLOW_TRACKING_URI,
+      '--model-name', run.modelName,
+      '--seed', String(run.params.seed),
+      '--n-customers', String(run.params.n_customers),
+      '--model-family', run.params.model_family,
+      '--data-source', dataSource,
+      '--output-dir', local ? path.join(this.config.DATA_DIR, 'training', run.id) : `/tmp/training-${run.id}`,
+      '--gate-pr-auc', String(this.config.TRAINING_GATE_PR_AUC),
+      '--gate-roc-auc', String(this.config.TRAINING_GATE_ROC_AUC),
+      '--gate-precision-at-50', String(this.config.TRAINING_GATE_PRECISION_AT_50),
+      '--gate-parity', String(this.config.TRAINING_GATE_PARITY),
+      '--run-tag', `control_plane.training_run_id=${run.id}`,
+      '--run-tag', `control_plane.trigger=${run.trigger}`,
+    ];
+    if (championVersion) args.push('--champion-version', championVersion);
+    return args;
+  }
+
+  private checkDataSource(dataSource: string): void {
+    if (dataSource === 'synthetic') return;
+    if (this.executor.kind !== 'local') {
+      throw new ValidationFailedError([{ field: 'data_source', message: 'the Kubernetes executor trains on synthetic data only; file data sources need the local executor' }]);
+    }
+    const file = path.join(this.config.trainingDataDir, dataSource);
+    if (!fs.existsSync(file)) {
+      throw new ValidationFailedError([{ field: 'data_source', message: `no file '${dataSource}' in ${this.config.trainingDataDir} (TRAINING_DATA_DIR)` }]);
+    }
+  }
+
+  private async find(id: string): Promise<TrainingRunEntity> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Training run '${id}' does not exist.`);
+    const run = await this.runs.findOneBy({ id });
+    if (!run) throw new NotFoundError(`Training run '${id}' does not exist.`);
+    return run;
+  }
+
+  // --- logs ---
+
+  private systemLine(runId: string, line: string): void {
+    this.append(runId, 'system', line);
+  }
+
+  private append(runId: string, stream: LogStream, line: string): void {
+    const live = this.live.get(runId);
+    if (!live) return;
+    if (live.seq >= MAX_LOG_LINES) {
+      live.dropped++;
+      return;
+    }
+    live.seq++;
+    live.pending.push(this.logs.create({ runId, seq: live.seq, stream, line: line.slice(0, 10_000), at: new Date() }));
+  }
+
+  private async flushAll(): Promise<void> {
+    await Promise.all([...this.live.keys()].map((id) => this.flush(id)));
+  }
+
+  private flush(runId: string): Promise<void> {
+    const live = this.live.get(runId);
+    if (!live) return Promise.resolve();
+    live.flushing = live.flushing.then(async () => {
+      if (live.dropped > 0 && live.seq === MAX_LOG_LINES) {
+        live.seq++;
+        live.pending.push(this.logs.create({ runId, seq: live.seq, stream: 'system', line: `log limit of ${MAX_LOG_LINES} lines reached; later lines are only in the trainer's MLflow run`, at: new Date() }));
+      }
+      const batch = live.pending.splice(0);
+      if (batch.length > 0) await this.logs.insert(batch).catch((err) => this.logger.warn(`run ${runId}: could not store ${batch.length} log lines: ${err}`));
+    });
+    return live.flushing;
+  }
+
+  // --- crash recovery ---
+
+  /** Runs owned by a dead process of this host, or by any replica that stopped heartbeating, are settled. */
+  private async recoverOrphans(): Promise<void> {
+    const active = await this.runs.find({ where: { state: In(ACTIVE_STATES) } });
+    for (const run of active) {
+      if (run.ownerInstance === INSTANCE_ID) continue;
+      const stale = !run.heartbeatAt || Date.now() - run.heartbeatAt.getTime() > STALE_AFTER_MS;
+      if (!isDeadLocalInstance(run.ownerInstance ?? '') && !stale) continue;
+      await this.adoptOrFail(run, stale ? `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}` : `the service instance running it (${run.ownerInstance}) stopped`);
+    }
+  }
+
+  private async adoptOrFail(run: TrainingRunEntity, why: string): Promise<void> {
+    const claimed = await this.runs.update(
+      { id: run.id, ownerInstance: run.ownerInstance ?? undefined, state: In(ACTIVE_STATES) },
+      { ownerInstance: INSTANCE_ID, heartbeatAt: new Date() },
+    );
+    if (!claimed.affected) return; // another replica got there first
+    if (run.executorRef && run.executor === this.executor.kind) {
+      const live: LiveRun = { seq: await this.lastSeq(run.id), pending: [], dropped: 0, flushing: Promise.resolve(), phaseWrites: Promise.resolve() };
+      this.live.set(run.id, live);
+      if (await this.executor.resume(run.id, run.executorRef, this.callbacks(run.id))) {
+        this.systemLine(run.id, `re-attached after ${why}`);
+        return;
+      }
+      this.live.delete(run.id);
+      if (run.executor === 'local') await this.executor.cancel(run.executorRef); // kill an orphaned trainer, if any
+    }
+    this.logger.warn(`run ${run.id} marked failed: ${why}`);
+    await this.transition(run.id, ACTIVE_STATES, { state: 'failed', failureReason: `lost: ${why}; the trainer's output could not be recovered`, finishedAt: new Date() });
+  }
+
+  private async lastSeq(runId: string): Promise<number> {
+    const [row] = await this.db.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM training_run_logs WHERE run_id = $1', [runId]);
+    return Number(row.seq);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const mine = await this.runs.find({ where: { ownerInstance: INSTANCE_ID, state: In(ACTIVE_STATES) } });
+      if (mine.length > 0) await this.runs.update({ id: In(mine.map((r) => r.id)) }, { heartbeatAt: new Date() });
+      for (const run of mine) {
+        if (run.cancelRequested && run.executorRef) await this.executor.cancel(run.executorRef);
+      }
+      const stale = await this.runs.find({ where: { state: In(ACTIVE_STATES), ownerInstance: Not(INSTANCE_ID), heartbeatAt: LessThan(new Date(Date.now() - STALE_AFTER_MS)) } });
+      for (const run of stale) await this.adoptOrFail(run, `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`);
+    } catch (err) {
+      this.logger.warn(`training heartbeat failed: ${err}`);
+    }
+  }
+}
