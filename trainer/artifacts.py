@@ -11,12 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainer.data import (
+from trainer.schema import (
     CATEGORICAL_FEATURES,
+    CATEGORIES,
     FEATURES,
     ID_COLUMN,
     INTEGER_FEATURES,
     LABEL,
+    NUMERIC_BOUNDS,
     NUMERIC_FEATURES,
 )
 from trainer.onnx_export import (
@@ -37,15 +39,7 @@ N_BINS = 10
 PSI_EPS = 1e-4
 N_TEST_VECTORS = 64
 
-# Allowed input ranges published to the serving side (validation bounds, not training ranges).
-# Order and keys are part of the contract.
-_NUMERIC_BOUNDS: dict[str, dict[str, Any]] = {
-    "age": {"type": "integer", "minimum": 18, "maximum": 100},
-    "tenure_months": {"type": "integer", "minimum": 0, "maximum": 600},
-    "monthly_charges": {"type": "number", "exclusive_minimum": 0, "maximum": 10000},
-    "total_charges": {"type": "number", "minimum": 0, "maximum": 10000000},
-    "support_calls": {"type": "integer", "minimum": 0, "maximum": 1000},
-}
+_NUMERIC_BOUNDS = NUMERIC_BOUNDS
 
 
 def sha256_file(path: Path) -> str:
@@ -61,13 +55,10 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def _categories(pipeline) -> dict[str, list[str]]:
-    """Categories as learned by the fitted OneHotEncoder (sorted), per categorical feature."""
-    encoder = pipeline.named_steps["preprocess"].named_transformers_["cat"]
-    return {
-        name: [str(c) for c in cats]
-        for name, cats in zip(CATEGORICAL_FEATURES, encoder.categories_, strict=True)
-    }
+def _categories(pipeline=None) -> dict[str, list[str]]:
+    """The categories the model knows (sorted), per categorical feature; anything else is
+    treated as unknown (every indicator 0) by the feature graph."""
+    return {name: sorted(CATEGORIES[name]) for name in CATEGORICAL_FEATURES}
 
 
 def build_signature(

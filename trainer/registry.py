@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from trainer.pipeline import TrainResult
@@ -17,6 +18,8 @@ log = logging.getLogger("trainer")
 SIGNATURE_FORMAT = "1"
 TRAINER_TAG = "reference"
 MODEL_ARTIFACT_PATH = "model"
+EVALUATION_ARTIFACT_PATH = "evaluation"
+VALIDATION_ARTIFACT_PATH = "validation"
 
 
 class MlflowUnavailableError(RuntimeError):
@@ -81,33 +84,64 @@ def _ensure_registered_model(client: Any, name: str) -> None:
             raise
 
 
-def log_and_register(
-    result: TrainResult, *, tracking_uri: str, experiment: str, model_name: str
-) -> Registration:
+def _connect(tracking_uri: str, experiment: str):
     _limit_client_retries()
     check_tracking_server(tracking_uri)
-
     import mlflow
     from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(tracking_uri)
     exp = mlflow.set_experiment(experiment)
-    client = MlflowClient(tracking_uri=tracking_uri)
+    return mlflow, MlflowClient(tracking_uri=tracking_uri), exp
+
+
+def _log_model_dir(mlflow: Any, result: TrainResult) -> None:
+    """The model directory goes to ``model/`` (MLflow flavor + ONNX + sidecars, as before); its
+    ``evaluation/`` sub-folder (report, curves, confusion matrix) goes to ``evaluation/``."""
+    for entry in sorted(result.output_dir.iterdir()):
+        if entry == result.evaluation_dir:
+            continue
+        if entry.is_dir():
+            mlflow.log_artifacts(str(entry), artifact_path=f"{MODEL_ARTIFACT_PATH}/{entry.name}")
+        else:
+            mlflow.log_artifact(str(entry), artifact_path=MODEL_ARTIFACT_PATH)
+    mlflow.log_artifacts(str(result.evaluation_dir), artifact_path=EVALUATION_ARTIFACT_PATH)
+
+
+def log_and_register(
+    result: TrainResult,
+    *,
+    tracking_uri: str,
+    experiment: str,
+    model_name: str,
+    run_tags: dict[str, str] | None = None,
+) -> Registration:
+    mlflow, client, exp = _connect(tracking_uri, experiment)
     seed = result.params["seed"]
     run_name = f"{model_name}-seed{seed}-n{result.params['n_customers']}"
-    run_tags = {
+    gates_passed = "true" if result.gates_passed else "false"
+    tags = {
+        **(run_tags or {}),
         "trainer": TRAINER_TAG,
         "model_sha256": result.model_sha256,
         "signature_format": SIGNATURE_FORMAT,
-        "model_family": result.params["model_family"],
+        "model_family": result.model_family,
         "model_name": model_name,
+        "gates_passed": gates_passed,
+        "data_validation": "passed",
     }
-    with mlflow.start_run(experiment_id=exp.experiment_id, run_name=run_name, tags=run_tags) as run:
+    with mlflow.start_run(experiment_id=exp.experiment_id, run_name=run_name, tags=tags) as run:
         run_id = run.info.run_id
         log.info("MLflow run %s in experiment %s (%s)", run_id, experiment, exp.experiment_id)
-        mlflow.log_params({k: str(v) for k, v in result.params.items()})
-        mlflow.log_metrics(result.metrics)
-        mlflow.log_artifacts(str(result.output_dir), artifact_path=MODEL_ARTIFACT_PATH)
+        mlflow.log_params({k: str(v)[:6000] for k, v in result.params.items()})
+        metrics = {k: float(v) for k, v in result.metrics.items()}
+        # Names the first trainer version logged, kept for dashboards that read them.
+        metrics.update(n_train_rows=metrics["train_rows"], n_holdout_rows=metrics["holdout_rows"])
+        for g in result.gates:
+            metrics[f"gate_{g['name']}_passed"] = 1.0 if g["passed"] else 0.0
+        metrics["gates_passed"] = 1.0 if result.gates_passed else 0.0
+        mlflow.log_metrics(metrics)
+        _log_model_dir(mlflow, result)
         artifact_uri = f"{run.info.artifact_uri.rstrip('/')}/{MODEL_ARTIFACT_PATH}"
         log.info("logged model directory to %s", artifact_uri)
 
@@ -120,10 +154,14 @@ def log_and_register(
                 "model_sha256": result.model_sha256,
                 "signature_format": SIGNATURE_FORMAT,
                 "trainer": TRAINER_TAG,
+                "model_family": result.model_family,
+                "gates_passed": gates_passed,
             },
             description=(
-                f"Reference trainer: seed {seed}, n_customers {result.params['n_customers']}, "
-                f"holdout roc_auc {result.metrics['roc_auc']:.4f}"
+                f"Reference trainer: {result.model_family}, seed {seed}, "
+                f"n_customers {result.params['n_customers']}, holdout roc_auc "
+                f"{result.metrics['roc_auc']:.4f} pr_auc {result.metrics['pr_auc']:.4f}, "
+                f"gates {'passed' if result.gates_passed else 'FAILED'}"
             ),
         )
         if version.status != "READY":
@@ -132,10 +170,84 @@ def log_and_register(
                 f"{version.status_message}"
             )
         mlflow.set_tag("registered_model_version", str(version.version))
-        log.info("registered %s version %s from %s", model_name, version.version, artifact_uri)
+        log.info("registered %s version %s from %s (gates_passed=%s)", model_name,
+                 version.version, artifact_uri, gates_passed)
     return Registration(
         run_id=run_id,
         version=str(version.version),
         artifact_uri=artifact_uri,
         experiment_id=str(exp.experiment_id),
     )
+
+
+def log_validation_failure(
+    files: list[Path],
+    *,
+    tracking_uri: str,
+    experiment: str,
+    model_name: str,
+    params: dict[str, Any],
+    run_tags: dict[str, str] | None = None,
+) -> str:
+    """A run marked FAILED holding the validation report; nothing is registered."""
+    mlflow, _, exp = _connect(tracking_uri, experiment)
+    tags = {**(run_tags or {}), "trainer": TRAINER_TAG, "model_name": model_name,
+            "data_validation": "failed"}
+    run = mlflow.start_run(experiment_id=exp.experiment_id,
+                           run_name=f"{model_name}-validation-failed", tags=tags)
+    try:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        for f in files:
+            mlflow.log_artifact(str(f), artifact_path=VALIDATION_ARTIFACT_PATH)
+    finally:
+        mlflow.end_run(status="FAILED")
+    log.info("logged the validation report to FAILED run %s", run.info.run_id)
+    return run.info.run_id
+
+
+def check_champion(tracking_uri: str, model_name: str, version: str) -> Any:
+    """Fail fast (before training) if the champion version does not exist."""
+    _limit_client_retries()
+    check_tracking_server(tracking_uri)
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return MlflowClient(tracking_uri=tracking_uri).get_model_version(model_name, version)
+    except MlflowException as exc:
+        raise MlflowUnavailableError(
+            f"--champion-version {version}: cannot read {model_name}/{version}: {exc.message}"
+        ) from exc
+
+
+def download_champion(tracking_uri: str, model_name: str, version: str, dst: Path) -> Path:
+    """Download the champion's model.onnx (+ signature.json) from its version source."""
+    import mlflow.artifacts
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    uri = client.get_model_version_download_uri(model_name, version).rstrip("/")
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "signature.json"):
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{uri}/{name}", dst_path=str(dst), tracking_uri=tracking_uri
+        )
+    log.info("downloaded champion %s/%s from %s", model_name, version, uri)
+    return dst / "model.onnx"
+
+
+def log_comparison(
+    tracking_uri: str, run_id: str, champion: dict[str, Any], evaluation_dir: Path
+) -> None:
+    """Champion metrics (``champion_*``) and the refreshed report on the challenger's run."""
+    import time as _time
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, RunTag
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    now = int(_time.time() * 1000)
+    metrics = [Metric(f"champion_{k}", float(v), now, 0) for k, v in champion["metrics"].items()]
+    client.log_batch(run_id, metrics=metrics,
+                     tags=[RunTag("champion_version", str(champion["version"]))])
+    client.log_artifacts(run_id, str(evaluation_dir), artifact_path=EVALUATION_ARTIFACT_PATH)
