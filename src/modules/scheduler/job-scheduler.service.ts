@@ -117,7 +117,7 @@ export function previousOccurrence(cron: string, timeZone: string, before: Date)
   let from = new Date(before.getTime() - 400 * 86_400_000);
   let last: Date | undefined;
   for (let i = 0; i < 100_000; i++) {
-    const next = time.getNextDateFrom(from).toJSDate();
+    const next = time.getNextDateFrom(from, timeZone).toJSDate();
     if (next.getTime() >= before.getTime()) return last;
     last = next;
     from = next;

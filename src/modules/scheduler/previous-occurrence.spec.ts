@@ -1,0 +1,14 @@
+import { previousOccurrence } from 'src/modules/scheduler/job-scheduler.service';
+
+describe('previousOccurrence', () => {
+  it('finds the last Sunday 03:00 before a moment', () => {
+    // 2026-11-23 is a Monday.
+    expect(previousOccurrence('0 3 * * 0', 'UTC', new Date('2026-11-23T12:00:00Z'))?.toISOString()).toBe('2026-11-22T03:00:00.000Z');
+  });
+  it('is strict: a moment exactly on the schedule belongs to the previous occurrence', () => {
+    expect(previousOccurrence('0 3 * * 0', 'UTC', new Date('2026-11-22T03:00:00Z'))?.toISOString()).toBe('2026-11-15T03:00:00.000Z');
+  });
+  it('honours the time zone', () => {
+    expect(previousOccurrence('0 2 * * 1', 'Europe/Berlin', new Date('2026-11-23T12:00:00Z'))?.toISOString()).toBe('2026-11-23T01:00:00.000Z');
+  });
+});
