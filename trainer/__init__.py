@@ -1,8 +1,10 @@
 """Reference trainer for the churn control plane.
 
-Trains a seeded logistic-regression churn model on synthetic customers, exports it to ONNX
-(one input tensor per feature) with the sidecar files the TypeScript service consumes, and
-optionally logs and registers it in MLflow. Entry point: ``python -m trainer.train``.
+Generates (or reads) customers, validates them, trains a logistic-regression baseline and a
+HistGradientBoosting model on 25 engineered features, exports ONNX (feature graph + classifier,
+8 raw inputs) with the sidecar files the TypeScript service consumes, evaluates seed-002 gates and
+optionally logs and registers everything in MLflow. Entry points: ``python -m trainer.train``,
+``python -m trainer.generate``.
 """
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from trainer.artifacts import bin_shares, numeric_bins
-from trainer.data import CATEGORICAL_FEATURES, FEATURES, INTEGER_FEATURES, NUMERIC_FEATURES
+from trainer.schema import CATEGORICAL_FEATURES, FEATURES, INTEGER_FEATURES, NUMERIC_FEATURES
 
 from .conftest import SEED, load_json
 
@@ -26,9 +26,17 @@ def test_model_directory_holds_mlflow_model_and_sidecars(trained):
     names = {p.name for p in trained.output_dir.iterdir()}
     for required in (
         "MLmodel", "model.pkl", "conda.yaml", "python_env.yaml", "requirements.txt",
-        "model.onnx", "signature.json", "test_vectors.json", "reference_profile.json",
+        "model.onnx", "signature.json", "test_vectors.json", "reference_profile.json", "code",
     ):
         assert required in names, required
+    evaluation = {p.name for p in (trained.output_dir / "evaluation").iterdir()}
+    assert {"pr_curve.png", "roc_curve.png", "confusion_matrix.json", "report.md", "report.html",
+            "candidates.json", "validation_report.md", "validation_report.json"} <= evaluation
+    assert (trained.output_dir / "evaluation" / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
+    cm = json.loads((trained.output_dir / "evaluation" / "confusion_matrix.json").read_text())
+    m = trained.metrics
+    assert cm["matrix"] == [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
+    assert m["tn"] + m["fp"] + m["fn"] + m["tp"] == len(trained.holdout)
 
 
 def test_signature_matches_the_contract(trained):
@@ -40,7 +48,7 @@ def test_signature_matches_the_contract(trained):
     assert [list(i) for i in sig["inputs"]] == [list(i) for i in EXPECTED_SIGNATURE_INPUTS]
     assert sig["outputs"] == {"probabilities": "probabilities", "positive_class_index": 1, "label": "label"}
     assert list(sig["training"]) == ["n_rows", "churn_rate", "seed"]
-    assert sig["training"]["n_rows"] == 16000
+    assert sig["training"]["n_rows"] == len(trained.train)
     assert sig["training"]["seed"] == SEED
     assert math.isclose(sig["training"]["churn_rate"], trained.train["churned"].mean())
     assert raw.startswith("{\n  ")  # pretty-printed
@@ -85,7 +93,7 @@ def test_test_vector_probabilities_are_sklearns(trained):
 def test_reference_profile_shape_and_bins(trained):
     prof, _ = load_json(trained.output_dir, "reference_profile.json")
     assert list(prof) == ["format_version", "eps", "n_rows", "features", "score"]
-    assert prof["format_version"] == 1 and prof["eps"] == 0.0001 and prof["n_rows"] == 16000
+    assert prof["format_version"] == 1 and prof["eps"] == 0.0001 and prof["n_rows"] == len(trained.train)
     assert list(prof["features"]) == list(FEATURES)
     train = trained.train
     blocks = {**prof["features"], "score": prof["score"]}

@@ -36,11 +36,15 @@ def test_register_twice_and_download_over_rest(tmp_path):
     for i in range(2):
         proc = subprocess.run(
             [sys.executable, "-m", "trainer.train", "--tracking-uri", URI, "--model-name", name,
-             "--n-customers", "2000", "--output-dir", str(tmp_path / f"m{i}")],
+             "--n-customers", "2000", "--model-family", "logistic_regression",
+             "--run-tag", "control_plane.training_run_id=it-123",
+             "--output-dir", str(tmp_path / f"m{i}")],
             cwd=REPO, capture_output=True, text=True, timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        summaries.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        lines = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+        assert [x["phase"] for x in lines[:-1]][-1] == "register"
+        summaries.append(lines[-1])
     assert [s["version"] for s in summaries] == ["1", "2"]
 
     for s in summaries:
@@ -54,7 +58,9 @@ def test_register_twice_and_download_over_rest(tmp_path):
         )["model_version"]
         tags = {t["key"]: t["value"] for t in version["tags"]}
         assert tags == {
-            "model_sha256": s["model_sha256"], "signature_format": "1", "trainer": "reference"
+            "model_sha256": s["model_sha256"], "signature_format": "1", "trainer": "reference",
+            "model_family": "logistic_regression",
+            "gates_passed": "true" if s["gates_passed"] else "false",
         }
         path = uri[len("mlflow-artifacts:/"):]
         listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts", path=path))
@@ -67,6 +73,12 @@ def test_register_twice_and_download_over_rest(tmp_path):
         assert run["info"]["status"] == "FINISHED"
         run_tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
         assert run_tags["model_sha256"] == s["model_sha256"]
+        assert run_tags["control_plane.training_run_id"] == "it-123"
         metrics = {m["key"] for m in run["data"]["metrics"]}
         assert {"roc_auc", "pr_auc", "precision_at_50", "brier", "onnx_parity_max_abs_diff",
-                "n_train_rows", "n_holdout_rows"} <= metrics
+                "n_train_rows", "n_holdout_rows", "train_rows", "holdout_rows", "tn", "fp", "fn",
+                "tp", "recall", "precision", "accuracy"} <= metrics
+        listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts",
+                                  path=path.rsplit("/", 1)[0] + "/evaluation"))
+        assert {"pr_curve.png", "roc_curve.png", "confusion_matrix.json", "report.md"} <= {
+            f["path"] for f in listing["files"]}

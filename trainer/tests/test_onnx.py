@@ -2,8 +2,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pandas as pd
+import pytest
 
-from trainer.data import FEATURES
+from trainer.schema import FEATURES
 from trainer.onnx_export import OnnxScorer, max_abs_diff
 
 from .conftest import load_json
@@ -51,14 +52,25 @@ def test_opsets_are_ones_onnxruntime_node_123_runs(trained):
     assert model.ir_version <= 10
 
 
-def test_parity_with_sklearn_on_the_whole_holdout(trained):
-    holdout = trained.holdout
-    sk = trained.pipeline.predict_proba(holdout[list(FEATURES)])
-    onnx_p = OnnxScorer((trained.output_dir / "model.onnx").read_bytes()).predict_proba(holdout)
+@pytest.mark.parametrize("fixture", ["trained", "trained_lr", "trained_hgb"])
+def test_parity_with_sklearn_on_the_whole_holdout(fixture, request):
+    result = request.getfixturevalue(fixture)
+    holdout = result.holdout
+    sk = result.pipeline.predict_proba(holdout[list(FEATURES)])
+    onnx_p = OnnxScorer((result.output_dir / "model.onnx").read_bytes()).predict_proba(holdout)
     diff = max_abs_diff(sk, onnx_p)
     assert diff <= 1e-5
-    assert trained.metrics["onnx_parity_max_abs_diff"] == diff
+    assert result.metrics["onnx_parity_max_abs_diff"] == diff
     np.testing.assert_allclose(onnx_p.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_both_families_export(trained_lr, trained_hgb):
+    assert trained_lr.model_family == "logistic_regression"
+    assert trained_hgb.model_family == "hist_gradient_boosting"
+    for result in (trained_lr, trained_hgb):
+        session = ort.InferenceSession(str(result.output_dir / "model.onnx"),
+                                       providers=["CPUExecutionProvider"])
+        assert [(i.name, i.type) for i in session.get_inputs()] == EXPECTED_INPUTS
 
 
 def test_label_output_agrees_with_probabilities(trained):
