@@ -11,8 +11,11 @@ import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { dataSourceOptions } from 'src/database/data-source';
 import { MlflowModule } from 'src/mlflow/mlflow.module';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { GovernanceModule } from 'src/modules/governance/governance.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
+import { NotificationsModule } from 'src/modules/notifications/notifications.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { SchedulerModule } from 'src/modules/scheduler/scheduler.module';
 import { ServingModule } from 'src/modules/serving/serving.module';
@@ -32,11 +35,14 @@ export class AppModule {
         EventEmitterModule.forRoot(),
         MetricsModule,
         MlflowModule,
+        NotificationsModule,
         AuthModule,
+        AuditModule,
         RegistryModule,
         SchedulerModule,
         ServingModule,
         TrainingModule,
+        GovernanceModule,
         HealthModule,
       ],
       controllers: [AppController],

@@ -12,12 +12,14 @@ import { AppConfig } from 'src/config/config.schema';
 import { createDataSource } from 'src/database/data-source';
 import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { runMigrations } from 'src/database/migrations';
+import { AuditService } from 'src/modules/audit/audit.service';
 
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
-  keys revoke <key id>`;
+  keys revoke <key id>
+  audit verify                 recompute the audit log's hash chain; exit code 1 when it is broken`;
 
 
 function option(args: string[], name: string): string | undefined {
@@ -81,6 +83,20 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
   }
 }
 
+/** Returns the process exit code: 1 when the audit chain is broken. */
+async function audit(service: AuditService, args: string[]): Promise<number> {
+  const [action] = args;
+  if (action !== 'verify') throw new UsageError(`unknown audit command '${action ?? ''}'`);
+  const result = await service.verify();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.valid) {
+    process.stdout.write(`Audit chain valid: ${result.checked} entries checked.\n`);
+    return 0;
+  }
+  process.stderr.write(`Audit chain BROKEN at entry ${result.first_broken!.id}: ${result.first_broken!.reason}\n`);
+  return 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
@@ -89,12 +105,16 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await trainCommand(config, rest);
     return;
   }
-  if (group !== 'keys') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
+  if (group !== 'keys' && group !== 'audit') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
   const { url, embedded } = await openDatabase(config);
   const ds = createDataSource(url, 2);
   try {
     await runMigrations(url);
     await ds.initialize();
+    if (group === 'audit') {
+      process.exitCode = await audit(new AuditService(ds), rest);
+      return;
+    }
     const repo = ds.getRepository(ApiKeyEntity);
     await keys(new ApiKeysService(repo), repo, rest);
   } finally {

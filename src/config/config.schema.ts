@@ -6,6 +6,15 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const probability = z.coerce.number().min(0).max(1);
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every environment variable the service reads. The README configuration table is generated from
  * this schema (`npm run docs:config`) and a unit test keeps the two in step.
@@ -74,10 +83,39 @@ export const configSchema = z
     TRAINING_GATE_PRECISION_AT_50: probability.default(0.4).describe('Quality gate: precision among the 50 highest-scored holdout customers must be above this.'),
     TRAINING_GATE_PARITY: z.coerce.number().positive().max(0.01).default(1e-5).describe('Quality gate: max |ONNX − Python| probability on the holdout.'),
     TRAINING_SCHEDULE_CRON: z.string().min(1).default('0 3 * * 0').describe('Weekly retrain (cron, SCHEDULER_TIMEZONE); default Sunday 03:00.'),
+    PROMOTION_FOUR_EYES_STAGES: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['Staging', 'Production'])))
+      .default('Production')
+      .describe('Target stages whose promotions need an approver other than the requester (comma-separated; empty for none).'),
+    PROMOTION_METRIC_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01).describe('A candidate may be at most this much worse than Production on PR-AUC and ROC-AUC.'),
+    PROMOTION_LATENCY_BUDGET_MS: z.coerce.number().positive().max(10000).default(10).describe('Smoke test: p95 single-row scoring latency of a candidate must stay within this.'),
     RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
     K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),
     K8S_SERVICE_ACCOUNT: z.string().min(1).default('churn-trainer').describe('Service account of training Jobs (IRSA for S3 artifacts).'),
+    WEBHOOK_URLS: z
+      .string()
+      .transform((value, ctx) => {
+        const urls = [...new Set(value.split(',').map((u) => u.trim()).filter((u) => u.length > 0))];
+        for (const u of urls) {
+          if (!isHttpUrl(u)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not an http(s) URL: ${u}` });
+        }
+        return urls;
+      })
+      .optional()
+      .describe('Comma-separated http(s) URLs that receive every webhook event (signed, retried); none when unset.'),
+    WEBHOOK_SECRET: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('Shared secret of the `x-churn-signature` HMAC-SHA256 of each webhook (16+ characters); required with WEBHOOK_URLS.'),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(8).describe('Delivery attempts of one webhook before it is marked failed.'),
+    WEBHOOK_TIMEOUT_MS: int(100, 120000).default(5000).describe('Timeout of one webhook POST.'),
+    WEBHOOK_BACKOFF_BASE_MS: int(10, 600000)
+      .default(1000)
+      .describe('First retry delay of a webhook; doubles per attempt, with jitter, up to 10 minutes.'),
     CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
     CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
     KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),
@@ -88,6 +126,13 @@ export const configSchema = z
         code: z.ZodIssueCode.custom,
         path: ['RISK_MEDIUM_THRESHOLD'],
         message: `must be below RISK_HIGH_THRESHOLD (${c.RISK_HIGH_THRESHOLD})`,
+      });
+    }
+    if (c.WEBHOOK_URLS && c.WEBHOOK_URLS.length > 0 && !c.WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['WEBHOOK_SECRET'],
+        message: 'is required when WEBHOOK_URLS is set (receivers verify the x-churn-signature with it)',
       });
     }
   });

@@ -45,7 +45,7 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   });
 
   it('ranks an obviously risky customer above an obviously loyal one', async () => {
-    const risky = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ tenure_months: 1, support_calls: 9, contract: 'Month-to-month' }) });
+    const risky = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ tenure_months: 1, total_charges: 89.99, support_calls: 9, contract: 'Month-to-month' }) });
     const loyal = await http('POST', `${t.url}/predict`, {
       key: predictKey,
       body: sampleCustomer({ tenure_months: 70, support_calls: 0, contract: 'Two year', internet_service: 'DSL', payment_method: 'Credit card (automatic)', total_charges: 4000, monthly_charges: 55 }),

@@ -1,9 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { Principal, Role } from 'src/common/auth/roles';
+import { ConflictError, NotFoundError } from 'src/common/errors/app-error';
+import { AuditService } from 'src/modules/audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
 const ALPHANUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -14,6 +16,32 @@ const CACHE_MAX = 10_000;
 export interface CreatedKey {
   key: string;
   record: ApiKeyEntity;
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: Role;
+  model_name: string | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+export function toKeyView(k: ApiKeyEntity): ApiKeyView {
+  return {
+    id: k.id,
+    name: k.name,
+    role: k.role,
+    model_name: k.modelName,
+    created_at: k.createdAt.toISOString(),
+    expires_at: k.expiresAt?.toISOString() ?? null,
+    revoked_at: k.revokedAt?.toISOString() ?? null,
+    last_used_at: k.lastUsedAt?.toISOString() ?? null,
+    state: k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt.getTime() <= Date.now() ? 'expired' : 'active',
+  };
 }
 
 export interface CreateKeyInput {
@@ -28,7 +56,33 @@ export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, { principal: Principal; hash: Buffer; until: number; expiresAt: number | null }>();
 
-  constructor(@InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>) {}
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    @Optional() private readonly audit?: AuditService,
+  ) {}
+
+  /** Creates a key for an admin over the API; the creation (never the secret) is audited. */
+  async createAudited(input: CreateKeyInput, actor: Principal, requestId?: string): Promise<ApiKeyView & { key: string }> {
+    const { key, record } = await this.create(input);
+    await this.audit?.record({ actorKeyId: actor.keyId, action: 'api_key.created', targetType: 'api_key', targetId: record.id, modelName: record.modelName, after: { name: record.name, role: record.role, model_name: record.modelName, expires_at: record.expiresAt }, requestId: requestId ?? null });
+    return { ...toKeyView(record), key };
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    return (await this.keys.find({ order: { createdAt: 'ASC' } })).map(toKeyView);
+  }
+
+  async revoke(id: string, actor: Principal, requestId?: string): Promise<ApiKeyView> {
+    const row = await this.keys.findOneBy({ id });
+    if (!row) throw new NotFoundError(`API key '${id}' does not exist.`);
+    if (row.revokedAt) throw new ConflictError(`API key '${id}' is already revoked.`);
+    if (id === actor.keyId) throw new ConflictError('You cannot revoke the key you are using; use another admin key.');
+    row.revokedAt = new Date();
+    await this.keys.save(row);
+    this.cache.delete(id);
+    await this.audit?.record({ actorKeyId: actor.keyId, action: 'api_key.revoked', targetType: 'api_key', targetId: id, modelName: row.modelName, before: { state: 'active' }, after: { state: 'revoked' }, requestId: requestId ?? null });
+    return toKeyView(row);
+  }
 
   async create(input: CreateKeyInput): Promise<CreatedKey> {
     const id = randomString(8);

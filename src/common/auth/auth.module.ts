@@ -4,11 +4,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminKeyBootstrap } from 'src/common/auth/admin-key.bootstrap';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { ApiKeyGuard } from 'src/common/auth/api-key.guard';
+import { ApiKeysController } from 'src/common/auth/api-keys.controller';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
 
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
+  controllers: [ApiKeysController],
   providers: [ApiKeysService, AdminKeyBootstrap, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   exports: [ApiKeysService],
 })

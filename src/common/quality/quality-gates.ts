@@ -1,5 +1,5 @@
 import { AppConfig } from 'src/config/config.schema';
-import { GateResult } from 'src/modules/training/entities/training-run.entity';
+import type { GateResult } from 'src/modules/training/entities/training-run.entity';
 
 interface GateSpec {
   name: string;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { MlflowRequestError } from 'src/mlflow/mlflow.errors';
 import { ModelVersionEntity } from 'src/modules/registry/entities/model-version.entity';
 import { Stage, STAGE_ALIASES, STAGE_TAG } from 'src/modules/registry/stages';
@@ -18,6 +19,7 @@ export class MlflowMirror {
   constructor(
     private readonly mlflow: MlflowClient,
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    private readonly audit: AuditService,
   ) {}
 
   /** Returns true when MLflow now matches our state, false when it must be retried later. */
@@ -59,6 +61,35 @@ export class MlflowMirror {
         await this.versions.update({ modelName, version: r.version }, { mlflowSyncError: message.slice(0, 1000) }).catch(() => undefined);
       }
       return false;
+    }
+  }
+
+  /**
+   * Someone may move an alias in the MLflow UI. Our decision wins: the alias is put back and the
+   * divergence is recorded in the audit trail.
+   */
+  async repairDivergence(modelName: string): Promise<void> {
+    const rows = await this.versions.findBy({ modelName });
+    if (rows.some((r) => !r.mlflowSynced)) return; // a mirror is pending; it will set the aliases itself
+    const model = await this.mlflow.getRegisteredModel(modelName);
+    const inMlflow = new Map((model.aliases ?? []).map((a) => [a.alias, a.version]));
+    for (const [stage, alias] of Object.entries(STAGE_ALIASES) as [Stage, string][]) {
+      const ours = rows.filter((r) => r.stage === stage).sort((a, b) => Number(b.version) - Number(a.version))[0]?.version ?? null;
+      const theirs = inMlflow.get(alias) ?? null;
+      if (ours === theirs) continue;
+      if (ours) await this.mlflow.setAlias(modelName, alias, ours);
+      else await this.mlflow.deleteAlias(modelName, alias);
+      this.logger.warn(`MLflow alias ${modelName}@${alias} pointed at ${theirs ?? 'nothing'}; restored to ${ours ?? 'nothing'} (our ${stage})`);
+      await this.audit.record({
+        actorKeyId: 'system',
+        action: 'mlflow.divergence_repaired',
+        targetType: 'mlflow_alias',
+        targetId: `${modelName}@${alias}`,
+        modelName,
+        before: { alias, version: theirs },
+        after: { alias, version: ours },
+        reason: `MLflow alias '${alias}' was changed outside the control plane; restored to the ${stage} version recorded here`,
+      });
     }
   }
 

@@ -44,9 +44,10 @@ export class RegistryController {
     return this.registry.history(name, version);
   }
 
+  /** Direct stage setting bypasses gates and approvals: admins only, audited as an override. */
   @Post(':name/versions/:version/stage')
   @HttpCode(200)
-  @Roles('operator')
+  @Roles('admin')
   @ApiOkResponse({ type: StageChangeResult })
   setStage(
     @Param('name') name: string,
@@ -56,6 +57,6 @@ export class RegistryController {
     @Req() request: AuthenticatedRequest,
   ): Promise<StageChangeResult> {
     assertModelScope(principal, name);
-    return this.registry.setStage({ modelName: name, version, stage: body.stage, comment: body.comment, principal, requestId: request.id });
+    return this.registry.setStage({ modelName: name, version, stage: body.stage, comment: body.comment, principal, requestId: request.id, auditAction: 'stage.override' });
   }
 }

@@ -6,6 +6,7 @@ import { Principal } from 'src/common/auth/roles';
 import { ConflictError, ErrorCode, NotFoundError } from 'src/common/errors/app-error';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { MlflowClient } from 'src/mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from 'src/mlflow/mlflow.types';
@@ -30,7 +31,14 @@ export interface StageChangeRequest {
   comment?: string;
   principal: Principal;
   requestId?: string;
+  /** Audit action recorded with the change: `stage.override` for an admin's direct change, else what drove it. */
+  auditAction: 'stage.override' | 'promotion.completed' | 'model.rolled_back' | 'training.staged';
+  /** Runs inside the same transaction, e.g. to close the promotion request that caused the change. */
+  within?: (tx: EntityManager) => Promise<void>;
 }
+
+/** Postgres channel on which every replica hears about stage changes (hot swap). */
+export const STAGE_CHANNEL = 'churn_stage_changed';
 
 /** The registry: our stage of every model version (Postgres is the truth), mirrored into MLflow. */
 @Injectable()
@@ -46,11 +54,23 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     private readonly mlflow: MlflowClient,
     private readonly mirror: MlflowMirror,
     private readonly events: EventEmitter2,
+    private readonly audit: AuditService,
   ) {}
 
   onModuleInit(): void {
-    this.reconcileTimer = setInterval(() => void this.mirrorPending(), this.config.MLFLOW_RECONCILE_INTERVAL_MS);
+    this.reconcileTimer = setInterval(() => void this.reconcile(), this.config.MLFLOW_RECONCILE_INTERVAL_MS);
     this.reconcileTimer.unref();
+  }
+
+  /** Retries unsynced mirrors, then repairs aliases someone moved in MLflow directly (audited). */
+  async reconcile(): Promise<void> {
+    try {
+      await this.mirrorPending();
+      const models: { model_name: string }[] = await this.db.query(`SELECT DISTINCT model_name FROM model_versions WHERE stage IN ('Production', 'Staging')`);
+      for (const { model_name } of models) await this.mirror.repairDivergence(model_name);
+    } catch (err) {
+      this.logger.warn(`MLflow reconcile failed, will retry: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   onModuleDestroy(): void {
@@ -155,6 +175,25 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         }),
       );
       written.unshift(await this.record(tx, req, req.version, from, req.stage, 'requested', now));
+      for (const t of written) {
+        await this.audit.record(
+          {
+            actorKeyId: req.principal.keyId,
+            action: t.reason === 'archived-by-promotion' ? 'stage.archived_by_promotion' : req.auditAction,
+            targetType: 'model_version',
+            targetId: `${t.modelName}/${t.version}`,
+            modelName: t.modelName,
+            before: { stage: t.fromStage },
+            after: { stage: t.toStage },
+            reason: req.comment ?? null,
+            requestId: req.requestId ?? null,
+          },
+          tx,
+        );
+        // Delivered to every replica's LISTEN at commit (hot swap).
+        await tx.query('SELECT pg_notify($1, $2)', [STAGE_CHANNEL, JSON.stringify({ modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage })]);
+      }
+      await req.within?.(tx);
       return { row, written };
     });
 

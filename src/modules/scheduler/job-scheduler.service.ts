@@ -111,16 +111,22 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
   }
 }
 
-/** Latest occurrence of `cron` strictly before `before`, searching back up to 400 days. */
+/**
+ * Latest occurrence of `cron` strictly before `before`, looking back over growing windows (so a
+ * dense cron is found in a few steps and a yearly one still within 400 days).
+ */
 export function previousOccurrence(cron: string, timeZone: string, before: Date): Date | undefined {
   const time = new CronTime(cron, timeZone);
-  let from = new Date(before.getTime() - 400 * 86_400_000);
-  let last: Date | undefined;
-  for (let i = 0; i < 100_000; i++) {
-    const next = time.getNextDateFrom(from, timeZone).toJSDate();
-    if (next.getTime() >= before.getTime()) return last;
-    last = next;
-    from = next;
+  for (let span = 60_000; span <= 400 * 86_400_000 * 4; span *= 4) {
+    let from = new Date(before.getTime() - span);
+    let last: Date | undefined;
+    for (;;) {
+      const next = time.getNextDateFrom(from, timeZone).toJSDate();
+      if (next.getTime() >= before.getTime()) break;
+      last = next;
+      from = next;
+    }
+    if (last) return last;
   }
-  return last;
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { CustomerRecord } from 'src/modules/serving/customer-validator';
 import { BatchPredictionResponseDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
 import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { RecentRequests } from 'src/modules/serving/recent-requests';
 import { recommendation, riskLevel, RiskPolicy } from 'src/modules/serving/risk';
 import { PREDICTION_LATENCY, PREDICTIONS_TOTAL } from 'src/modules/serving/serving.metrics';
 
@@ -20,6 +21,7 @@ export class PredictionService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly loader: ModelLoaderService,
+    private readonly recent: RecentRequests,
     @InjectMetric(PREDICTIONS_TOTAL) private readonly predictions: Counter,
     @InjectMetric(PREDICTION_LATENCY) private readonly latency: Histogram,
   ) {
@@ -36,6 +38,7 @@ export class PredictionService {
     const errors = model.validator.errors(body);
     if (errors.length > 0) throw new ValidationFailedError(errors);
     const customer = body as CustomerRecord;
+    this.recent.add(customer);
     const [p] = await this.score(model, [customer]);
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);

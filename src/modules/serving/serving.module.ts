@@ -2,14 +2,17 @@ import { Module } from '@nestjs/common';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { ModelSmokeTester } from 'src/modules/serving/model-smoke-test';
 import { PredictController } from 'src/modules/serving/predict.controller';
 import { PredictionService } from 'src/modules/serving/prediction.service';
+import { RecentRequests } from 'src/modules/serving/recent-requests';
 import { servingMetrics } from 'src/modules/serving/serving.metrics';
+import { StageChangeListener } from 'src/modules/serving/stage-change-listener';
 
 @Module({
   imports: [RegistryModule],
   controllers: [PredictController],
-  providers: [ModelArtifacts, ModelLoaderService, PredictionService, ...servingMetrics],
-  exports: [ModelLoaderService],
+  providers: [ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
+  exports: [ModelLoaderService, ModelSmokeTester],
 })
 export class ServingModule {}

@@ -16,7 +16,7 @@ import { toRunView, TrainingLogPage, TrainingRunView } from 'src/modules/trainin
 import { LogStream, TrainingLogEntity } from 'src/modules/training/entities/training-log.entity';
 import { ACTIVE_STATES, RunState, RunTrigger, TrainingParams, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
 import { ExecutionCallbacks, ExecutionOutcome, TRAINING_EXECUTOR, TrainingExecutor } from 'src/modules/training/executors/training-executor';
-import { describeFailedGates, evaluateGates, gateSpecs } from 'src/modules/training/gates';
+import { describeFailedGates, evaluateGates, gateSpecs } from 'src/common/quality/quality-gates';
 import { parseTrainerLine, TRAINER_EXIT_CODES, TrainerResult } from 'src/modules/training/trainer-protocol';
 
 const HEARTBEAT_MS = 5_000;
@@ -292,6 +292,7 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
         comment: `training run ${runId}: all quality gates passed`,
         principal: SYSTEM_PRINCIPAL,
         requestId: `training-${runId}`,
+        auditAction: 'training.staged',
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { IsDateString, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
+import { Principal, ROLES, Role } from 'src/common/auth/roles';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'crm-sync' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name: string;
+
+  @ApiProperty({ enum: ROLES })
+  @IsIn(ROLES, { message: `role must be one of: ${ROLES.join(', ')}` })
+  role: Role;
+
+  @ApiPropertyOptional({ description: 'Limit the key to one registered model' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'model_name must be a registered model name' })
+  model_name?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsDateString({}, { message: 'expires_at must be an ISO-8601 date-time' })
+  expires_at?: string;
+}
+
+@ApiTags('api-keys')
+@ApiSecurity('api-key')
+@Roles() // admin only
+@Controller('api/v1/api-keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @ApiCreatedResponse({ description: 'The key is returned once, in `key`; only its hash is stored' })
+  async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView & { key: string }> {
+    return this.keys.createAudited(
+      { name: body.name, role: body.role, modelName: body.model_name ?? null, expiresAt: body.expires_at ? new Date(body.expires_at) : null },
+      principal,
+      req.id,
+    );
+  }
+
+  @Get()
+  list(): Promise<ApiKeyView[]> {
+    return this.keys.list();
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView> {
+    return this.keys.revoke(id, principal, req.id);
+  }
+}

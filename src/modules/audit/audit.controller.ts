@@ -1,0 +1,49 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { assertModelScope } from 'src/common/auth/model-scope';
+import { Principal } from 'src/common/auth/roles';
+import { ValidationFailedError } from 'src/common/errors/app-error';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { AuditEntryList, AuditVerification } from 'src/modules/audit/dto/audit.responses';
+import { ListAuditQuery } from 'src/modules/audit/dto/list-audit.query';
+
+@ApiTags('audit')
+@ApiSecurity('api-key')
+@Roles('approver', 'operator')
+@Controller('api/v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Audit entries, newest first, filtered by model, actor, action and time' })
+  @ApiOkResponse({ type: AuditEntryList })
+  list(@Query() query: ListAuditQuery, @CurrentPrincipal() principal: Principal): Promise<AuditEntryList> {
+    // A key scoped to one model sees only that model's entries.
+    if (query.model !== undefined) assertModelScope(principal, query.model);
+    return this.audit.list({
+      modelName: query.model ?? principal.modelName ?? undefined,
+      actorKeyId: query.actor,
+      action: query.action,
+      from: instant('from', query.from),
+      to: instant('to', query.to),
+      limit: query.limit,
+      beforeId: query.before_id,
+    });
+  }
+
+  @Get('verify')
+  @ApiOperation({ summary: 'Recomputes the hash chain of the whole audit log and reports the first broken entry' })
+  @ApiOkResponse({ type: AuditVerification })
+  verify(): Promise<AuditVerification> {
+    return this.audit.verify();
+  }
+}
+
+/** ISO 8601 text (already checked by the DTO) to a Date; forms JavaScript cannot place in time are refused. */
+function instant(field: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new ValidationFailedError([{ field, message: `${field} must be an ISO 8601 date-time such as 2025-11-01T00:00:00Z` }]);
+  return date;
+}

@@ -1,0 +1,71 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { PromotionEntity } from 'src/modules/governance/promotion.entity';
+
+export class CreatePromotionDto {
+  @ApiProperty({ enum: ['Staging', 'Production'] })
+  @IsIn(['Staging', 'Production'], { message: 'target_stage must be one of: Staging, Production' })
+  target_stage: 'Staging' | 'Production';
+
+  @ApiProperty({ minLength: 3, maxLength: 2000, example: 'Weekly retrain beats v7 on PR-AUC' })
+  @IsString()
+  @MinLength(3, { message: 'reason must say why, in at least 3 characters' })
+  @MaxLength(2000)
+  reason: string;
+}
+
+export class DecisionDto {
+  @ApiProperty({ minLength: 3, maxLength: 2000 })
+  @IsString()
+  @MinLength(3, { message: 'reason must say why, in at least 3 characters' })
+  @MaxLength(2000)
+  reason: string;
+}
+
+export class RollbackDto extends DecisionDto {}
+
+export class PromotionGateView {
+  @ApiProperty() name: string;
+  @ApiProperty() passed: boolean;
+  @ApiProperty() detail: string;
+  @ApiPropertyOptional({ nullable: true }) value?: number | null;
+  @ApiPropertyOptional({ nullable: true }) threshold?: number | null;
+}
+
+export class PromotionView {
+  @ApiProperty() id: string;
+  @ApiProperty() model_name: string;
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: ['Staging', 'Production'] }) target_stage: string;
+  @ApiProperty({ enum: ['pending_approval', 'blocked', 'rejected', 'completed'] }) state: string;
+  @ApiProperty() reason: string;
+  @ApiProperty() requested_by: string;
+  @ApiProperty({ type: [PromotionGateView] }) gates: PromotionGateView[];
+  @ApiProperty() gates_passed: boolean;
+  @ApiProperty({ description: 'An approver other than the requester must decide' }) four_eyes: boolean;
+  @ApiPropertyOptional({ nullable: true }) decided_by: string | null;
+  @ApiPropertyOptional({ nullable: true }) decision_reason: string | null;
+  @ApiPropertyOptional({ nullable: true }) decided_at: string | null;
+  @ApiPropertyOptional({ nullable: true }) completed_at: string | null;
+  @ApiProperty() created_at: string;
+}
+
+export function toPromotionView(p: PromotionEntity): PromotionView {
+  return {
+    id: p.id,
+    model_name: p.modelName,
+    version: p.version,
+    target_stage: p.targetStage,
+    state: p.state,
+    reason: p.reason,
+    requested_by: p.requestedBy,
+    gates: p.gates,
+    gates_passed: p.gatesPassed,
+    four_eyes: p.fourEyes,
+    decided_by: p.decidedBy,
+    decision_reason: p.decisionReason,
+    decided_at: p.decidedAt?.toISOString() ?? null,
+    completed_at: p.completedAt?.toISOString() ?? null,
+    created_at: p.createdAt.toISOString(),
+  };
+}

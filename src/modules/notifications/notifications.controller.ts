@@ -1,0 +1,27 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Roles } from 'src/common/auth/auth.decorators';
+import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
+import { NotificationsService } from 'src/modules/notifications/notifications.service';
+
+@ApiTags('webhooks')
+@ApiSecurity('api-key')
+@Controller('api/v1/webhooks/deliveries')
+export class NotificationsController {
+  constructor(private readonly notifications: NotificationsService) {}
+
+  @Get()
+  @Roles('operator')
+  @ApiOkResponse({ type: [WebhookDeliveryView], description: 'Newest first' })
+  list(@Query() query: ListDeliveriesQuery): Promise<WebhookDeliveryView[]> {
+    return this.notifications.list(query);
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOkResponse({ type: WebhookDeliveryView, description: 'The failed delivery is pending again with a fresh set of attempts' })
+  retry(@Param() params: DeliveryIdParams): Promise<WebhookDeliveryView> {
+    return this.notifications.retry(params.id);
+  }
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { ConflictError, NotFoundError } from 'src/common/errors/app-error';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
+import { WebhookDeliveryEntity, WebhookPayload } from 'src/modules/notifications/webhook-delivery.entity';
+
+/** Events other modules emit (the list receivers can subscribe to). */
+export type WebhookEvent = 'promotion.requested' | 'promotion.approved' | 'promotion.rejected' | 'model.promoted' | 'model.rolled_back' | (string & {});
+
+/**
+ * Outgoing notifications through a durable outbox: emit() writes one pending row per receiver URL
+ * (inside the caller's transaction when given one), and the WebhookDispatcher delivers them.
+ */
+@Injectable()
+export class NotificationsService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(WebhookDeliveryEntity) private readonly deliveries: Repository<WebhookDeliveryEntity>,
+  ) {}
+
+  /**
+   * Queues `event` for every configured receiver. Pass the EntityManager of a running transaction so
+   * that the notification commits (or rolls back) with the change it announces. No-op without WEBHOOK_URLS.
+   */
+  async emit(event: WebhookEvent, data: Record<string, unknown>, manager?: EntityManager): Promise<void> {
+    const urls = this.config.WEBHOOK_URLS ?? [];
+    if (urls.length === 0) return;
+    const occurredAt = new Date().toISOString();
+    const rows = urls.map((url) => {
+      const id = randomUUID();
+      const payload: WebhookPayload = { id, event, occurred_at: occurredAt, data };
+      return { id, event, url, payload, status: 'pending' as const, attempts: 0 };
+    });
+    // next_attempt_at and created_at take the database's now(), the clock the dispatcher compares with.
+    // (QueryDeepPartialEntity cannot express `unknown` JSON leaves; the payload is stored as jsonb as is.)
+    await (manager ?? this.db.manager).getRepository(WebhookDeliveryEntity).insert(rows as QueryDeepPartialEntity<WebhookDeliveryEntity>[]);
+  }
+
+  async list(query: ListDeliveriesQuery): Promise<WebhookDeliveryView[]> {
+    const rows = await this.deliveries.find({
+      where: { status: query.status, event: query.event },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: query.limit ?? 50,
+    });
+    return rows.map(toView);
+  }
+
+  /** Puts a failed delivery back in the queue with a fresh set of attempts. */
+  async retry(id: string): Promise<WebhookDeliveryView> {
+    const [rows] = (await this.db.query(
+      `UPDATE webhook_deliveries
+          SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, last_status_code = NULL
+        WHERE id = $1 AND status = 'failed'
+        RETURNING id`,
+      [id],
+    )) as [Array<{ id: string }>, number];
+    const row = await this.deliveries.findOneBy({ id });
+    if (!row) throw new NotFoundError(`Webhook delivery ${id} does not exist.`);
+    if (rows.length === 0) throw new ConflictError(`Webhook delivery ${id} is ${row.status}; only failed deliveries can be retried.`);
+    return toView(row);
+  }
+}
+
+function toView(d: WebhookDeliveryEntity): WebhookDeliveryView {
+  return {
+    id: d.id,
+    event: d.event,
+    url: maskCredentials(d.url),
+    status: d.status,
+    attempts: d.attempts,
+    last_status_code: d.lastStatusCode,
+    last_error: d.lastError,
+    next_attempt_at: d.nextAttemptAt.toISOString(),
+    created_at: d.createdAt.toISOString(),
+    delivered_at: d.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+function maskCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '***';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

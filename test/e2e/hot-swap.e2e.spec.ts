@@ -1,0 +1,79 @@
+import * as path from 'node:path';
+import { CompiledApp, startCompiledApp } from '../support/compiled-app';
+import { ADMIN_KEY, eventually, freshDatabase, http, sampleCustomer } from '../support/test-app';
+import { testEnv } from '../support/test-env';
+
+/** Closed-loop load on several URLs; every non-200 answer or network error is a failure. */
+function loadGenerator(targets: { name: string; url: string }[], concurrency: number, onOk: (name: string, body: { model_version: string }) => void) {
+  let stop = false;
+  let total = 0;
+  const failures: string[] = [];
+  const loop = async (t: { name: string; url: string }) => {
+    while (!stop) {
+      total++;
+      try {
+        const res = await http('POST', `${t.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer() });
+        if (res.status === 200) onOk(t.name, res.body);
+        else failures.push(`${t.name}: ${res.status} ${JSON.stringify(res.body)}`);
+      } catch (err) {
+        failures.push(`${t.name}: ${(err as Error).message} (${String((err as Error).cause)})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  const loops = [...Array(concurrency)].flatMap(() => targets.map(loop));
+  return {
+    failures,
+    total: () => total,
+    stop: async () => {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+describe('hot swap on every replica', () => {
+  it('switches two instances sharing Postgres to an approved version within 2 s, with no failed request under load', async () => {
+    const env = testEnv();
+    const [v1, v2] = env.trained;
+    const databaseUrl = await freshDatabase('hotswap');
+    // The poll is slowed down so that only LISTEN/NOTIFY can explain a fast switch.
+    const common = { DATABASE_URL: databaseUrl, MODEL_POLL_INTERVAL_MS: '60000', LOG_LEVEL: 'warn' };
+    const apps: CompiledApp[] = [];
+    let load: ReturnType<typeof loadGenerator> | undefined;
+    try {
+      apps.push(await startCompiledApp({ ...common, DATA_DIR: path.join(env.tmpDir, 'swap-a') }));
+      apps.push(await startCompiledApp({ ...common, DATA_DIR: path.join(env.tmpDir, 'swap-b') }));
+      const [a, b] = apps;
+      const approver = (await http('POST', `${a.url}/api/v1/api-keys`, { key: ADMIN_KEY, body: { name: 'swap-approver', role: 'approver' } })).body.key;
+      expect((await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v1.version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } })).status).toBe(200);
+      for (const app of apps) await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_version === v1.version, 30_000, 'v1 on both');
+      const request = await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v2.version}/promotions`, { key: ADMIN_KEY, body: { target_stage: 'Production', reason: 'hot swap test' } });
+      expect(request.body).toMatchObject({ state: 'pending_approval' });
+
+      let approvedAt = 0;
+      const firstV2: Record<string, number> = {};
+      load = loadGenerator([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], 4, (name, body) => {
+        if (body.model_version === v2.version && approvedAt && firstV2[name] === undefined) firstV2[name] = Date.now() - approvedAt;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      approvedAt = Date.now();
+      const approved = await http('POST', `${b.url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, { key: approver, body: { reason: 'reviewed the metrics' } });
+      expect(approved.body).toMatchObject({ state: 'completed' });
+      await eventually(async () => firstV2.a !== undefined && firstV2.b !== undefined, 10_000, 'both instances to serve v2');
+      await new Promise((r) => setTimeout(r, 500));
+      await load.stop();
+      process.stdout.write(`\nhot swap: instance a switched ${firstV2.a} ms and b ${firstV2.b} ms after approval; ${load.total()} requests, ${load.failures.length} failed\n`);
+      expect(load.failures.slice(0, 5)).toEqual([]);
+      expect(firstV2.a).toBeLessThanOrEqual(2000);
+      expect(firstV2.b).toBeLessThanOrEqual(2000);
+      for (const app of apps) expect((await http('GET', `${app.url}/health`)).body.model_version).toBe(v2.version);
+    } catch (err) {
+      for (const app of apps) process.stdout.write(`--- ${app.url} ---\n${app.output().slice(-3000)}\n`);
+      throw err;
+    } finally {
+      await load?.stop();
+      await Promise.all(apps.map((app) => app.stop()));
+    }
+  });
+});
