@@ -91,6 +91,10 @@ export const configSchema = z
       .describe('Target stages whose promotions need an approver other than the requester (comma-separated; empty for none).'),
     PROMOTION_METRIC_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01).describe('A candidate may be at most this much worse than Production on PR-AUC and ROC-AUC.'),
     PROMOTION_LATENCY_BUDGET_MS: z.coerce.number().positive().max(10000).default(10).describe('Smoke test: p95 single-row scoring latency of a candidate must stay within this.'),
+    PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
+    PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
+    PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
+    RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per minute per API key and replica (a key may set its own limit).'),
     RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
     K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),
@@ -116,6 +120,31 @@ export const configSchema = z
     WEBHOOK_BACKOFF_BASE_MS: int(10, 600000)
       .default(1000)
       .describe('First retry delay of a webhook; doubles per attempt, with jitter, up to 10 minutes.'),
+    BATCH_SCORING_DATA_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory of customer CSV files a batch-scoring run may read (`{"type":"file","path":…}`); default <DATA_DIR>/datasets.'),
+    BATCH_SCORING_CHUNK_ROWS: int(100, 200000).default(10000).describe('Rows read, scored and committed together by batch scoring (the resume granularity).'),
+    BATCH_SCORING_CRON: z.string().min(1).default('0 2 * * 1').describe('Weekly batch scoring with the Production model (cron, SCHEDULER_TIMEZONE); default Monday 02:00.'),
+    BATCH_SCORING_SOURCE: z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be JSON, e.g. {"type":"table","table":"customers"}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z.discriminatedUnion('type', [
+          z.object({ type: z.literal('table'), table: z.string().min(1) }).strict(),
+          z.object({ type: z.literal('file'), path: z.string().min(1) }).strict(),
+        ]),
+      )
+      .default('{"type":"table","table":"customers"}')
+      .describe('Source of the weekly batch scoring (JSON): {"type":"table","table":"<name>"} or {"type":"file","path":"<name>.csv"}.'),
     CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
     CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
     KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),

@@ -27,6 +27,7 @@ export async function startCompiledApp(env: Record<string, string>): Promise<Com
     LOG_LEVEL: 'info',
     BOOTSTRAP_ADMIN_API_KEY: ADMIN_KEY,
     SCHEDULER_ENABLED: 'false',
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
   };
   const proc = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/c
 import { Reflector } from '@nestjs/core';
 import { AuthenticatedRequest, PUBLIC_KEY, ROLES_KEY } from 'src/common/auth/auth.decorators';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
+import { RateLimiter } from 'src/common/auth/rate-limiter';
 import { Role, roleAllows } from 'src/common/auth/roles';
 import { AppError, ErrorCode } from 'src/common/errors/app-error';
 
@@ -11,6 +12,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -31,6 +33,9 @@ export class ApiKeyGuard implements CanActivate {
       });
     }
     request.principal = principal;
+    const limits = this.rateLimiter.take(principal);
+    const reply = ctx.switchToHttp().getResponse<{ header(k: string, v: string): unknown }>();
+    for (const [k, v] of Object.entries(limits)) reply.header(k, v);
     (request.log as { setBindings?: (b: object) => void } | undefined)?.setBindings?.({ keyId: principal.keyId });
 
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);

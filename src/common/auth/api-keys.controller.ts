@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsDateString, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
 import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
 import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
 import { Principal, ROLES, Role } from 'src/common/auth/roles';
@@ -21,6 +21,12 @@ export class CreateApiKeyDto {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'model_name must be a registered model name' })
   model_name?: string;
 
+  @ApiPropertyOptional({ minimum: 1, description: 'Requests per minute for this key (default RATE_LIMIT_PER_MINUTE)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  rate_limit_per_minute?: number;
+
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
   @IsDateString({}, { message: 'expires_at must be an ISO-8601 date-time' })
@@ -38,7 +44,7 @@ export class ApiKeysController {
   @ApiCreatedResponse({ description: 'The key is returned once, in `key`; only its hash is stored' })
   async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView & { key: string }> {
     return this.keys.createAudited(
-      { name: body.name, role: body.role, modelName: body.model_name ?? null, expiresAt: body.expires_at ? new Date(body.expires_at) : null },
+      { name: body.name, role: body.role, modelName: body.model_name ?? null, expiresAt: body.expires_at ? new Date(body.expires_at) : null, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
       principal,
       req.id,
     );

@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { Principal, Role } from 'src/common/auth/roles';
-import { ConflictError, NotFoundError } from 'src/common/errors/app-error';
+import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError } from 'src/common/errors/app-error';
 import { AuditService } from 'src/modules/audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
@@ -23,6 +23,7 @@ export interface ApiKeyView {
   name: string;
   role: Role;
   model_name: string | null;
+  rate_limit_per_minute: number | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -36,6 +37,7 @@ export function toKeyView(k: ApiKeyEntity): ApiKeyView {
     name: k.name,
     role: k.role,
     model_name: k.modelName,
+    rate_limit_per_minute: k.rateLimitPerMinute,
     created_at: k.createdAt.toISOString(),
     expires_at: k.expiresAt?.toISOString() ?? null,
     revoked_at: k.revokedAt?.toISOString() ?? null,
@@ -49,6 +51,7 @@ export interface CreateKeyInput {
   role: Role;
   modelName?: string | null;
   expiresAt?: Date | null;
+  rateLimitPerMinute?: number | null;
 }
 
 @Injectable()
@@ -116,11 +119,20 @@ export class ApiKeysService {
     if (cached && cached.until > now && (cached.expiresAt === null || cached.expiresAt > now)) {
       return timingSafeEqual(cached.hash, hash) ? cached.principal : undefined;
     }
-    const row = await this.keys.findOneBy({ id: match[1] });
+    let row: ApiKeyEntity | null;
+    try {
+      row = await this.keys.findOneBy({ id: match[1] });
+    } catch (err) {
+      // Database down: a key verified recently stays valid, so serving keeps working through the outage.
+      if (cached && (cached.expiresAt === null || cached.expiresAt > now)) {
+        return timingSafeEqual(cached.hash, hash) ? cached.principal : undefined;
+      }
+      throw new ServiceUnavailableError(ErrorCode.DATABASE_UNAVAILABLE, 'API keys cannot be checked because the database is unreachable; retry shortly.');
+    }
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     const stored = Buffer.from(row.keyHash, 'hex');
     if (!timingSafeEqual(stored, hash)) return undefined;
-    const principal: Principal = { keyId: row.id, role: row.role, modelName: row.modelName };
+    const principal: Principal = { keyId: row.id, role: row.role, modelName: row.modelName, rateLimitPerMinute: row.rateLimitPerMinute };
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(row.id, { principal, hash: stored, until: now + CACHE_TTL_MS, expiresAt: row.expiresAt?.getTime() ?? null });
     void this.keys.update({ id: row.id }, { lastUsedAt: new Date() }).catch((err) => this.logger.warn(`could not record key use: ${err}`));
@@ -136,6 +148,7 @@ export class ApiKeysService {
         role: input.role,
         modelName: input.modelName ?? null,
         expiresAt: input.expiresAt ?? null,
+        rateLimitPerMinute: input.rateLimitPerMinute ?? null,
       }),
     );
   }

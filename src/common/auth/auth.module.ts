@@ -6,12 +6,13 @@ import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { ApiKeyGuard } from 'src/common/auth/api-key.guard';
 import { ApiKeysController } from 'src/common/auth/api-keys.controller';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
+import { RateLimiter } from 'src/common/auth/rate-limiter';
 
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, AdminKeyBootstrap, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  providers: [ApiKeysService, RateLimiter, AdminKeyBootstrap, { provide: APP_GUARD, useClass: ApiKeyGuard }],
   exports: [ApiKeysService],
 })
 export class AuthModule {}

@@ -7,6 +7,8 @@ export interface Principal {
   role: Role;
   /** When set, the key may only act on this registered model. */
   modelName: string | null;
+  /** Per-key override of RATE_LIMIT_PER_MINUTE. */
+  rateLimitPerMinute: number | null;
 }
 
 /** admin may do everything; every other role only what an endpoint names explicitly. */

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Roles } from 'src/common/auth/auth.decorators';
 import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
@@ -17,8 +18,8 @@ export class PredictController {
   @ApiOperation({ summary: 'Churn probability, risk level and recommendation for one customer' })
   @ApiBody({ type: CustomerDataDto })
   @ApiOkResponse({ type: PredictionResponseDto })
-  predict(@Body() body: unknown): Promise<PredictionResponseDto> {
-    return this.predictions.predictOne(body);
+  predict(@Body() body: unknown, @Req() req: FastifyRequest): Promise<PredictionResponseDto> {
+    return this.predictions.predictOne(body, req.id);
   }
 
   @Post('batch')
@@ -26,7 +27,7 @@ export class PredictController {
   @ApiOperation({ summary: 'Score up to BATCH_MAX_ROWS (1000) customers in one call' })
   @ApiBody({ type: BatchPredictionRequestDto })
   @ApiOkResponse({ type: BatchPredictionResponseDto })
-  predictBatch(@Body() body: unknown): Promise<BatchPredictionResponseDto> {
-    return this.predictions.predictBatch(body);
+  predictBatch(@Body() body: unknown, @Req() req: FastifyRequest): Promise<BatchPredictionResponseDto> {
+    return this.predictions.predictBatch(body, req.id);
   }
 }

@@ -4,6 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import { AppError, ErrorCode, ServiceUnavailableError, ValidationFailedError } from 'src/common/errors/app-error';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
+import { PredictionLogService } from 'src/modules/prediction-log/prediction-log.service';
 import { CustomerRecord } from 'src/modules/serving/customer-validator';
 import { BatchPredictionResponseDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
@@ -22,6 +23,7 @@ export class PredictionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly loader: ModelLoaderService,
     private readonly recent: RecentRequests,
+    private readonly predictionLog: PredictionLogService,
     @InjectMetric(PREDICTIONS_TOTAL) private readonly predictions: Counter,
     @InjectMetric(PREDICTION_LATENCY) private readonly latency: Histogram,
   ) {
@@ -32,7 +34,7 @@ export class PredictionService {
     };
   }
 
-  async predictOne(body: unknown): Promise<PredictionResponseDto> {
+  async predictOne(body: unknown, requestId: string): Promise<PredictionResponseDto> {
     const started = process.hrtime.bigint();
     const model = this.requireModel();
     const errors = model.validator.errors(body);
@@ -42,10 +44,12 @@ export class PredictionService {
     const [p] = await this.score(model, [customer]);
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
-    return this.present(model, customer, p, latencyMs, new Date().toISOString());
+    const response = this.present(model, customer, p, latencyMs, new Date().toISOString());
+    this.log(requestId, 0, customer, response);
+    return response;
   }
 
-  async predictBatch(body: unknown): Promise<BatchPredictionResponseDto> {
+  async predictBatch(body: unknown, requestId: string): Promise<BatchPredictionResponseDto> {
     const started = process.hrtime.bigint();
     const rows = extractRows(body);
     if (rows.length > this.config.BATCH_MAX_ROWS) {
@@ -66,6 +70,7 @@ export class PredictionService {
     const latencyMs = elapsedMs(started);
     const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp));
     this.latency.observe({ endpoint: 'batch' }, latencyMs / 1000);
+    for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i]);
     return {
       predictions,
       total_processed: predictions.length,
@@ -74,6 +79,22 @@ export class PredictionService {
       model_name: model.modelName,
       model_version: model.version,
     };
+  }
+
+  private log(requestId: string, rowIndex: number, customer: CustomerRecord, p: PredictionResponseDto): void {
+    const { customer_id: _pii, ...features } = customer;
+    this.predictionLog.enqueue({
+      predicted_at: p.timestamp,
+      request_id: requestId,
+      row_index: rowIndex,
+      customer_hash: this.predictionLog.hashCustomer(customer.customer_id),
+      model_name: p.model_name,
+      model_version: p.model_version,
+      features,
+      churn_probability: p.churn_probability,
+      risk_level: p.risk_level,
+      latency_ms: p.latency_ms,
+    });
   }
 
   private requireModel(): OnnxModel {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PredictionLogModule } from 'src/modules/prediction-log/prediction-log.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
@@ -10,7 +11,7 @@ import { servingMetrics } from 'src/modules/serving/serving.metrics';
 import { StageChangeListener } from 'src/modules/serving/stage-change-listener';
 
 @Module({
-  imports: [RegistryModule],
+  imports: [RegistryModule, PredictionLogModule],
   controllers: [PredictController],
   providers: [ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
   exports: [ModelLoaderService, ModelSmokeTester],

@@ -23,7 +23,7 @@ const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 60_000;
 const LOG_FLUSH_MS = 500;
 const MAX_LOG_LINES = 20_000;
-const SYSTEM_PRINCIPAL: Principal = { keyId: 'system', role: 'admin', modelName: null };
+const SYSTEM_PRINCIPAL: Principal = { keyId: 'system', role: 'admin', modelName: null, rateLimitPerMinute: null };
 
 interface LiveRun {
   seq: number;

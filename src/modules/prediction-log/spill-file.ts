@@ -1,0 +1,62 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { PredictionRecord } from 'src/modules/prediction-log/prediction-record';
+
+/**
+ * Append-only JSON-lines files for predictions that could not reach Postgres. Writes go to
+ * `current.jsonl`; replay first renames it (so new spills start a new file), then reads it back.
+ */
+export class SpillFile {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  /** Appends records; writes are serialised so lines never interleave. */
+  append(records: PredictionRecord[]): Promise<void> {
+    const data = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    this.writing = this.writing.then(() => fsp.appendFile(path.join(this.dir, 'current.jsonl'), data, { flag: 'a' }));
+    return this.writing;
+  }
+
+  /** Files waiting to be replayed, oldest first (the current file is sealed first). */
+  async sealAndList(): Promise<string[]> {
+    await this.writing;
+    const current = path.join(this.dir, 'current.jsonl');
+    if (fs.existsSync(current) && fs.statSync(current).size > 0) {
+      await fsp.rename(current, path.join(this.dir, `sealed-${Date.now()}-${process.pid}.jsonl`));
+    }
+    return (await fsp.readdir(this.dir)).filter((f) => f.startsWith('sealed-')).sort().map((f) => path.join(this.dir, f));
+  }
+
+  async *read(file: string, batchSize: number): AsyncGenerator<PredictionRecord[]> {
+    const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    let batch: PredictionRecord[] = [];
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        batch.push(JSON.parse(line) as PredictionRecord);
+      } catch {
+        continue; // only a line torn by a crash in the middle of an append can be unreadable
+      }
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+
+  async remove(file: string): Promise<void> {
+    await fsp.rm(file, { force: true });
+  }
+
+  async pendingBytes(): Promise<number> {
+    let total = 0;
+    for (const f of await fsp.readdir(this.dir)) total += (await fsp.stat(path.join(this.dir, f))).size;
+    return total;
+  }
+}
