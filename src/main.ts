@@ -2,6 +2,7 @@ import './module-paths'; // must stay relative: it is what makes `src/...` resol
 import { Logger } from '@nestjs/common';
 import { createApp } from 'src/app.factory';
 import { BootstrapLogger } from 'src/common/logging/bootstrap-logger';
+import { logDestination } from 'src/common/logging/logging.module';
 import { ConfigError, loadConfig } from 'src/config/config';
 import { EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { runMigrations } from 'src/database/migrations';
@@ -24,6 +25,11 @@ async function main(): Promise<void> {
       await app?.close();
     } finally {
       await embedded?.stop();
+      try {
+        logDestination.flushSync();
+      } catch {
+        /* nothing buffered or stdout already closed */
+      }
       process.exit(0);
     }
   };

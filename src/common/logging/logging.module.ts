@@ -1,14 +1,22 @@
 import { DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
 import { AppConfig } from 'src/config/config.schema';
 
 const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
+
+/**
+ * Log lines are written asynchronously so that a request never waits for stdout; main.ts flushes
+ * what is buffered before the process exits.
+ */
+export const logDestination = pino.destination({ dest: 1, sync: false });
 
 /** JSON logs on stdout; each request line carries its request id (X-Request-Id) and the API key id. */
 export function loggingModule(config: AppConfig): DynamicModule {
   return LoggerModule.forRoot({
     pinoHttp: {
       level: config.LOG_LEVEL,
+      stream: logDestination,
       // Fastify assigns the id (see main.ts) and stores it on the raw request.
       genReqId: (req) => req.id as string,
       customProps: (req) => ({ requestId: req.id }),
