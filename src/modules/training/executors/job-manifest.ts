@@ -40,7 +40,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
             {
               name: 'trainer',
               image: input.image,
-              command: ['python', '-u', '-m', 'trainer.train'],
+              command: ['python', '-u', '-m', 'trainer.train'], // same as docker/trainer.Dockerfile's entrypoint
               args: input.args,
               env: [{ name: 'PYTHONUNBUFFERED', value: '1' }],
               resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
