@@ -1,17 +1,10 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
+import { isAlive } from '../support/processes';
 import { ADMIN_KEY, eventually, freshDatabase, http } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a training run whose service dies', () => {
   it('is marked failed with the reason when the service restarts, and its orphaned trainer is stopped', async () => {
@@ -31,7 +24,7 @@ describe('a training run whose service dies', () => {
     const [{ executor_ref: ref }] = (await db.query('SELECT executor_ref FROM training_runs WHERE id = $1', [created.body.id])).rows;
     await db.end();
     const trainerPid = Number(ref);
-    expect(alive(trainerPid)).toBe(true);
+    expect(isAlive(trainerPid)).toBe(true);
 
     expect(await first.stop('SIGKILL')).toBeNull(); // kill -9 of the service: no chance to clean up
 
@@ -40,7 +33,7 @@ describe('a training run whose service dies', () => {
       const after = await http('GET', `${second.url}/api/v1/training/runs/${created.body.id}`, { key: ADMIN_KEY });
       expect(after.body.state).toBe('failed');
       expect(after.body.failure_reason).toMatch(/^lost: the service instance running it \(.+\) stopped/);
-      await eventually(async () => !alive(trainerPid), 15_000, 'the orphaned trainer to be killed');
+      await eventually(async () => !isAlive(trainerPid), 15_000, 'the orphaned trainer to be killed');
       const again = await http('POST', `${second.url}/api/v1/training/runs`, { key: ADMIN_KEY, body: { n_customers: 1000 } });
       expect(again.status).toBe(201); // the lost run no longer blocks the model
       await http('POST', `${second.url}/api/v1/training/runs/${again.body.id}/cancel`, { key: ADMIN_KEY });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { shuffleColumn } from '../support/datasets';
 import { mlflowGet } from '../support/mlflow-fixtures';
-import { run } from '../support/processes';
+import { isAlive, run } from '../support/processes';
 import { eventually, http, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
@@ -146,7 +146,7 @@ describe('training through the API with the local executor (real trainer, MLflow
     expect(cancelled.status).toBe(200);
     const end = await finished(other.body.id, 60_000);
     expect(end.state).toBe('cancelled');
-    await eventually(async () => !alive(otherPid), 20_000, 'the cancelled trainer to exit');
+    await eventually(async () => !isAlive(otherPid), 20_000, 'the cancelled trainer to exit');
     expect((await http('POST', `${t.url}/api/v1/training/runs/${other.body.id}/cancel`, { key: t.adminKey })).status).toBe(409);
   });
 });
@@ -158,11 +158,3 @@ async function runPid(t: TestApp, id: string): Promise<number> {
   return Number(row.executor_ref);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -60,3 +60,13 @@ export async function stopGroup(proc: ChildProcess, timeoutMs = 10000): Promise<
   await exited;
   clearTimeout(timer);
 }
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
