@@ -12,6 +12,7 @@ import { AppConfig } from 'src/config/config.schema';
 import { dataSourceOptions } from 'src/database/data-source';
 import { MlflowModule } from 'src/mlflow/mlflow.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
+import { BatchScoringModule } from 'src/modules/batch-scoring/batch-scoring.module';
 import { GovernanceModule } from 'src/modules/governance/governance.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
@@ -42,6 +43,7 @@ export class AppModule {
         SchedulerModule,
         ServingModule,
         TrainingModule,
+        BatchScoringModule,
         GovernanceModule,
         HealthModule,
       ],

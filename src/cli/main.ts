@@ -2,6 +2,7 @@ import '../module-paths'; // must stay relative: it is what makes `src/...` reso
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
+import { scoreCommand } from 'src/cli/score.command';
 import { CliUsageError as UsageError, trainCommand } from 'src/cli/train.command';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
@@ -16,6 +17,7 @@ import { AuditService } from 'src/modules/audit/audit.service';
 
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
+  score --table <name> | --file <name>.csv [--wait]   batch-score a customer table with the Production model (progress bar with --wait)
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>
@@ -103,6 +105,10 @@ async function main(argv: string[]): Promise<void> {
   const [group, ...rest] = argv;
   if (group === 'train') {
     process.exitCode = await trainCommand(config, rest);
+    return;
+  }
+  if (group === 'score') {
+    process.exitCode = await scoreCommand(config, rest);
     return;
   }
   if (group !== 'keys' && group !== 'audit') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');

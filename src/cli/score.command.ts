@@ -1,0 +1,110 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CliUsageError } from 'src/cli/train.command';
+import { AppConfig } from 'src/config/config.schema';
+
+interface BatchRunView {
+  id: string;
+  state: string;
+  model_version: string | null;
+  rows_total: number | null;
+  rows_scored: number;
+  rows_invalid: number;
+  progress_percent: number | null;
+  rows_per_second: number | null;
+  tier_counts: Record<string, number>;
+  high_risk_count: number;
+  invalid_reasons: Record<string, number>;
+  failure_reason: string | null;
+  duration_seconds: number | null;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new CliUsageError(`--${name} needs a value`);
+  return v;
+}
+
+/** `score --table NAME | --file NAME.csv [--wait]`: starts a batch-scoring run through the API and, with --wait, shows its progress. */
+export async function scoreCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+  const api = (config.CLI_API_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+  const table = option(args, 'table');
+  const file = option(args, 'file');
+  if ((table === undefined) === (file === undefined)) throw new CliUsageError('score needs exactly one of --table <name> or --file <name>.csv');
+  const key = config.CLI_API_KEY ?? readKeyFile(config.DATA_DIR);
+  const call = async (method: string, url: string, payload?: unknown): Promise<BatchRunView> => {
+    let res: Response;
+    try {
+      res = await fetch(`${api}${url}`, {
+        method,
+        headers: { 'x-api-key': key, ...(payload ? { 'content-type': 'application/json' } : {}) },
+        body: payload ? JSON.stringify(payload) : undefined,
+      });
+    } catch (err) {
+      throw new Error(`cannot reach the service at ${api} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`);
+    }
+    const json = (await res.json().catch(() => ({}))) as BatchRunView & { detail?: string };
+    if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail ?? JSON.stringify(json)}`);
+    return json;
+  };
+
+  const source = table !== undefined ? { type: 'table', table } : { type: 'file', path: file };
+  let run = await call('POST', '/api/v1/batch-scoring/runs', { source, trigger: 'cli' });
+  out.write(`batch-scoring run ${run.id} queued (model v${run.model_version})\n`);
+  if (!args.includes('--wait')) {
+    out.write(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/batch-scoring/runs/${run.id}\n`);
+    return 0;
+  }
+  const tty = Boolean(out.isTTY);
+  let lastLine = '';
+  for (;;) {
+    const line = progressBar(run);
+    if (tty) out.write(`\r${line}`);
+    else if (line !== lastLine && (run.progress_percent === null || Math.floor(run.progress_percent / 10) !== Math.floor(percentOf(lastLine) / 10))) out.write(`${line}\n`);
+    lastLine = line;
+    if (!['queued', 'running'].includes(run.state)) break;
+    await new Promise((r) => setTimeout(r, 500));
+    run = await call('GET', `/api/v1/batch-scoring/runs/${run.id}`);
+  }
+  if (tty) out.write('\n');
+  out.write(summary(run));
+  return run.state === 'succeeded' ? 0 : 1;
+}
+
+/** `[#########...........]  45.0%  450,000 / 1,000,000 rows  52,310 rows/s` */
+export function progressBar(run: Pick<BatchRunView, 'state' | 'rows_total' | 'rows_scored' | 'rows_invalid' | 'progress_percent' | 'rows_per_second'>, width = 30): string {
+  const pct = run.progress_percent ?? 0;
+  const done = Math.min(width, Math.round((pct / 100) * width));
+  const n = (v: number) => v.toLocaleString('en-US');
+  const processed = run.rows_scored + run.rows_invalid;
+  return (
+    `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${pct.toFixed(1).padStart(5)}%  ` +
+    `${n(processed)} / ${run.rows_total === null ? '?' : n(run.rows_total)} rows` +
+    `${run.rows_per_second ? `  ${n(run.rows_per_second)} rows/s` : ''}  ${run.state}`
+  );
+}
+
+function percentOf(line: string): number {
+  const m = line.match(/(\d+\.\d)%/);
+  return m ? Number(m[1]) : -100;
+}
+
+function summary(run: BatchRunView): string {
+  const lines = [`run ${run.id}: ${run.state}${run.duration_seconds !== null ? ` in ${run.duration_seconds} s` : ''}`];
+  lines.push(`rows scored: ${run.rows_scored}; invalid: ${run.rows_invalid}`);
+  lines.push(`tiers: ${Object.entries(run.tier_counts).map(([k, v]) => `${k}=${v}`).join(', ')} (high risk: ${run.high_risk_count})`);
+  for (const [reason, count] of Object.entries(run.invalid_reasons)) lines.push(`  invalid ${count}× ${reason}`);
+  if (run.failure_reason) lines.push(`reason: ${run.failure_reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function readKeyFile(dataDir: string): string {
+  const file = path.join(dataDir, 'admin-api-key');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new CliUsageError(`no API key: set CLI_API_KEY, or run from the project whose ${file} holds the local admin key`);
+  }
+}

@@ -1,0 +1,25 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { BatchScoringService } from 'src/modules/batch-scoring/batch-scoring.service';
+import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
+
+export const WEEKLY_BATCH_SCORING_JOB = 'weekly-batch-scoring';
+
+/** The weekly batch scoring (BATCH_SCORING_CRON, once across replicas): the cron only asks the service for a run. */
+@Injectable()
+export class BatchScoringSchedule implements OnModuleInit {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scheduler: JobSchedulerService,
+    private readonly batch: BatchScoringService,
+  ) {}
+
+  onModuleInit(): void {
+    this.scheduler.register({
+      name: WEEKLY_BATCH_SCORING_JOB,
+      cron: this.config.BATCH_SCORING_CRON,
+      run: (scheduledFor) => this.batch.runScheduled(scheduledFor),
+    });
+  }
+}

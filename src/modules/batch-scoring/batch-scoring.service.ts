@@ -1,0 +1,516 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { Principal } from 'src/common/auth/roles';
+import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationFailedError } from 'src/common/errors/app-error';
+import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from 'src/modules/batch-scoring/batch-prediction.writer';
+import { BatchPredictionPage, BatchRunView, toBatchRunView } from 'src/modules/batch-scoring/dto/batch-run.views';
+import { FILE_PATH_PATTERN } from 'src/modules/batch-scoring/dto/create-batch-run.dto';
+import {
+  BATCH_ACTIVE_STATES,
+  BatchRunState,
+  BatchRunTrigger,
+  BatchScoringRunEntity,
+  BatchSource,
+  InvalidSample,
+} from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+import { ChunkSource, prefetch } from 'src/modules/batch-scoring/sources/chunk-source';
+import { CsvSource } from 'src/modules/batch-scoring/sources/csv-source';
+import { TABLE_NAME_PATTERN, TableSource, tableColumns } from 'src/modules/batch-scoring/sources/table-source';
+import { NotificationsService } from 'src/modules/notifications/notifications.service';
+import { CustomerRecord } from 'src/modules/serving/customer-validator';
+import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { riskLevel, RiskPolicy } from 'src/modules/serving/risk';
+
+const HEARTBEAT_MS = 5_000;
+const STALE_AFTER_MS = 60_000;
+/** Invalid rows kept as examples per run (all of them are counted per reason). */
+const MAX_INVALID_SAMPLES = 20;
+/** Distinct invalid reasons kept per run; the rest are counted under OTHER_REASON. */
+const MAX_INVALID_REASONS = 100;
+const OTHER_REASON = '(other reasons)';
+const DUPLICATE_REASON = 'customer_id: repeats an earlier row of the source (only the first is scored)';
+/** A run whose Production model changes mid-way restarts with the new one at most this often. */
+const MAX_MODEL_RESTARTS = 3;
+const TEXT_TYPES = ['text', 'character varying', 'character'];
+
+export const BATCH_SCORING_COMPLETED = 'batch_scoring.completed';
+export const BATCH_SCORING_FAILED = 'batch_scoring.failed';
+
+class StoppingError extends Error {}
+class ModelChangedError extends Error {}
+
+/**
+ * Batch scoring runs: queued → running → succeeded | failed, persisted in Postgres. A run streams
+ * its source in chunks, validates and scores each chunk with the Production model in one call, and
+ * commits the predictions together with the run's cursor; so a run interrupted anywhere (crash,
+ * kill -9, shutdown) resumes from its last committed chunk on this or another replica, and the
+ * (run_id, customer_id) key keeps every customer written once. Runs execute one at a time per replica.
+ */
+@Injectable()
+export class BatchScoringService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(BatchScoringService.name);
+  private queue: Promise<void> = Promise.resolve();
+  private readonly scheduled = new Set<string>();
+  private stopping = false;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly policy: RiskPolicy;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(BatchScoringRunEntity) private readonly runs: Repository<BatchScoringRunEntity>,
+    private readonly loader: ModelLoaderService,
+    private readonly writer: BatchPredictionWriter,
+    private readonly notifications: NotificationsService,
+    private readonly audit: AuditService,
+  ) {
+    this.policy = { churnThreshold: config.PREDICTION_THRESHOLD, mediumThreshold: config.RISK_MEDIUM_THRESHOLD, highThreshold: config.RISK_HIGH_THRESHOLD };
+  }
+
+  /** BATCH_SCORING_DATA_DIR, or <DATA_DIR>/datasets. */
+  get dataDir(): string {
+    return path.resolve(this.config.BATCH_SCORING_DATA_DIR ?? path.join(this.config.DATA_DIR, 'datasets'));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recover();
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    await this.queue;
+    // Hand unfinished runs back at once (a replica adopts an ownerless run without waiting for the heartbeat to go stale).
+    await this.db
+      .query(`UPDATE batch_scoring_runs SET owner_instance = NULL WHERE owner_instance = $1 AND state IN ('queued', 'running')`, [INSTANCE_ID])
+      .catch((err) => this.logger.warn(`could not release batch-scoring runs: ${err}`));
+  }
+
+  async create(source: BatchSource, trigger: BatchRunTrigger, principal?: Principal): Promise<BatchRunView> {
+    const model = this.loader.model;
+    if (!model) {
+      throw new ServiceUnavailableError(ErrorCode.MODEL_NOT_LOADED, `No Production version of '${this.loader.modelName}' is loaded yet, and batch scoring needs one; see GET /health.`);
+    }
+    const checked = await this.checkSource(source, model);
+    const key = sourceKey(checked);
+    const run = await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`batch-scoring:${key}`]);
+      const repo = tx.getRepository(BatchScoringRunEntity);
+      const active = await repo.find({ where: { state: In(BATCH_ACTIVE_STATES) } });
+      const same = active.filter((r) => sourceKey(r.source) === key);
+      if (same.length > 0) {
+        throw new ConflictError(`A batch-scoring run of ${key} is already ${same[0].state} (${same[0].id}); wait for it to end.`);
+      }
+      const saved = await repo.save(
+        repo.create({
+          id: randomUUID(),
+          modelName: model.modelName,
+          modelVersion: model.version,
+          source: checked,
+          state: 'queued',
+          trigger,
+          chunkRows: this.config.BATCH_SCORING_CHUNK_ROWS,
+          ownerInstance: INSTANCE_ID,
+          heartbeatAt: new Date(),
+          requestedBy: principal?.keyId ?? null,
+        }),
+      );
+      await this.audit.record(
+        {
+          actorKeyId: principal?.keyId ?? 'system',
+          action: 'batch_scoring.requested',
+          targetType: 'batch_scoring_run',
+          targetId: saved.id,
+          modelName: model.modelName,
+          after: { source: key, model_version: model.version, trigger },
+        },
+        tx,
+      );
+      return saved;
+    });
+    this.logger.log(`batch-scoring run ${run.id} queued: ${key} with ${run.modelName} v${run.modelVersion} (${trigger})`);
+    this.enqueue(run.id);
+    return toBatchRunView(run);
+  }
+
+  /** The weekly job: skips (with a log line, not an error) when the source does not exist or a run of it is active. */
+  async runScheduled(scheduledFor: Date): Promise<void> {
+    const source = this.config.BATCH_SCORING_SOURCE as BatchSource;
+    try {
+      const run = await this.create(source, 'schedule');
+      this.logger.log(`weekly batch scoring for ${scheduledFor.toISOString()} started run ${run.id}`);
+    } catch (err) {
+      if (err instanceof ValidationFailedError || err instanceof ConflictError) {
+        this.logger.warn(`weekly batch scoring for ${scheduledFor.toISOString()} skipped: ${err.detail} (BATCH_SCORING_SOURCE=${JSON.stringify(source)})`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async list(filter: { state?: BatchRunState; limit?: number }): Promise<BatchRunView[]> {
+    const rows = await this.runs.find({
+      where: filter.state ? { state: filter.state } : {},
+      order: { createdAt: 'DESC' },
+      take: Math.min(Math.max(filter.limit ?? 50, 1), 500),
+    });
+    return rows.map(toBatchRunView);
+  }
+
+  async get(id: string): Promise<BatchRunView> {
+    return toBatchRunView(await this.find(id));
+  }
+
+  /** Predictions of a run in customer_id order; page with `after` = `next_after`. */
+  async predictions(id: string, query: { riskLevel?: string; limit: number; after?: string }): Promise<BatchPredictionPage> {
+    await this.find(id);
+    const limit = Math.min(Math.max(query.limit, 1), 1000);
+    const params: unknown[] = [id];
+    let where = 'run_id = $1';
+    if (query.after !== undefined) {
+      params.push(query.after);
+      where += ` AND customer_id > $${params.length}`;
+    }
+    if (query.riskLevel !== undefined) {
+      params.push(query.riskLevel);
+      where += ` AND risk_level = $${params.length}`;
+    }
+    params.push(limit + 1);
+    const rows: { customer_id: string; churn_probability: number; risk_level: string; model_version: string; scored_at: Date }[] = await this.db.query(
+      `SELECT customer_id, churn_probability, risk_level, model_version, scored_at FROM batch_predictions WHERE ${where} ORDER BY customer_id LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    return {
+      predictions: page.map((r) => ({ ...r, churn_probability: Number(r.churn_probability), scored_at: new Date(r.scored_at).toISOString() })),
+      next_after: rows.length > limit ? page[page.length - 1].customer_id : null,
+    };
+  }
+
+  // --- sources ---
+
+  /** Checks that the source exists and has the model's columns; answers 400 naming source.table / source.path otherwise. */
+  private async checkSource(source: BatchSource, model: OnnxModel): Promise<BatchSource> {
+    const required = ['customer_id', ...model.signature.inputs.map((i) => i.name)];
+    if (source.type === 'table') {
+      const field = 'source.table';
+      if (typeof source.table !== 'string' || !TABLE_NAME_PATTERN.test(source.table)) {
+        throw new ValidationFailedError([{ field, message: 'table must be a lower-case SQL identifier (letters, digits, _), optionally schema-qualified' }]);
+      }
+      const columns = await tableColumns(this.db, source.table);
+      if (!columns) throw new ValidationFailedError([{ field, message: `no table '${source.table}' in the database` }]);
+      const missing = required.filter((c) => !columns.has(c));
+      if (missing.length > 0) throw new ValidationFailedError([{ field, message: `table '${source.table}' has no column ${missing.join(', ')}` }]);
+      if (!TEXT_TYPES.includes(columns.get('customer_id')!)) {
+        throw new ValidationFailedError([{ field, message: `customer_id of '${source.table}' is ${columns.get('customer_id')}; it must be text or varchar` }]);
+      }
+      return { type: 'table', table: source.table };
+    }
+    if (source.type === 'file') {
+      const field = 'source.path';
+      if (typeof source.path !== 'string' || !FILE_PATH_PATTERN.test(source.path)) {
+        throw new ValidationFailedError([{ field, message: 'path must be a .csv file name relative to BATCH_SCORING_DATA_DIR (no "..", no absolute path)' }]);
+      }
+      if (source.path.endsWith('.parquet')) {
+        throw new ValidationFailedError([{ field, message: 'Parquet is not supported by batch scoring yet; convert the file to CSV' }]);
+      }
+      const file = this.resolveFile(source.path);
+      if (!file) throw new ValidationFailedError([{ field, message: `no file '${source.path}' in ${this.dataDir} (BATCH_SCORING_DATA_DIR)` }]);
+      const header = await CsvSource.header(file);
+      const missing = required.filter((c) => !header.includes(c));
+      if (missing.length > 0) throw new ValidationFailedError([{ field, message: `the header of '${source.path}' has no column ${missing.join(', ')}` }]);
+      const stat = fs.statSync(file);
+      return { type: 'file', path: source.path, size: stat.size, mtime_ms: Math.floor(stat.mtimeMs) };
+    }
+    throw new ValidationFailedError([{ field: 'source.type', message: 'type must be one of: table, file' }]);
+  }
+
+  /** The file's real path when it exists inside the data directory (symbolic links included); null otherwise. */
+  private resolveFile(relative: string): string | null {
+    const root = this.dataDir;
+    const candidate = path.resolve(root, relative);
+    if (!candidate.startsWith(root + path.sep)) return null;
+    try {
+      const real = fs.realpathSync(candidate);
+      const realRoot = fs.realpathSync(root);
+      if (!real.startsWith(realRoot + path.sep) || !fs.statSync(real).isFile()) return null;
+      return real;
+    } catch {
+      return null;
+    }
+  }
+
+  private openSource(run: BatchScoringRunEntity, model: OnnxModel): ChunkSource {
+    const source = run.source;
+    if (source.type === 'table') return new TableSource(this.db, source.table, model.signature.inputs);
+    const file = this.resolveFile(source.path);
+    if (!file) throw new Error(`the file '${source.path}' is no longer in ${this.dataDir}`);
+    const stat = fs.statSync(file);
+    if (run.lastChunk > 0 && source.size !== undefined && (stat.size !== source.size || Math.floor(stat.mtimeMs) !== source.mtime_ms)) {
+      throw new Error(`the file '${source.path}' changed after the run started (size or modification time differ), so it cannot be resumed; start a new run`);
+    }
+    return new CsvSource(file, model.signature.inputs);
+  }
+
+  // --- execution ---
+
+  private enqueue(id: string): void {
+    if (this.scheduled.has(id)) return;
+    this.scheduled.add(id);
+    this.queue = this.queue
+      .then(() => this.execute(id))
+      .catch((err) => this.logger.error(`batch-scoring run ${id} could not be executed: ${err}`))
+      .finally(() => this.scheduled.delete(id));
+  }
+
+  private async execute(id: string): Promise<void> {
+    if (this.stopping) return;
+    const claimed: [unknown[], number] = await this.db.query(
+      `UPDATE batch_scoring_runs
+          SET state = 'running', started_at = COALESCE(started_at, now()), attempts = attempts + 1, heartbeat_at = now()
+        WHERE id = $1 AND owner_instance = $2 AND state IN ('queued', 'running') RETURNING id`,
+      [id, INSTANCE_ID],
+    );
+    if (!claimed[1]) return; // taken over by another replica, or ended
+    let run = await this.find(id);
+    const started = Date.now();
+    try {
+      for (let restarts = 0; ; restarts++) {
+        const model = this.loader.model;
+        if (!model) throw new Error(`no Production version of ${this.loader.modelName} is loaded`);
+        if (model.version !== run.modelVersion) {
+          if (restarts >= MAX_MODEL_RESTARTS) throw new Error(`the Production model changed ${restarts} times during the run`);
+          run = await this.restartWith(run, model);
+        }
+        try {
+          await this.scoreAll(run, model);
+          break;
+        } catch (err) {
+          if (!(err instanceof ModelChangedError)) throw err;
+          run = await this.find(id);
+        }
+      }
+      await this.finish(id, (Date.now() - started) / 1000);
+    } catch (err) {
+      if (err instanceof RunOwnershipLostError) {
+        this.logger.warn(`batch-scoring run ${id}: ${err.message}; stopped here`);
+      } else if (err instanceof StoppingError) {
+        this.logger.warn(`batch-scoring run ${id} paused by shutdown after chunk ${err.message}; it resumes from there on the next start or on another replica`);
+      } else {
+        await this.fail(id, err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  /** The Production version changed before or during the run: start again with it, so that a run never mixes versions. */
+  private async restartWith(run: BatchScoringRunEntity, model: OnnxModel): Promise<BatchScoringRunEntity> {
+    const hadRows = run.lastChunk > 0;
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM batch_predictions WHERE run_id = $1', [run.id]);
+      const updated = await tx.query(
+        `UPDATE batch_scoring_runs
+            SET model_version = $3, rows_scored = 0, rows_invalid = 0, last_chunk = 0, last_customer_id = NULL,
+                tier_counts = '{}', invalid_reasons = '{}', invalid_samples = '[]', heartbeat_at = now()
+          WHERE id = $1 AND owner_instance = $2 AND state = 'running'`,
+        [run.id, INSTANCE_ID, model.version],
+      );
+      if (!updated[1]) throw new RunOwnershipLostError(`run ${run.id} is no longer running on this instance`);
+    });
+    if (hadRows) this.logger.warn(`batch-scoring run ${run.id}: Production changed from v${run.modelVersion} to v${model.version}; restarting the run with v${model.version}`);
+    return this.find(run.id);
+  }
+
+  private async scoreAll(run: BatchScoringRunEntity, model: OnnxModel): Promise<void> {
+    const source = this.openSource(run, model);
+    if (run.rowsTotal === null) {
+      run.rowsTotal = await source.count();
+      await this.runs.update({ id: run.id }, { rowsTotal: run.rowsTotal });
+    }
+    let progress: RunProgress = {
+      rowsScored: run.rowsScored,
+      rowsInvalid: run.rowsInvalid,
+      lastChunk: run.lastChunk,
+      lastCustomerId: run.lastCustomerId,
+      tierCounts: run.tierCounts ?? {},
+      invalidReasons: run.invalidReasons ?? {},
+      invalidSamples: run.invalidSamples ?? [],
+    };
+    if (progress.lastChunk > 0) {
+      this.logger.log(`batch-scoring run ${run.id}: resuming after chunk ${progress.lastChunk} (${progress.rowsScored + progress.rowsInvalid} rows already committed)`);
+    }
+    const validator = model.validator;
+    for await (const chunk of prefetch(source.chunks({ chunks: progress.lastChunk, lastCustomerId: progress.lastCustomerId }, run.chunkRows))) {
+      if (this.stopping) throw new StoppingError(String(progress.lastChunk));
+      const current = this.loader.model;
+      if (current?.version !== model.version) throw new ModelChangedError();
+
+      const firstRow = progress.lastChunk * run.chunkRows + 1;
+      const valid: CustomerRecord[] = [];
+      const reasons = { ...progress.invalidReasons };
+      const samples = [...progress.invalidSamples];
+      let invalid = 0;
+      for (let i = 0; i < chunk.rows.length; i++) {
+        const row = chunk.rows[i];
+        const errors = validator.errors(row);
+        if (errors.length === 0) {
+          valid.push(row as CustomerRecord);
+          continue;
+        }
+        invalid++;
+        const messages = errors.map((e) => `${e.field}: ${e.message}`);
+        for (const m of new Set(messages)) countReason(reasons, m, 1);
+        if (samples.length < MAX_INVALID_SAMPLES) {
+          samples.push({ row: firstRow + i, customer_id: typeof row.customer_id === 'string' ? row.customer_id.slice(0, 128) : null, errors: messages } satisfies InvalidSample);
+        }
+      }
+      const probabilities = valid.length > 0 ? await model.score(valid) : new Float32Array(0);
+      const customerIds = new Array<string>(valid.length);
+      const riskLevels = new Array<string>(valid.length);
+      const tiers: Record<string, number> = {};
+      for (let i = 0; i < valid.length; i++) {
+        customerIds[i] = valid[i].customer_id;
+        const level = riskLevel(probabilities[i], this.policy);
+        riskLevels[i] = level;
+        tiers[level] = (tiers[level] ?? 0) + 1;
+      }
+      const before = progress;
+      progress = await this.commit(run.id, { customerIds, probabilities, riskLevels, modelVersion: model.version }, (inserted) => {
+        const duplicates = valid.length - inserted;
+        if (duplicates > 0) countReason(reasons, DUPLICATE_REASON, duplicates);
+        const tierCounts = { ...before.tierCounts };
+        // With repeated customers the chunk's tiers are approximate; the final GROUP BY is exact.
+        for (const [k, v] of Object.entries(tiers)) tierCounts[k] = (tierCounts[k] ?? 0) + v;
+        return {
+          rowsScored: before.rowsScored + inserted,
+          rowsInvalid: before.rowsInvalid + invalid + duplicates,
+          lastChunk: before.lastChunk + 1,
+          lastCustomerId: chunk.lastCustomerId ?? before.lastCustomerId,
+          tierCounts,
+          invalidReasons: reasons,
+          invalidSamples: samples,
+        };
+      });
+    }
+  }
+
+  private async commit(runId: string, chunk: Parameters<BatchPredictionWriter['commitChunk']>[1], next: (inserted: number) => RunProgress): Promise<RunProgress> {
+    let result: RunProgress | undefined;
+    await this.writer.commitChunk(runId, chunk, (inserted) => (result = next(inserted)));
+    return result!;
+  }
+
+  /** Exact tier counts by GROUP BY, the final state and the notification, in one transaction. */
+  private async finish(id: string, secondsThisAttempt: number): Promise<void> {
+    const done = await this.db.transaction(async (tx) => {
+      const rows: { risk_level: string; n: string }[] = await tx.query(
+        'SELECT risk_level, count(*)::bigint AS n FROM batch_predictions WHERE run_id = $1 GROUP BY risk_level',
+        [id],
+      );
+      const tiers: Record<string, number> = { low: 0, medium: 0, high: 0 };
+      for (const r of rows) tiers[r.risk_level] = Number(r.n);
+      const scored = Object.values(tiers).reduce((a, b) => a + b, 0);
+      const updated: [BatchScoringRunEntity[], number] = await tx.query(
+        `UPDATE batch_scoring_runs SET state = 'succeeded', tier_counts = $3, rows_scored = $4, finished_at = now(), heartbeat_at = now()
+          WHERE id = $1 AND owner_instance = $2 AND state = 'running' RETURNING id`,
+        [id, INSTANCE_ID, JSON.stringify(tiers), scored],
+      );
+      if (!updated[1]) throw new RunOwnershipLostError(`run ${id} is no longer running on this instance`);
+      const run = await tx.getRepository(BatchScoringRunEntity).findOneByOrFail({ id });
+      await this.notifications.emit(
+        BATCH_SCORING_COMPLETED,
+        {
+          run_id: id,
+          model_name: run.modelName,
+          model_version: run.modelVersion,
+          source: toBatchRunView(run).source,
+          rows: scored,
+          rows_invalid: run.rowsInvalid,
+          tier_counts: tiers,
+          high_risk_count: tiers.high,
+        },
+        tx,
+      );
+      return run;
+    });
+    const view = toBatchRunView(done);
+    this.logger.log(
+      `batch-scoring run ${id} succeeded: ${view.rows_scored} rows scored with ${done.modelName} v${done.modelVersion} ` +
+        `(${view.rows_invalid} invalid), tiers ${JSON.stringify(view.tier_counts)}, high risk ${view.high_risk_count}; ` +
+        `${secondsThisAttempt.toFixed(1)} s in this attempt`,
+    );
+  }
+
+  private async fail(id: string, reason: string): Promise<void> {
+    this.logger.error(`batch-scoring run ${id} failed: ${reason}`);
+    await this.db.transaction(async (tx) => {
+      const updated = await tx.query(
+        `UPDATE batch_scoring_runs SET state = 'failed', failure_reason = $3, finished_at = now()
+          WHERE id = $1 AND owner_instance = $2 AND state IN ('queued', 'running') RETURNING id`,
+        [id, INSTANCE_ID, reason.slice(0, 2000)],
+      );
+      if (updated[1]) await this.notifications.emit(BATCH_SCORING_FAILED, { run_id: id, reason: reason.slice(0, 2000) }, tx);
+    });
+  }
+
+  private async find(id: string): Promise<BatchScoringRunEntity> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Batch-scoring run '${id}' does not exist.`);
+    const run = await this.runs.findOneBy({ id });
+    if (!run) throw new NotFoundError(`Batch-scoring run '${id}' does not exist.`);
+    return run;
+  }
+
+  // --- crash recovery ---
+
+  /**
+   * Adopts unfinished runs whose owner is gone: released at shutdown (no owner), a dead process of
+   * this host, or a replica that stopped heartbeating. Adopted runs resume from their cursor.
+   */
+  private async recover(): Promise<void> {
+    const active = await this.runs.find({ where: { state: In(BATCH_ACTIVE_STATES) }, order: { createdAt: 'ASC' } });
+    for (const run of active) {
+      if (run.ownerInstance === INSTANCE_ID) continue;
+      const stale = !run.heartbeatAt || Date.now() - run.heartbeatAt.getTime() > STALE_AFTER_MS;
+      const gone = run.ownerInstance === null || isDeadLocalInstance(run.ownerInstance);
+      if (!gone && !stale) continue;
+      const claimed: [unknown[], number] = await this.db.query(
+        `UPDATE batch_scoring_runs SET owner_instance = $2, heartbeat_at = now()
+          WHERE id = $1 AND owner_instance IS NOT DISTINCT FROM $3 AND state IN ('queued', 'running') RETURNING id`,
+        [run.id, INSTANCE_ID, run.ownerInstance],
+      );
+      if (!claimed[1]) continue; // another replica got there first
+      const why = run.ownerInstance === null ? 'it was released at shutdown' : gone ? `its instance ${run.ownerInstance} stopped` : `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`;
+      this.logger.warn(`adopting batch-scoring run ${run.id} (${why}); it resumes after chunk ${run.lastChunk}`);
+      this.enqueue(run.id);
+    }
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await this.db.query(`UPDATE batch_scoring_runs SET heartbeat_at = now() WHERE owner_instance = $1 AND state IN ('queued', 'running')`, [INSTANCE_ID]);
+      await this.recover();
+    } catch (err) {
+      this.logger.warn(`batch-scoring heartbeat failed: ${err}`);
+    }
+  }
+}
+
+function sourceKey(source: BatchSource): string {
+  return source.type === 'table' ? `table ${source.table}` : `file ${source.path}`;
+}
+
+function countReason(reasons: Record<string, number>, reason: string, n: number): void {
+  const key = reason in reasons || Object.keys(reasons).length < MAX_INVALID_REASONS ? reason : OTHER_REASON;
+  reasons[key] = (reasons[key] ?? 0) + n;
+}
