@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
 import { scoreCommand } from 'src/cli/score.command';
-import { CliUsageError as UsageError, trainCommand } from 'src/cli/train.command';
+import { apiClient, CliUsageError as UsageError, option } from 'src/cli/api-client';
+import { trainCommand } from 'src/cli/train.command';
 import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
 import { ROLES, Role } from 'src/common/auth/roles';
@@ -18,19 +19,12 @@ import { AuditService } from 'src/modules/audit/audit.service';
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
   score --table <name> | --file <name>.csv [--wait]   batch-score a customer table with the Production model (progress bar with --wait)
+  rollback [--model <name>] --reason <text>   restore the previous Production version
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>
   audit verify                 recompute the audit log's hash chain; exit code 1 when it is broken`;
 
-
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-  return value;
-}
 
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
 async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
@@ -103,6 +97,15 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
   const [group, ...rest] = argv;
+  if (group === 'rollback') {
+    const reason = option(rest, 'reason');
+    if (!reason) throw new UsageError('rollback needs --reason "<why>" (it is recorded in the audit trail)');
+    const model = option(rest, 'model') ?? config.SERVING_MODEL_NAME;
+    const { call } = apiClient(config);
+    const r = await call<{ rolled_back_from: string | null; rolled_back_to: string }>('POST', `/api/v1/models/${encodeURIComponent(model)}/rollback`, { reason });
+    process.stdout.write(`${model}: Production is now v${r.rolled_back_to} (was v${r.rolled_back_from ?? 'none'})\n`);
+    return;
+  }
   if (group === 'train') {
     process.exitCode = await trainCommand(config, rest);
     return;

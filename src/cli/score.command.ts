@@ -1,6 +1,4 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { CliUsageError } from 'src/cli/train.command';
+import { apiClient, CliUsageError, option } from 'src/cli/api-client';
 import { AppConfig } from 'src/config/config.schema';
 
 interface BatchRunView {
@@ -19,39 +17,14 @@ interface BatchRunView {
   duration_seconds: number | null;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new CliUsageError(`--${name} needs a value`);
-  return v;
-}
-
 /** `score --table NAME | --file NAME.csv [--wait]`: starts a batch-scoring run through the API and, with --wait, shows its progress. */
 export async function scoreCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
-  const api = (config.CLI_API_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+  const { base: api, call } = apiClient(config);
   const table = option(args, 'table');
   const file = option(args, 'file');
   if ((table === undefined) === (file === undefined)) throw new CliUsageError('score needs exactly one of --table <name> or --file <name>.csv');
-  const key = config.CLI_API_KEY ?? readKeyFile(config.DATA_DIR);
-  const call = async (method: string, url: string, payload?: unknown): Promise<BatchRunView> => {
-    let res: Response;
-    try {
-      res = await fetch(`${api}${url}`, {
-        method,
-        headers: { 'x-api-key': key, ...(payload ? { 'content-type': 'application/json' } : {}) },
-        body: payload ? JSON.stringify(payload) : undefined,
-      });
-    } catch (err) {
-      throw new Error(`cannot reach the service at ${api} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`);
-    }
-    const json = (await res.json().catch(() => ({}))) as BatchRunView & { detail?: string };
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail ?? JSON.stringify(json)}`);
-    return json;
-  };
-
   const source = table !== undefined ? { type: 'table', table } : { type: 'file', path: file };
-  let run = await call('POST', '/api/v1/batch-scoring/runs', { source, trigger: 'cli' });
+  let run = await call<BatchRunView>('POST', '/api/v1/batch-scoring/runs', { source, trigger: 'cli' });
   out.write(`batch-scoring run ${run.id} queued (model v${run.model_version})\n`);
   if (!args.includes('--wait')) {
     out.write(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/batch-scoring/runs/${run.id}\n`);
@@ -66,7 +39,7 @@ export async function scoreCommand(config: AppConfig, args: string[], out: NodeJ
     lastLine = line;
     if (!['queued', 'running'].includes(run.state)) break;
     await new Promise((r) => setTimeout(r, 500));
-    run = await call('GET', `/api/v1/batch-scoring/runs/${run.id}`);
+    run = await call<BatchRunView>('GET', `/api/v1/batch-scoring/runs/${run.id}`);
   }
   if (tty) out.write('\n');
   out.write(summary(run));
@@ -100,11 +73,3 @@ function summary(run: BatchRunView): string {
   return `${lines.join('\n')}\n`;
 }
 
-function readKeyFile(dataDir: string): string {
-  const file = path.join(dataDir, 'admin-api-key');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new CliUsageError(`no API key: set CLI_API_KEY, or run from the project whose ${file} holds the local admin key`);
-  }
-}

@@ -1,10 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { apiClient, CliUsageError, option } from 'src/cli/api-client';
 import { AppConfig } from 'src/config/config.schema';
 
 export const TRAINER_PHASES = ['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register', 'compare'];
-
-export class CliUsageError extends Error {}
 
 interface RunView {
   id: string;
@@ -19,14 +16,6 @@ interface RunView {
   mlflow_run_url: string | null;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new CliUsageError(`--${name} needs a value`);
-  return v;
-}
-
 function intOption(args: string[], name: string): number | undefined {
   const v = option(args, name);
   if (v === undefined) return undefined;
@@ -36,8 +25,7 @@ function intOption(args: string[], name: string): number | undefined {
 
 /** `train [--wait] [--model NAME] [--n-customers N] [--seed N] [--model-family F] [--data-source S]`: starts a run through the API. */
 export async function trainCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
-  const api = (config.CLI_API_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
-  const key = config.CLI_API_KEY ?? readKeyFile(config.DATA_DIR);
+  const { base: api, call } = apiClient(config);
   const body = {
     model_name: option(args, 'model'),
     n_customers: intOption(args, 'n-customers'),
@@ -45,23 +33,7 @@ export async function trainCommand(config: AppConfig, args: string[], out: NodeJ
     model_family: option(args, 'model-family'),
     data_source: option(args, 'data-source'),
   };
-  const call = async (method: string, url: string, payload?: unknown): Promise<RunView> => {
-    let res: Response;
-    try {
-      res = await fetch(`${api}${url}`, {
-        method,
-        headers: { 'x-api-key': key, ...(payload ? { 'content-type': 'application/json' } : {}) },
-        body: payload ? JSON.stringify(payload) : undefined,
-      });
-    } catch (err) {
-      throw new Error(`cannot reach the service at ${api} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`);
-    }
-    const json = (await res.json().catch(() => ({}))) as RunView & { detail?: string };
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail ?? JSON.stringify(json)}`);
-    return json;
-  };
-
-  let run = await call('POST', '/api/v1/training/runs', body);
+  let run = await call<RunView>('POST', '/api/v1/training/runs', body);
   out.write(`training run ${run.id} queued\n`);
   if (!args.includes('--wait')) {
     out.write(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/training/runs/${run.id}\n`);
@@ -76,7 +48,7 @@ export async function trainCommand(config: AppConfig, args: string[], out: NodeJ
     }
     if (!['queued', 'running'].includes(run.state)) break;
     await new Promise((r) => setTimeout(r, 1000));
-    run = await call('GET', `/api/v1/training/runs/${run.id}`);
+    run = await call<RunView>('GET', `/api/v1/training/runs/${run.id}`);
   }
   out.write(summary(run));
   return run.state === 'succeeded' ? 0 : 1;
@@ -97,13 +69,4 @@ function summary(run: RunView): string {
   if (run.failure_reason) lines.push(`reason: ${run.failure_reason}`);
   if (run.mlflow_run_url) lines.push(`MLflow: ${run.mlflow_run_url}`);
   return `${lines.join('\n')}\n`;
-}
-
-function readKeyFile(dataDir: string): string {
-  const file = path.join(dataDir, 'admin-api-key');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new CliUsageError(`no API key: set CLI_API_KEY, or run from the project whose ${file} holds the local admin key`);
-  }
 }

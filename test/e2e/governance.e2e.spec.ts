@@ -101,6 +101,13 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     expect(s[v2.version]).toBe('Archived');
     await eventually(async () => (await http('GET', `${t.url}/health`)).body.model_version === v1.version, 10_000, 'v1 served again');
 
+    // The same from the CLI: forward to v2 again, then back to v1 through the API.
+    const cli = await run(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), 'rollback', '--reason', 'CLI check'], {
+      env: { CLI_API_URL: t.url, CLI_API_KEY: keys.operator, LOG_LEVEL: 'warn' },
+    });
+    expect(cli).toContain(`Production is now v${v2.version} (was v${v1.version})`);
+    expect((await http('POST', `${base()}/rollback`, { key: keys.operator, body: { reason: 'complaints from the CS team' } })).body.rolled_back_to).toBe(v1.version);
+
     const audit = await http('GET', `${t.url}/api/v1/audit?model=${env.modelName}&limit=100`, { key: t.adminKey });
     const entries = audit.body.entries ?? audit.body;
     const actions = entries.map((e: { action: string }) => e.action);
