@@ -1,4 +1,6 @@
+import * as http_ from 'node:http';
 import * as path from 'node:path';
+import { verifyWebhookSignature } from 'src/modules/notifications/signature';
 import { shuffleColumn } from '../support/datasets';
 import { mlflowGet } from '../support/mlflow-fixtures';
 import { run } from '../support/processes';
@@ -12,6 +14,17 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   const [v1, v2] = env.trained;
   let t: TestApp;
   const keys: Record<string, string> = {};
+  const SECRET = 'governance-webhook-secret';
+  const received: { event: string; valid: boolean; body: any }[] = [];
+  const receiver = http_.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      const valid = verifyWebhookSignature(SECRET, String(req.headers['x-churn-signature']), String(req.headers['x-churn-timestamp']), raw);
+      received.push({ event: String(req.headers['x-churn-event']), valid, body: JSON.parse(raw) });
+      res.writeHead(204).end();
+    });
+  });
   const base = () => `${t.url}/api/v1/models/${env.modelName}`;
   const promote = (version: string, key: string, target = 'Production') =>
     http('POST', `${base()}/versions/${version}/promotions`, { key, body: { target_stage: target, reason: `promote v${version} in e2e` } });
@@ -22,7 +35,9 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ name: 'governance', env: { MLFLOW_RECONCILE_INTERVAL_MS: '1000' } });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+    t = await startTestApp({ name: 'governance', env: { MLFLOW_RECONCILE_INTERVAL_MS: '1000', WEBHOOK_URLS: hook, WEBHOOK_SECRET: SECRET } });
     for (const role of ['operator', 'approver', 'predict']) {
       const r = await http('POST', `${t.url}/api/v1/api-keys`, { key: t.adminKey, body: { name: `e2e-${role}`, role } });
       expect(r.status).toBe(201);
@@ -39,6 +54,7 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   });
   afterAll(async () => {
     await t?.close();
+    receiver.close();
   });
 
   it('lets only the right roles act: predict keys cannot promote, operators cannot approve or override', async () => {
@@ -117,6 +133,13 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     expect(rollback.reason).toBe('complaints from the CS team');
     expect(rollback.request_id).toBeTruthy();
     expect((await http('GET', `${t.url}/api/v1/audit/verify`, { key: t.adminKey })).body.valid).toBe(true);
+
+    // The CS dashboard / CRM receiver heard about each decision, signed.
+    await eventually(async () => received.some((r) => r.event === 'model.rolled_back'), 15_000, 'the rollback webhook');
+    expect(received.map((r) => r.event)).toEqual(expect.arrayContaining(['promotion.requested', 'promotion.rejected', 'promotion.approved', 'model.promoted', 'model.rolled_back']));
+    expect(received.every((r) => r.valid)).toBe(true);
+    const rolledBack = received.find((r) => r.event === 'model.rolled_back')!.body.data;
+    expect(rolledBack).toMatchObject({ model_name: env.modelName, from_version: v2.version, to_version: v1.version });
   });
 
   it('reverts an alias moved by hand in MLflow, and records the divergence in the audit', async () => {
