@@ -28,6 +28,7 @@ export async function startCompiledApp(env: Record<string, string>): Promise<Com
     BOOTSTRAP_ADMIN_API_KEY: ADMIN_KEY,
     SCHEDULER_ENABLED: 'false',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    PII_HASH_KEY: 'system-test-pii-hash-key',
     ...env,
   };
   const proc = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });

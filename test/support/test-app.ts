@@ -49,6 +49,7 @@ export async function startTestApp(opts: { name: string; databaseUrl?: string; e
     MLFLOW_TIMEOUT_MS: '5000',
     BOOTSTRAP_ADMIN_API_KEY: ADMIN_KEY,
     RATE_LIMIT_PER_MINUTE: '1000000',
+    PII_HASH_KEY: 'system-test-pii-hash-key',
     ...opts.env,
   });
   const app = await createApp(config, databaseUrl);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -34,7 +34,7 @@ export interface ServingStatus {
  * anything fails the current model keeps serving.
  */
 @Injectable()
-export class ModelLoaderService implements OnApplicationBootstrap, OnModuleDestroy {
+export class ModelLoaderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ModelLoaderService.name);
   private current: OnnxModel | null = null;
   private loadedAt: Date | null = null;
@@ -72,7 +72,8 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnModuleDestr
     this.pollTimer.unref();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the HTTP server has drained (Nest closes it before shutdown hooks), so no request loses its session. */
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.pollTimer);
     await this.chain.catch(() => undefined);
     for (const t of this.pendingReleases) clearTimeout(t);
