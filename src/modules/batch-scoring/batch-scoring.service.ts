@@ -274,6 +274,17 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
       .finally(() => this.scheduled.delete(id));
   }
 
+  /** A run resumed at boot may start before the replica has loaded its model; give the load time. */
+  private async waitForModel(timeoutMs = 120_000): Promise<OnnxModel> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopping && Date.now() < deadline) {
+      const model = this.loader.model;
+      if (model) return model;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`no Production version of ${this.loader.modelName} was loaded within ${timeoutMs / 1000} s`);
+  }
+
   private async execute(id: string): Promise<void> {
     if (this.stopping) return;
     const claimed: [unknown[], number] = await this.db.query(
@@ -287,8 +298,7 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     const started = Date.now();
     try {
       for (let restarts = 0; ; restarts++) {
-        const model = this.loader.model;
-        if (!model) throw new Error(`no Production version of ${this.loader.modelName} is loaded`);
+        const model = this.loader.model ?? (await this.waitForModel());
         if (model.version !== run.modelVersion) {
           if (restarts >= MAX_MODEL_RESTARTS) throw new Error(`the Production model changed ${restarts} times during the run`);
           run = await this.restartWith(run, model);
