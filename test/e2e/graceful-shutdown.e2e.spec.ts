@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
-import { ADMIN_KEY, eventually, freshDatabase, http, sampleCustomer } from '../support/test-app';
+import { ADMIN_KEY, freshDatabase, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 describe('graceful shutdown', () => {
@@ -14,8 +14,7 @@ describe('graceful shutdown', () => {
     const errors: string[] = [];
     const loops: Promise<void>[] = [];
     try {
-      expect((await http('POST', `${app.url}/api/v1/models/${env.modelName}/versions/${env.trained[0].version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } })).status).toBe(200);
-      await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_loaded === true, 30_000, 'the model');
+      await promoteAndServe(app.url, env.modelName, env.trained[0].version);
       for (let i = 0; i < 8; i++) {
         loops.push(
           (async () => {

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
 import { freePort } from '../support/processes';
 import { StandalonePostgres } from '../support/standalone-postgres';
-import { ADMIN_KEY, eventually, http, sampleCustomer } from '../support/test-app';
+import { ADMIN_KEY, eventually, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 const OUTAGE_MS = 30_000;
@@ -19,8 +19,7 @@ describe('prediction log without loss', () => {
     const failures: string[] = [];
     const loops: Promise<void>[] = [];
     try {
-      expect((await http('POST', `${app.url}/api/v1/models/${env.modelName}/versions/${env.trained[0].version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } })).status).toBe(200);
-      await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_loaded === true, 30_000, 'the model');
+      await promoteAndServe(app.url, env.modelName, env.trained[0].version);
       for (let i = 0; i < 4; i++) {
         loops.push(
           (async () => {

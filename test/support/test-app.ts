@@ -110,3 +110,10 @@ export function sampleCustomer(overrides: Record<string, unknown> = {}): Record<
     ...overrides,
   };
 }
+
+/** Puts a version in Production through the admin override and waits until the app serves it. */
+export async function promoteAndServe(url: string, modelName: string, version: string): Promise<void> {
+  const res = await http('POST', `${url}/api/v1/models/${modelName}/versions/${version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } });
+  if (res.status !== 200) throw new Error(`promoting ${modelName} v${version} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  await eventually(async () => (await http('GET', `${url}/health`)).body.model_version === version, 30_000, `v${version} to be served at ${url}`);
+}
