@@ -91,6 +91,11 @@ export const configSchema = z
       .describe('Target stages whose promotions need an approver other than the requester (comma-separated; empty for none).'),
     PROMOTION_METRIC_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01).describe('A candidate may be at most this much worse than Production on PR-AUC and ROC-AUC.'),
     PROMOTION_LATENCY_BUDGET_MS: z.coerce.number().positive().max(10000).default(10).describe('Smoke test: p95 single-row scoring latency of a candidate must stay within this.'),
+    CANARY_MAX_ERROR_RATE: probability.default(0.1).describe('A canary or shadow challenger is rolled back when more than this fraction of its scorings fail within the window.'),
+    CANARY_LATENCY_BUDGET_MS: z.coerce.number().positive().max(60000).default(10).describe("A challenger is rolled back when its p95 scoring latency within the window exceeds this."),
+    CANARY_WINDOW_SECONDS: int(10, 86400).default(300).describe('Sliding window of the live champion-vs-challenger comparison and of the rollback checks.'),
+    CANARY_MIN_REQUESTS: int(1, 1_000_000).default(50).describe('Challenger scorings needed in the window before it can be rolled back automatically.'),
+    CANARY_CHECK_INTERVAL_MS: int(100, 600000).default(5000).describe('How often each replica checks its challenger against the rollback policy.'),
     PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
@@ -145,6 +150,43 @@ export const configSchema = z
       )
       .default('{"type":"table","table":"customers"}')
       .describe('Source of the weekly batch scoring (JSON): {"type":"table","table":"<name>"} or {"type":"file","path":"<name>.csv"}.'),
+    OUTCOMES_MAX_PER_REQUEST: int(1, 100_000).default(10000).describe('Maximum outcomes accepted by one `POST /api/v1/outcomes`.'),
+    OUTCOMES_LOOKBACK_DAYS: int(1, 3650)
+      .default(90)
+      .describe('An outcome is matched to the latest prediction of the customer made at most this many days before it was observed (keep ≤ PREDICTION_LOG_RETENTION_DAYS).'),
+    OUTCOMES_PRECISION_AT_K: int(1, 1_000_000).default(50).describe('k of the live precision@k (share of churners among the k highest-scored matched customers).'),
+    OUTCOMES_GAUGE_WINDOWS: z
+      .string()
+      .regex(/^\s*[1-9][0-9]{0,4}[hd]\s*(,\s*[1-9][0-9]{0,4}[hd]\s*)*$/, 'must be comma-separated windows such as 7d,30d or 24h')
+      .transform((v) => [...new Set(v.split(',').map((w) => w.trim()))])
+      .default('30d')
+      .describe('Windows (of outcome observation time) of the `churn_model_accuracy{window}` gauges, comma-separated, e.g. `7d,30d`.'),
+    OUTCOMES_METRICS_REFRESH_MS: int(10_000, 86_400_000)
+      .default(3_600_000)
+      .describe('How often each replica recomputes the live-accuracy gauges (also after each outcomes upload it receives, and at start).'),
+    OUTCOMES_REPORT_CRON: z
+      .string()
+      .min(1)
+      .default('0 5 1 * *')
+      .describe('Monthly outcome comparison report of the previous calendar month (cron, SCHEDULER_TIMEZONE); default the 1st at 05:00.'),
+    DRIFT_SCHEDULE_CRON: z.string().min(1).default('0 4 * * *').describe('Daily drift analysis of the Production model (cron, SCHEDULER_TIMEZONE); default 04:00.'),
+    DRIFT_SCHEDULE_WINDOWS: z
+      .string()
+      .transform((value, ctx) => {
+        const windows = [...new Set(value.split(',').map((w) => w.trim()).filter((w) => w.length > 0))];
+        for (const w of windows) {
+          if (w !== '24h' && w !== '7d') ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown window '${w}' (24h or 7d)` });
+        }
+        return windows as ('24h' | '7d')[];
+      })
+      .default('24h,7d')
+      .describe('Windows of logged predictions the scheduled drift job analyses (comma-separated: 24h, 7d).'),
+    DRIFT_MIN_SAMPLES: int(1, 100_000_000).default(500).describe('Predictions a window needs for a drift verdict; fewer give `insufficient_data` (never an alarm).'),
+    DRIFT_PSI_MONITOR: z.coerce.number().positive().default(0.1).describe('PSI at or above which a feature (or the score) is `monitor` (seed 004: 0.1).'),
+    DRIFT_PSI_RETRAIN: z.coerce.number().positive().default(0.25).describe('PSI at or above which a feature (or the score) is `retrain` (seed 004: 0.25).'),
+    DRIFT_RETRAIN_MIN_FEATURES: int(1, 100)
+      .default(3)
+      .describe('Features at or above DRIFT_PSI_RETRAIN that make drift severe (the score alone suffices): a retrain is requested and audited.'),
     CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
     CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
     KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),
@@ -156,6 +198,9 @@ export const configSchema = z
         path: ['RISK_MEDIUM_THRESHOLD'],
         message: `must be below RISK_HIGH_THRESHOLD (${c.RISK_HIGH_THRESHOLD})`,
       });
+    }
+    if (c.DRIFT_PSI_MONITOR >= c.DRIFT_PSI_RETRAIN) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['DRIFT_PSI_MONITOR'], message: `must be below DRIFT_PSI_RETRAIN (${c.DRIFT_PSI_RETRAIN})` });
     }
     if (c.WEBHOOK_URLS && c.WEBHOOK_URLS.length > 0 && !c.WEBHOOK_SECRET) {
       ctx.addIssue({

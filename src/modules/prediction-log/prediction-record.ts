@@ -10,6 +10,11 @@ export interface PredictionRecord {
   churn_probability: number;
   risk_level: string;
   latency_ms: number;
+  /** Which model answered; absent in spill files written before canaries existed. */
+  variant?: 'champion' | 'canary';
+  /** The other model's score of the same request while a challenger was attached. */
+  comparison_version?: string | null;
+  comparison_probability?: number | null;
 }
 
 /** Columns and Postgres array types, in insert order (used by the unnest() bulk insert). */
@@ -24,6 +29,9 @@ export const RECORD_COLUMNS: [keyof PredictionRecord, string][] = [
   ['churn_probability', 'float4'],
   ['risk_level', 'text'],
   ['latency_ms', 'float4'],
+  ['variant', 'text'],
+  ['comparison_version', 'text'],
+  ['comparison_probability', 'float4'],
 ];
 
 export function insertSql(): string {
@@ -33,5 +41,5 @@ export function insertSql(): string {
 }
 
 export function insertParams(records: PredictionRecord[]): unknown[][] {
-  return RECORD_COLUMNS.map(([c]) => records.map((r) => (c === 'features' ? JSON.stringify(r.features) : r[c])));
+  return RECORD_COLUMNS.map(([c]) => records.map((r) => (c === 'features' ? JSON.stringify(r.features) : c === 'variant' ? (r.variant ?? 'champion') : (r[c] ?? null))));
 }

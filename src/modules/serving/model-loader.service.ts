@@ -8,8 +8,8 @@ import { MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
 import { RegistryService } from 'src/modules/registry/registry.service';
 import { STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/stages';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
-import { parseSignature, parseTestVectors } from 'src/modules/serving/model-signature';
 import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { loadVerifiedModel } from 'src/modules/serving/verified-model';
 import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED } from 'src/modules/serving/serving.metrics';
 
 // A swapped-out session is released only after requests that already hold it have finished.
@@ -145,18 +145,9 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
   }
 
   private async load(version: string, sha256: string): Promise<OnnxModel> {
-    const files = await this.artifacts.fetch(this.modelName, version, sha256);
-    const signature = parseSignature(await files.read('signature.json'));
-    const vectors = parseTestVectors(await files.read('test_vectors.json'));
-    const model = await OnnxModel.create(this.modelName, version, files.sha256, files.onnx, signature);
-    try {
-      const result = await model.selfTest(vectors);
-      this.logger.log(`v${version} reproduced ${result.count} test vectors (max |diff| ${result.maxAbsDiff.toExponential(2)})`);
-      return model;
-    } catch (err) {
-      await model.release();
-      throw err;
-    }
+    const { model, selfTest } = await loadVerifiedModel(this.artifacts, this.modelName, version, sha256);
+    this.logger.log(`v${version} reproduced ${selfTest.count} test vectors (max |diff| ${selfTest.maxAbsDiff.toExponential(2)})`);
+    return model;
   }
 
   private swap(next: OnnxModel): void {

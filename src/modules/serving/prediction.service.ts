@@ -5,19 +5,22 @@ import { AppError, ErrorCode, ServiceUnavailableError, ValidationFailedError } f
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { PredictionLogService } from 'src/modules/prediction-log/prediction-log.service';
+import { CanaryService } from 'src/modules/serving/canary/canary.service';
+import { LiveCanary } from 'src/modules/serving/canary/live-canary';
 import { CustomerRecord } from 'src/modules/serving/customer-validator';
 import { BatchPredictionResponseDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
 import { OnnxModel } from 'src/modules/serving/onnx-model';
 import { RecentRequests } from 'src/modules/serving/recent-requests';
 import { recommendation, riskLevel, RiskPolicy } from 'src/modules/serving/risk';
-import { PREDICTION_LATENCY, PREDICTIONS_TOTAL } from 'src/modules/serving/serving.metrics';
+import { PREDICTION_LATENCY, PREDICTIONS_TOTAL, SCORING_DURATION, SCORING_ERRORS } from 'src/modules/serving/serving.metrics';
 
 const MAX_REPORTED_ERRORS = 50;
 
 @Injectable()
 export class PredictionService {
   private readonly policy: RiskPolicy;
+  private readonly scoringChildren = new Map<string, { duration: Histogram.Internal<string>; errors: Counter.Internal }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -26,6 +29,9 @@ export class PredictionService {
     private readonly predictionLog: PredictionLogService,
     @InjectMetric(PREDICTIONS_TOTAL) private readonly predictions: Counter,
     @InjectMetric(PREDICTION_LATENCY) private readonly latency: Histogram,
+    @InjectMetric(SCORING_DURATION) private readonly scoringDuration: Histogram,
+    @InjectMetric(SCORING_ERRORS) private readonly scoringErrors: Counter,
+    private readonly canaries: CanaryService,
   ) {
     this.policy = {
       churnThreshold: config.PREDICTION_THRESHOLD,
@@ -41,12 +47,101 @@ export class PredictionService {
     if (errors.length > 0) throw new ValidationFailedError(errors);
     const customer = body as CustomerRecord;
     this.recent.add(customer);
+    const canary = this.canaries.live;
+    if (canary) return this.predictBesideChallenger(model, canary, customer, requestId, started);
     const [p] = await this.score(model, [customer]);
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
     const response = this.present(model, customer, p, latencyMs, new Date().toISOString());
-    this.log(requestId, 0, customer, response);
+    this.log(requestId, 0, customer, response, 'champion');
     return response;
+  }
+
+  /**
+   * While a challenger is attached: its share of customers (sticky) is answered by it, falling
+   * back to the champion if it fails; the other model scores the same customer after the response
+   * is sent, for the live comparison and the log. A failing challenger never fails a request.
+   */
+  private async predictBesideChallenger(champion: OnnxModel, canary: LiveCanary, customer: CustomerRecord, requestId: string, started: bigint): Promise<PredictionResponseDto> {
+    let answeredBy: OnnxModel = champion;
+    let p: number | null = null;
+    if (canary.answersFor(customer.customer_id)) {
+      p = await this.scoreChallenger(canary, customer, 'canary');
+      if (p !== null) answeredBy = canary.model;
+    }
+    if (p === null) p = await this.scoreChampion(champion, canary, customer);
+    const latencyMs = elapsedMs(started);
+    this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
+    const response = this.present(answeredBy, customer, p, latencyMs, new Date().toISOString());
+    const variant = answeredBy === champion ? 'champion' : 'canary';
+    const compareWith = variant === 'canary' ? champion : canary.shadows(customer.customer_id) ? canary.model : null;
+    if (compareWith && canary.tryBeginComparison()) {
+      setImmediate(() => void this.compare(canary, champion, compareWith, customer, requestId, response, variant));
+    } else {
+      this.log(requestId, 0, customer, response, variant);
+    }
+    return response;
+  }
+
+  private async compare(canary: LiveCanary, champion: OnnxModel, other: OnnxModel, customer: CustomerRecord, requestId: string, response: PredictionResponseDto, variant: 'champion' | 'canary'): Promise<void> {
+    let q: number | null = null;
+    try {
+      q = other === champion ? await this.scoreChampion(champion, canary, customer).catch(() => null) : await this.scoreChallenger(canary, customer, 'shadow');
+      if (q !== null) {
+        const p = response.churn_probability;
+        const threshold = this.policy.churnThreshold;
+        canary.window.recordComparison(p >= threshold === q >= threshold, riskLevel(p, this.policy) === riskLevel(q, this.policy), Math.abs(p - q));
+      }
+    } finally {
+      this.log(requestId, 0, customer, response, variant, q === null ? undefined : { version: other.version, probability: q });
+      canary.endComparison();
+    }
+  }
+
+  private async scoreChampion(model: OnnxModel, canary: LiveCanary, customer: CustomerRecord): Promise<number> {
+    const t0 = process.hrtime.bigint();
+    try {
+      const [p] = await this.score(model, [customer]);
+      canary.window.record('champion', elapsedMs(t0), p);
+      this.scoringMetrics(model, 'champion').duration.observe(elapsedMs(t0) / 1000);
+      return p;
+    } catch (err) {
+      canary.window.record('champion', elapsedMs(t0), null);
+      this.scoringMetrics(model, 'champion').errors.inc();
+      throw err;
+    }
+  }
+
+  /** The challenger's probability, or null when it failed (recorded against it, never thrown). */
+  private async scoreChallenger(canary: LiveCanary, customer: CustomerRecord, variant: 'canary' | 'shadow'): Promise<number | null> {
+    const model = canary.model;
+    const t0 = process.hrtime.bigint();
+    let p: number | null = null;
+    try {
+      if (model.validator.errors(customer).length === 0) {
+        const [score] = await model.score([customer]);
+        if (score >= 0 && score <= 1) p = score;
+      }
+    } catch {
+      p = null;
+    }
+    const ms = elapsedMs(t0);
+    canary.window.record('challenger', ms, p);
+    const metrics = this.scoringMetrics(model, variant);
+    metrics.duration.observe(ms / 1000);
+    if (p === null) metrics.errors.inc();
+    return p;
+  }
+
+  private scoringMetrics(model: OnnxModel, variant: 'champion' | 'canary' | 'shadow') {
+    const key = `${model.version}|${variant}`;
+    let m = this.scoringChildren.get(key);
+    if (!m) {
+      const labels = { model_name: model.modelName, version: model.version, variant };
+      m = { duration: this.scoringDuration.labels(labels), errors: this.scoringErrors.labels(labels) };
+      this.scoringChildren.set(key, m);
+    }
+    return m;
   }
 
   async predictBatch(body: unknown, requestId: string): Promise<BatchPredictionResponseDto> {
@@ -70,7 +165,7 @@ export class PredictionService {
     const latencyMs = elapsedMs(started);
     const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp));
     this.latency.observe({ endpoint: 'batch' }, latencyMs / 1000);
-    for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i]);
+    for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i], 'champion');
     return {
       predictions,
       total_processed: predictions.length,
@@ -81,7 +176,14 @@ export class PredictionService {
     };
   }
 
-  private log(requestId: string, rowIndex: number, customer: CustomerRecord, p: PredictionResponseDto): void {
+  private log(
+    requestId: string,
+    rowIndex: number,
+    customer: CustomerRecord,
+    p: PredictionResponseDto,
+    variant: 'champion' | 'canary',
+    comparison?: { version: string; probability: number },
+  ): void {
     const { customer_id: _pii, ...features } = customer;
     this.predictionLog.enqueue({
       predicted_at: p.timestamp,
@@ -94,6 +196,9 @@ export class PredictionService {
       churn_probability: p.churn_probability,
       risk_level: p.risk_level,
       latency_ms: p.latency_ms,
+      variant,
+      comparison_version: comparison?.version ?? null,
+      comparison_probability: comparison?.probability ?? null,
     });
   }
 

@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { PredictionLogModule } from 'src/modules/prediction-log/prediction-log.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
+import { CanaryController } from 'src/modules/serving/canary/canary.controller';
+import { CanaryEntity } from 'src/modules/serving/canary/canary.entity';
+import { CanaryService } from 'src/modules/serving/canary/canary.service';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
 import { ModelSmokeTester } from 'src/modules/serving/model-smoke-test';
@@ -11,9 +15,9 @@ import { servingMetrics } from 'src/modules/serving/serving.metrics';
 import { StageChangeListener } from 'src/modules/serving/stage-change-listener';
 
 @Module({
-  imports: [RegistryModule, PredictionLogModule],
-  controllers: [PredictController],
-  providers: [ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
-  exports: [ModelLoaderService, ModelSmokeTester],
+  imports: [TypeOrmModule.forFeature([CanaryEntity]), RegistryModule, PredictionLogModule],
+  controllers: [PredictController, CanaryController],
+  providers: [CanaryService, ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
+  exports: [ModelLoaderService, ModelSmokeTester, CanaryService],
 })
 export class ServingModule {}

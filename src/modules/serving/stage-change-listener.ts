@@ -3,12 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { STAGE_CHANNEL } from 'src/modules/registry/registry.service';
+import { CANARY_CHANNEL, CanaryService } from 'src/modules/serving/canary/canary.service';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
 
 const RECONNECT_MAX_MS = 10_000;
 
 /**
- * LISTENs for stage changes committed by any replica and refreshes the served model at once.
+ * LISTENs for stage and canary changes committed by any replica and refreshes the served model
+ * and the attached challenger at once.
  * The loader's periodic poll remains the fallback; after a reconnect we refresh in case a
  * notification was missed while disconnected.
  */
@@ -23,6 +25,7 @@ export class StageChangeListener implements OnApplicationBootstrap, OnModuleDest
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly loader: ModelLoaderService,
+    private readonly canaries: CanaryService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -43,10 +46,14 @@ export class StageChangeListener implements OnApplicationBootstrap, OnModuleDest
     });
     client.on('end', () => this.retry(client));
     client.on('notification', (msg) => {
+      if (msg.channel === CANARY_CHANNEL) return void this.canaries.refresh();
       if (msg.channel !== STAGE_CHANNEL) return;
       try {
         const change = JSON.parse(msg.payload ?? '{}') as { modelName?: string; from?: string; to?: string };
-        if (change.modelName === this.loader.modelName && (change.to === 'Production' || change.from === 'Production')) void this.loader.refresh();
+        if (change.modelName === this.loader.modelName && (change.to === 'Production' || change.from === 'Production')) {
+          void this.loader.refresh();
+          void this.canaries.refresh(); // a challenger promoted to Production ends its canary
+        }
       } catch {
         void this.loader.refresh();
       }
@@ -54,8 +61,12 @@ export class StageChangeListener implements OnApplicationBootstrap, OnModuleDest
     try {
       await client.connect();
       await client.query(`LISTEN ${STAGE_CHANNEL}`);
+      await client.query(`LISTEN ${CANARY_CHANNEL}`);
       this.client = client;
-      if (this.attempt > 0) void this.loader.refresh();
+      if (this.attempt > 0) {
+        void this.loader.refresh();
+        void this.canaries.refresh();
+      }
       this.attempt = 0;
     } catch (err) {
       this.logger.warn(`stage-change listener could not connect: ${(err as Error).message}`);
