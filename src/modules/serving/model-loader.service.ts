@@ -147,7 +147,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
   private async load(version: string, sha256: string): Promise<OnnxModel> {
     const { model, selfTest } = await loadVerifiedModel(this.artifacts, this.modelName, version, sha256);
     this.logger.log(`v${version} reproduced ${selfTest.count} test vectors (max |diff| ${selfTest.maxAbsDiff.toExponential(2)})`);
-    return model;
+    return model.enableMicroBatching(this.config.SERVING_MICRO_BATCH_MAX);
   }
 
   private swap(next: OnnxModel): void {

@@ -1,11 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import { CustomerRecord, CustomerValidator } from 'src/modules/serving/customer-validator';
+import { MicroBatcher } from 'src/modules/serving/micro-batcher';
 import { MAX_TEST_VECTOR_TOLERANCE, ModelSignature, TestVectors } from 'src/modules/serving/model-signature';
 
 /** One loaded model version: an ONNX Runtime session plus what it needs to validate and score. */
 export class OnnxModel {
   readonly validator: CustomerValidator;
   private released = false;
+  private batcher?: MicroBatcher<CustomerRecord>;
 
   private constructor(
     readonly modelName: string,
@@ -29,6 +31,21 @@ export class OnnxModel {
       throw new Error(`model.onnx has no output '${signature.outputs.probabilities}' (it has ${session.outputNames.join(', ')})`);
     }
     return new OnnxModel(modelName, version, sha256, signature, session);
+  }
+
+  /**
+   * Concurrent single rows are scored together in one run (see MicroBatcher) when `maxBatch` > 1.
+   * Off by default: measure it with `npm run bench` on your hardware before turning it on.
+   */
+  enableMicroBatching(maxBatch: number): this {
+    this.batcher = maxBatch > 1 ? new MicroBatcher((rows) => this.score(rows), maxBatch) : undefined;
+    return this;
+  }
+
+  /** P(churn) of one row that passed the validator. */
+  async scoreOne(row: CustomerRecord): Promise<number> {
+    if (this.batcher) return this.batcher.score(row);
+    return (await this.score([row]))[0];
   }
 
   /** P(churn) for each row, in order. Rows must have passed the validator. */

@@ -49,7 +49,7 @@ export class PredictionService {
     this.recent.add(customer);
     const canary = this.canaries.live;
     if (canary) return this.predictBesideChallenger(model, canary, customer, requestId, started);
-    const [p] = await this.score(model, [customer]);
+    const p = await this.scoreOne(model, customer);
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
     const response = this.present(model, customer, p, latencyMs, new Date().toISOString());
@@ -101,7 +101,7 @@ export class PredictionService {
   private async scoreChampion(model: OnnxModel, canary: LiveCanary, customer: CustomerRecord): Promise<number> {
     const t0 = process.hrtime.bigint();
     try {
-      const [p] = await this.score(model, [customer]);
+      const p = await this.scoreOne(model, customer);
       canary.window.record('champion', elapsedMs(t0), p);
       this.scoringMetrics(model, 'champion').duration.observe(elapsedMs(t0) / 1000);
       return p;
@@ -119,7 +119,7 @@ export class PredictionService {
     let p: number | null = null;
     try {
       if (model.validator.errors(customer).length === 0) {
-        const [score] = await model.score([customer]);
+        const score = await model.scoreOne(customer);
         if (score >= 0 && score <= 1) p = score;
       }
     } catch {
@@ -214,6 +214,14 @@ export class PredictionService {
       );
     }
     return model;
+  }
+
+  private async scoreOne(model: OnnxModel, customer: CustomerRecord): Promise<number> {
+    try {
+      return await model.scoreOne(customer);
+    } catch (err) {
+      throw new AppError(HttpStatus.INTERNAL_SERVER_ERROR, ErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
+    }
   }
 
   private async score(model: OnnxModel, rows: CustomerRecord[]): Promise<Float32Array> {

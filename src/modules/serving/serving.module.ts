@@ -8,7 +8,7 @@ import { CanaryService } from 'src/modules/serving/canary/canary.service';
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
 import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
 import { ModelSmokeTester } from 'src/modules/serving/model-smoke-test';
-import { PredictController } from 'src/modules/serving/predict.controller';
+import { PredictRoutes } from 'src/modules/serving/predict.routes';
 import { PredictionService } from 'src/modules/serving/prediction.service';
 import { RecentRequests } from 'src/modules/serving/recent-requests';
 import { servingMetrics } from 'src/modules/serving/serving.metrics';
@@ -16,8 +16,8 @@ import { StageChangeListener } from 'src/modules/serving/stage-change-listener';
 
 @Module({
   imports: [TypeOrmModule.forFeature([CanaryEntity]), RegistryModule, PredictionLogModule],
-  controllers: [PredictController, CanaryController],
-  providers: [CanaryService, ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
+  controllers: [CanaryController],
+  providers: [PredictRoutes, CanaryService, ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
   exports: [ModelLoaderService, ModelSmokeTester, CanaryService],
 })
 export class ServingModule {}

@@ -231,7 +231,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     this.detach();
     try {
       const { model } = await loadVerifiedModel(this.artifacts, row.modelName, row.challengerVersion, row.challengerSha256);
-      this.current = new LiveCanary(row, model);
+      this.current = new LiveCanary(row, model.enableMicroBatching(this.config.SERVING_MICRO_BATCH_MAX));
       this.activeGauge.reset();
       this.activeGauge.set({ model_name: row.modelName, version: row.challengerVersion, mode: row.mode }, 1);
       this.logger.log(`attached ${row.modelName} v${row.challengerVersion} as ${row.mode} (${row.trafficPercent} % of customers)`);

@@ -1,0 +1,59 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDetails' } } } });
+const errors = {
+  400: problem('Invalid customer data; `errors` names each offending field'),
+  401: problem('Missing or unknown API key'),
+  403: problem('The key may not call this endpoint (roles predict, operator, admin)'),
+  413: problem('Body larger than BODY_LIMIT_BYTES, or more than BATCH_MAX_ROWS customers'),
+  429: problem('Rate limit of the key exceeded; see Retry-After'),
+  503: problem('No model loaded yet; see Retry-After'),
+};
+
+/**
+ * /predict and /predict/batch are plain Fastify routes (see predict.routes.ts), which Nest's
+ * Swagger scanner cannot see, so their description is added to the generated document here.
+ */
+export function addPredictionPaths(document: OpenAPIObject): void {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+  document.components ??= {};
+  document.components.schemas ??= {};
+  document.components.schemas.ProblemDetails = {
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail', 'code', 'instance'],
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      code: { type: 'string' },
+      instance: { type: 'string' },
+      request_id: { type: 'string' },
+      errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    },
+  };
+  const security = [{ 'api-key': [] }];
+  document.paths['/predict'] = {
+    post: {
+      tags: ['serving'],
+      operationId: 'predict',
+      summary: 'Churn probability, risk level and recommendation for one customer',
+      description: "Validated against the served model's signature. While a canary is attached, its sticky share of customers is answered by the challenger (see `model_version`).",
+      security,
+      requestBody: { required: true, ...json(ref('CustomerDataDto')) },
+      responses: { 200: { description: 'The prediction', ...json(ref('PredictionResponseDto')) }, ...errors },
+    },
+  };
+  document.paths['/predict/batch'] = {
+    post: {
+      tags: ['serving'],
+      operationId: 'predictBatch',
+      summary: 'Score up to BATCH_MAX_ROWS (1000) customers in one call',
+      description: 'Always scored by the Production champion.',
+      security,
+      requestBody: { required: true, ...json(ref('BatchPredictionRequestDto')) },
+      responses: { 200: { description: 'One prediction per customer, in order', ...json(ref('BatchPredictionResponseDto')) }, ...errors },
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
+import { AuthenticatedRequest } from 'src/common/auth/auth.decorators';
+import { Role } from 'src/common/auth/roles';
+import { AppError } from 'src/common/errors/app-error';
+import { toProblem } from 'src/common/errors/problem-details.filter';
+import { PredictionService } from 'src/modules/serving/prediction.service';
+
+const ALLOWED: readonly Role[] = ['predict', 'operator'];
+
+// Serialised by fast-json-stringify (compiled once) instead of JSON.stringify.
+const predictionSchema = {
+  type: 'object',
+  properties: {
+    customer_id: { type: 'string' },
+    churn_probability: { type: 'number' },
+    will_churn: { type: 'boolean' },
+    risk_level: { type: 'string' },
+    recommendation: { type: 'string' },
+    timestamp: { type: 'string' },
+    latency_ms: { type: 'number' },
+    model_name: { type: 'string' },
+    model_version: { type: 'string' },
+  },
+} as const;
+const batchSchema = {
+  type: 'object',
+  properties: {
+    predictions: { type: 'array', items: predictionSchema },
+    total_processed: { type: 'integer' },
+    high_risk_count: { type: 'integer' },
+    processing_time_ms: { type: 'number' },
+    model_name: { type: 'string' },
+    model_version: { type: 'string' },
+  },
+} as const;
+
+/**
+ * POST /predict and /predict/batch as plain Fastify routes: the hottest path skips Nest's router,
+ * guard, pipes and interceptors (measured: bench/RESULTS.md), but answers exactly like the rest of
+ * the API — same API keys, roles and rate limits, same problem+json errors, same request ids.
+ * Their OpenAPI description is added in predict.openapi.ts.
+ */
+@Injectable()
+export class PredictRoutes implements OnModuleInit {
+  private readonly logger = new Logger('Errors');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly authenticator: ApiKeyAuthenticator,
+    private readonly predictions: PredictionService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const errorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply) => this.sendProblem(err, request, reply);
+    fastify.route({
+      method: 'POST',
+      url: '/predict',
+      schema: { response: { 200: predictionSchema } },
+      errorHandler,
+      handler: async (request, reply) => {
+        await this.authenticate(request, reply);
+        return this.predictions.predictOne(request.body, request.id);
+      },
+    });
+    fastify.route({
+      method: 'POST',
+      url: '/predict/batch',
+      schema: { response: { 200: batchSchema } },
+      errorHandler,
+      handler: async (request, reply) => {
+        await this.authenticate(request, reply);
+        return this.predictions.predictBatch(request.body, request.id);
+      },
+    });
+  }
+
+  private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { principal, headers } = await this.authenticator.authenticate(request.headers['x-api-key'], ALLOWED);
+    (request as AuthenticatedRequest).principal = principal;
+    void reply.headers(headers);
+  }
+
+  private sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    const { problem, headers } = toProblem(err, request.url, request.id);
+    if (problem.status >= 500) {
+      if (err instanceof AppError) this.logger.warn(`${problem.code}: ${problem.detail}`);
+      else this.logger.error({ err, requestId: request.id }, 'unhandled error');
+    }
+    void reply.status(problem.status).headers(headers).type('application/problem+json').serializer(JSON.stringify).send(problem);
+  }
+}
