@@ -17,6 +17,7 @@ import { GovernanceModule } from 'src/modules/governance/governance.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { NotificationsModule } from 'src/modules/notifications/notifications.module';
+import { OutcomesModule } from 'src/modules/outcomes/outcomes.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { SchedulerModule } from 'src/modules/scheduler/scheduler.module';
 import { ServingModule } from 'src/modules/serving/serving.module';
@@ -44,6 +45,7 @@ export class AppModule {
         ServingModule,
         TrainingModule,
         BatchScoringModule,
+        OutcomesModule,
         GovernanceModule,
         HealthModule,
       ],

@@ -1,12 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { CronJob, CronTime } from 'cron';
+import { Counter, Gauge } from 'prom-client';
 import { In, Repository } from 'typeorm';
 import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { JobRunEntity } from 'src/modules/scheduler/job-run.entity';
+import { JOB_LAST_SUCCESS, JOB_RUNS } from 'src/modules/scheduler/scheduler.metrics';
+
+/** Every replica re-reads the last successes from job_runs this often, so its gauge also shows runs other replicas won. */
+const LAST_SUCCESS_REFRESH_MS = 5 * 60_000;
 
 export interface ScheduledJob {
   name: string;
@@ -25,20 +31,30 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
   private readonly logger = new Logger(JobSchedulerService.name);
   private readonly jobs = new Map<string, ScheduledJob>();
   private started = false;
+  private lastSuccessTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectRepository(JobRunEntity) private readonly runs: Repository<JobRunEntity>,
     private readonly registry: SchedulerRegistry,
+    @InjectMetric(JOB_LAST_SUCCESS) private readonly lastSuccess: Gauge,
+    @InjectMetric(JOB_RUNS) private readonly runsTotal: Counter,
   ) {}
 
   /** Modules call this from onModuleInit. */
   register(job: ScheduledJob): void {
     new CronTime(job.cron, this.config.SCHEDULER_TIMEZONE); // throws on a bad expression, at boot
     this.jobs.set(job.name, job);
+    // Both series exist from the start (at 0), so that increase() and absent() rules see every job.
+    this.runsTotal.inc({ job: job.name, status: 'succeeded' }, 0);
+    this.runsTotal.inc({ job: job.name, status: 'failed' }, 0);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The gauge survives restarts: it is read back from job_runs (on every replica, scheduling or not).
+    await this.refreshLastSuccess();
+    this.lastSuccessTimer = setInterval(() => void this.refreshLastSuccess(), LAST_SUCCESS_REFRESH_MS);
+    this.lastSuccessTimer.unref();
     if (!this.config.SCHEDULER_ENABLED) return;
     this.started = true;
     await this.failAbandoned();
@@ -55,6 +71,7 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
   }
 
   onModuleDestroy(): void {
+    clearInterval(this.lastSuccessTimer);
     if (!this.started) return;
     for (const name of this.jobs.keys()) {
       if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
@@ -75,10 +92,14 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     if (!id) return 'skipped'; // another replica won this slot
     try {
       await job.run(slot);
-      await this.runs.update({ id }, { status: 'succeeded', finishedAt: new Date() });
+      const finishedAt = new Date();
+      await this.runs.update({ id }, { status: 'succeeded', finishedAt });
+      this.runsTotal.inc({ job: job.name, status: 'succeeded' });
+      this.lastSuccess.set({ job: job.name }, finishedAt.getTime() / 1000);
       this.logger.log(`job ${job.name} for ${slot.toISOString()} succeeded`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      this.runsTotal.inc({ job: job.name, status: 'failed' });
       await this.runs.update({ id }, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
       this.logger.error(`job ${job.name} for ${slot.toISOString()} failed: ${message}`);
     }
@@ -105,8 +126,21 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     const running = await this.runs.find({ where: { status: In(['running']) } });
     for (const r of running) {
       if (isDeadLocalInstance(r.instance) || Date.now() - r.startedAt.getTime() > 24 * 3_600_000) {
-        await this.runs.update({ id: r.id, status: 'running' }, { status: 'failed', finishedAt: new Date(), error: `abandoned: instance ${r.instance} stopped while running it` });
+        const result = await this.runs.update({ id: r.id, status: 'running' }, { status: 'failed', finishedAt: new Date(), error: `abandoned: instance ${r.instance} stopped while running it` });
+        if (result.affected) this.runsTotal.inc({ job: r.jobName, status: 'failed' });
       }
+    }
+  }
+
+  /** Sets the last-success gauge of every job from job_runs (the source of truth, shared by all replicas). */
+  async refreshLastSuccess(): Promise<void> {
+    try {
+      const rows: { job_name: string; at: number }[] = await this.runs.query(
+        `SELECT job_name, extract(epoch FROM max(finished_at))::float8 AS at FROM job_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job_name`,
+      );
+      for (const r of rows) this.lastSuccess.set({ job: r.job_name }, Number(r.at));
+    } catch (err) {
+      this.logger.warn(`could not read the last successful job runs: ${(err as Error).message}`);
     }
   }
 }

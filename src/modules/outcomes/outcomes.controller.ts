@@ -1,0 +1,75 @@
+import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { Principal } from 'src/common/auth/roles';
+import {
+  CreateOutcomeReportDto,
+  OutcomeMetricsView,
+  OutcomeReportSummaryView,
+  OutcomeReportView,
+  RecordOutcomesDto,
+  RecordOutcomesResult,
+} from 'src/modules/outcomes/dto/outcomes.dto';
+import { OutcomeReportsService } from 'src/modules/outcomes/outcome-reports.service';
+import { OutcomesService } from 'src/modules/outcomes/outcomes.service';
+
+@ApiTags('outcomes')
+@ApiSecurity('api-key')
+@Controller('api/v1/outcomes')
+@Roles('operator', 'approver')
+export class OutcomesController {
+  constructor(
+    private readonly outcomes: OutcomesService,
+    private readonly reports: OutcomeReportsService,
+  ) {}
+
+  /** The body is checked by the service (10,000 rows, `outcomes[i].field` errors), not by a DTO. */
+  @Post()
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Record observed churn outcomes (idempotent per customer and observed_at; a different value corrects)' })
+  @ApiBody({ type: RecordOutcomesDto })
+  @ApiOkResponse({ type: RecordOutcomesResult })
+  record(@Body() body: unknown, @CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<RecordOutcomesResult> {
+    return this.outcomes.record(body, principal, req.id);
+  }
+
+  @Get('metrics')
+  @ApiOperation({ summary: 'Live accuracy, ROC-AUC, PR-AUC and precision@k per model version on the outcomes observed in the window' })
+  @ApiQuery({ name: 'model_name', required: false, description: 'Default: every model (a model-scoped key: its model)' })
+  @ApiQuery({ name: 'window', required: false, description: 'Outcomes observed in the last 24h, 7d, 30d, ... (default 30d)' })
+  @ApiQuery({ name: 'k', required: false, type: Number, description: 'k of precision@k (default OUTCOMES_PRECISION_AT_K)' })
+  @ApiOkResponse({ type: OutcomeMetricsView })
+  metrics(
+    @CurrentPrincipal() principal: Principal,
+    @Query('model_name') modelName?: string,
+    @Query('window') window?: string,
+    @Query('k') k?: string,
+  ): Promise<OutcomeMetricsView> {
+    return this.outcomes.metricsFor({ modelName, window, k }, principal);
+  }
+
+  @Get('reports')
+  @ApiOperation({ summary: 'Monthly outcome reports, newest month first' })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-240, default 24' })
+  @ApiOkResponse({ type: [OutcomeReportSummaryView] })
+  listReports(@Query('limit', new DefaultValuePipe(24), ParseIntPipe) limit: number): Promise<OutcomeReportSummaryView[]> {
+    return this.reports.list(limit);
+  }
+
+  @Get('reports/:month')
+  @ApiOperation({ summary: 'The outcome report of a month (e.g. 2026-10)' })
+  @ApiOkResponse({ type: OutcomeReportView })
+  getReport(@Param('month') month: string): Promise<OutcomeReportView> {
+    return this.reports.get(month);
+  }
+
+  @Post('reports')
+  @Roles('operator')
+  @ApiOperation({ summary: 'Build (or rebuild) the outcome report of a month now' })
+  @ApiCreatedResponse({ type: OutcomeReportView })
+  createReport(@Body() body: CreateOutcomeReportDto, @CurrentPrincipal() principal: Principal): Promise<OutcomeReportView> {
+    return this.reports.build(body.month, body.trigger ?? 'api', principal);
+  }
+}
