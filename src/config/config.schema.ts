@@ -99,6 +99,12 @@ export const configSchema = z
     CANARY_WINDOW_SECONDS: int(10, 86400).default(300).describe('Sliding window of the live champion-vs-challenger comparison and of the rollback checks.'),
     CANARY_MIN_REQUESTS: int(1, 1_000_000).default(50).describe('Challenger scorings needed in the window before it can be rolled back automatically.'),
     CANARY_CHECK_INTERVAL_MS: int(100, 600000).default(5000).describe('How often each replica checks its challenger against the rollback policy.'),
+    ALERT_AUTO_ROLLBACK: bool.default('true').describe('A critical alert named in ALERT_ROLLBACK_ALERTS, received from Alertmanager, rolls back the active canary of its model.'),
+    ALERT_ROLLBACK_ALERTS: z
+      .string()
+      .default('HighErrorRate,CanaryHighErrorRate')
+      .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+      .describe('Comma-separated alert names that may roll back a canary (when ALERT_AUTO_ROLLBACK is on and the alert is critical).'),
     PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),

@@ -50,8 +50,8 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
     let fail = false;
     const job = { name: 'metrics-test', cron: '0 * * * *', run: async () => { if (fail) throw new Error('S3 unreachable'); } };
     sched.register(job);
-    const runs = (status: string) => metric(a, 'churn_scheduled_job_runs_total', `job="metrics-test",status="${status}"`);
-    const lastSuccess = () => metric(a, 'churn_scheduled_job_last_success_timestamp_seconds', 'job="metrics-test"');
+    const runs = (status: string) => metric(a, 'churn_scheduled_job_runs_total', `job_name="metrics-test",status="${status}"`);
+    const lastSuccess = () => metric(a, 'churn_scheduled_job_last_success_timestamp_seconds', 'job_name="metrics-test"');
     // Registered jobs have both series from the start.
     expect(await runs('succeeded')).toBe(0);
     expect(await runs('failed')).toBe(0);
@@ -76,7 +76,7 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
     expect(await lastSuccess()).toBeUndefined();
     const c = await startTestApp({ name: 'sched-c', databaseUrl: a.databaseUrl, env: { SCHEDULER_ENABLED: 'false' } });
     try {
-      expect(await metric(c, 'churn_scheduled_job_last_success_timestamp_seconds', 'job="metrics-test"')).toBeCloseTo(succeededAt, 3);
+      expect(await metric(c, 'churn_scheduled_job_last_success_timestamp_seconds', 'job_name="metrics-test"')).toBeCloseTo(succeededAt, 3);
     } finally {
       await c.close();
     }

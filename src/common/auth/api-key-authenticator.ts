@@ -17,13 +17,18 @@ export class ApiKeyAuthenticator {
     private readonly rateLimiter: RateLimiter,
   ) {}
 
-  /** Returns the principal and the rate-limit headers to send; throws a 401/403/429 AppError otherwise. */
-  async authenticate(presented: unknown, allowed: readonly Role[] | undefined): Promise<{ principal: Principal; headers: Record<string, string> }> {
+  /**
+   * The key comes in X-API-Key, or as `Authorization: Bearer <key>` for clients that cannot set custom
+   * headers (Alertmanager's webhook). Returns the principal and the rate-limit headers to send;
+   * throws a 401/403/429 AppError otherwise.
+   */
+  async authenticate(requestHeaders: Record<string, string | string[] | undefined>, allowed: readonly Role[] | undefined): Promise<{ principal: Principal; headers: Record<string, string> }> {
+    const presented = requestHeaders['x-api-key'] ?? bearerToken(requestHeaders.authorization);
     if (typeof presented !== 'string' || presented.length === 0) {
       throw new AppError(
         HttpStatus.UNAUTHORIZED,
         ErrorCode.UNAUTHENTICATED,
-        'Missing X-API-Key header. Send an API key; an admin can create one with `npm run cli -- keys create`.',
+        'Missing X-API-Key header (or Authorization: Bearer). Send an API key; an admin can create one with `npm run cli -- keys create`.',
         undefined,
         CHALLENGE,
       );
@@ -40,4 +45,10 @@ export class ApiKeyAuthenticator {
     }
     return { principal, headers };
   }
+}
+
+function bearerToken(authorization: string | string[] | undefined): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1];
 }

@@ -19,7 +19,7 @@ export class ApiKeyGuard implements CanActivate {
     const request = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const reply = ctx.switchToHttp().getResponse<{ header(k: string, v: string): unknown }>();
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    const { principal, headers } = await this.authenticator.authenticate(request.headers['x-api-key'], allowed);
+    const { principal, headers } = await this.authenticator.authenticate(request.headers, allowed);
     request.principal = principal;
     for (const [k, v] of Object.entries(headers)) reply.header(k, v);
     (request.log as { setBindings?: (b: object) => void } | undefined)?.setBindings?.({ keyId: principal.keyId });

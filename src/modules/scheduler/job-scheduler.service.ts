@@ -46,8 +46,8 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     new CronTime(job.cron, this.config.SCHEDULER_TIMEZONE); // throws on a bad expression, at boot
     this.jobs.set(job.name, job);
     // Both series exist from the start (at 0), so that increase() and absent() rules see every job.
-    this.runsTotal.inc({ job: job.name, status: 'succeeded' }, 0);
-    this.runsTotal.inc({ job: job.name, status: 'failed' }, 0);
+    this.runsTotal.inc({ job_name: job.name, status: 'succeeded' }, 0);
+    this.runsTotal.inc({ job_name: job.name, status: 'failed' }, 0);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -94,12 +94,12 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
       await job.run(slot);
       const finishedAt = new Date();
       await this.runs.update({ id }, { status: 'succeeded', finishedAt });
-      this.runsTotal.inc({ job: job.name, status: 'succeeded' });
-      this.lastSuccess.set({ job: job.name }, finishedAt.getTime() / 1000);
+      this.runsTotal.inc({ job_name: job.name, status: 'succeeded' });
+      this.lastSuccess.set({ job_name: job.name }, finishedAt.getTime() / 1000);
       this.logger.log(`job ${job.name} for ${slot.toISOString()} succeeded`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.runsTotal.inc({ job: job.name, status: 'failed' });
+      this.runsTotal.inc({ job_name: job.name, status: 'failed' });
       await this.runs.update({ id }, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
       this.logger.error(`job ${job.name} for ${slot.toISOString()} failed: ${message}`);
     }
@@ -127,7 +127,7 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     for (const r of running) {
       if (isDeadLocalInstance(r.instance) || Date.now() - r.startedAt.getTime() > 24 * 3_600_000) {
         const result = await this.runs.update({ id: r.id, status: 'running' }, { status: 'failed', finishedAt: new Date(), error: `abandoned: instance ${r.instance} stopped while running it` });
-        if (result.affected) this.runsTotal.inc({ job: r.jobName, status: 'failed' });
+        if (result.affected) this.runsTotal.inc({ job_name: r.jobName, status: 'failed' });
       }
     }
   }
@@ -138,7 +138,7 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
       const rows: { job_name: string; at: number }[] = await this.runs.query(
         `SELECT job_name, extract(epoch FROM max(finished_at))::float8 AS at FROM job_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job_name`,
       );
-      for (const r of rows) this.lastSuccess.set({ job: r.job_name }, Number(r.at));
+      for (const r of rows) this.lastSuccess.set({ job_name: r.job_name }, Number(r.at));
     } catch (err) {
       this.logger.warn(`could not read the last successful job runs: ${(err as Error).message}`);
     }

@@ -8,11 +8,11 @@ export const schedulerMetrics = [
   makeGaugeProvider({
     name: JOB_LAST_SUCCESS,
     help: 'End of the last successful run of a scheduled job (seconds since the epoch), by any replica; read from job_runs at start and every few minutes.',
-    labelNames: ['job'],
+    labelNames: ['job_name'],
   }),
   makeCounterProvider({
     name: JOB_RUNS,
     help: 'Runs of a scheduled job executed by this replica, by outcome (succeeded | failed; a run abandoned by a dead replica counts as failed).',
-    labelNames: ['job', 'status'],
+    labelNames: ['job_name', 'status'],
   }),
 ];

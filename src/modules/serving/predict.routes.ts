@@ -79,7 +79,7 @@ export class PredictRoutes implements OnModuleInit {
   }
 
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { principal, headers } = await this.authenticator.authenticate(request.headers['x-api-key'], ALLOWED);
+    const { principal, headers } = await this.authenticator.authenticate(request.headers, ALLOWED);
     (request as AuthenticatedRequest).principal = principal;
     void reply.headers(headers);
   }

@@ -278,6 +278,21 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /**
+   * Takes the model's challenger out of traffic because monitoring says so (a critical alert routed
+   * here by Alertmanager). Returns the challenger's version, or null when there was none to end.
+   */
+  async rollbackForAlert(modelName: string, alertname: string, detail: string): Promise<string | null> {
+    const row = await this.canaries.findOneBy({ modelName, status: 'active' });
+    if (!row) return null;
+    const ended = await this.end(row, 'rolled_back', `automatic rollback (alert ${alertname}): ${detail}`, { principal: null }, 'alert');
+    if (!ended) return null;
+    this.rollbacks.inc({ model_name: modelName, version: row.challengerVersion, reason: 'alert' });
+    this.logger.warn(`rolled back ${row.mode} of ${modelName} v${row.challengerVersion} on alert ${alertname}`);
+    await this.refresh();
+    return row.challengerVersion;
+  }
+
   /** Ends the canary if it is still active; false when another replica or request ended it first. */
   private async end(row: CanaryEntity, status: Exclude<CanaryStatus, 'active'>, reason: string, actor: Actor, rollbackReason?: string): Promise<boolean> {
     const finalWindow = this.current?.id === row.id ? this.current.window.snapshot() : null;

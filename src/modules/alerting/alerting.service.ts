@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { DataSource, FindOptionsWhere, Repository } from 'typeorm';
+import { NotFoundError } from 'src/common/errors/app-error';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
+import { AlertIncidentEntity } from 'src/modules/alerting/alert-incident.entity';
+import { ALERTS_RECEIVED } from 'src/modules/alerting/alerting.metrics';
+import { AlertIncidentView, AlertmanagerAlertDto, AlertmanagerWebhookDto, ListAlertsQuery } from 'src/modules/alerting/dto/alertmanager-webhook.dto';
+import { CanaryService } from 'src/modules/serving/canary/canary.service';
+
+const LIST_LIMIT = 200;
+
+export interface WebhookReceipt {
+  received: number;
+  incidents: { id: string; alertname: string; status: string; action: string | null }[];
+}
+
+/**
+ * Incidents from Alertmanager's webhook: one row per alert occurrence (fingerprint + start), updated
+ * by the repeats and the resolution. A critical alert named in ALERT_ROLLBACK_ALERTS rolls back the
+ * model's canary, once per incident.
+ */
+@Injectable()
+export class AlertingService {
+  private readonly logger = new Logger(AlertingService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(AlertIncidentEntity) private readonly incidents: Repository<AlertIncidentEntity>,
+    private readonly canaries: CanaryService,
+    @InjectMetric(ALERTS_RECEIVED) private readonly received: Counter,
+  ) {}
+
+  async receive(payload: AlertmanagerWebhookDto): Promise<WebhookReceipt> {
+    const incidents: WebhookReceipt['incidents'] = [];
+    for (const alert of payload.alerts) {
+      const labels = stringRecord(alert.labels);
+      const alertname = labels.alertname ?? 'unnamed';
+      this.received.inc({ alertname, status: alert.status });
+      const row = await this.upsert(alert, labels, payload.receiver ?? null);
+      let action = row.action;
+      if (!action && this.mayRollBack(alert, labels)) action = await this.rollBackCanary(row, labels, alertname);
+      incidents.push({ id: row.id, alertname, status: alert.status, action });
+    }
+    return { received: payload.alerts.length, incidents };
+  }
+
+  async list(query: ListAlertsQuery): Promise<AlertIncidentView[]> {
+    const where: FindOptionsWhere<AlertIncidentEntity> = {};
+    if (query.status) where.status = query.status;
+    if (query.model) where.modelName = query.model;
+    if (query.alertname) where.alertname = query.alertname;
+    const rows = await this.incidents.find({ where, order: { lastReceivedAt: 'DESC' }, take: LIST_LIMIT });
+    return rows.map(toView);
+  }
+
+  async get(id: string): Promise<AlertIncidentView> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.incidents.findOneBy({ id }) : null;
+    if (!row) throw new NotFoundError(`No alert incident ${id}. List them with GET /api/v1/alerts.`);
+    return toView(row);
+  }
+
+  private async upsert(alert: AlertmanagerAlertDto, labels: Record<string, string>, receiver: string | null): Promise<AlertIncidentEntity> {
+    const annotations = stringRecord(alert.annotations ?? {});
+    const endsAt = alert.status === 'resolved' && alert.endsAt && !alert.endsAt.startsWith('0001-') ? new Date(alert.endsAt) : null;
+    const [row] = await this.db.query(
+      `INSERT INTO alert_incidents (id, fingerprint, alertname, severity, status, summary, labels, annotations, model_name, model_version, receiver, generator_url, starts_at, ends_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
+         status = EXCLUDED.status, ends_at = EXCLUDED.ends_at, summary = EXCLUDED.summary, labels = EXCLUDED.labels,
+         annotations = EXCLUDED.annotations, receiver = EXCLUDED.receiver,
+         last_received_at = now(), notifications = alert_incidents.notifications + 1
+       RETURNING id, action`,
+      [
+        randomUUID(),
+        alert.fingerprint,
+        labels.alertname ?? 'unnamed',
+        labels.severity ?? null,
+        alert.status,
+        annotations.summary ?? null,
+        JSON.stringify(labels),
+        JSON.stringify(annotations),
+        labels.model_name ?? null,
+        labels.version ?? labels.model_version ?? null,
+        receiver,
+        alert.generatorURL ?? null,
+        new Date(alert.startsAt),
+        endsAt,
+      ],
+    );
+    return { ...row, action: row.action ?? null } as AlertIncidentEntity;
+  }
+
+  private mayRollBack(alert: AlertmanagerAlertDto, labels: Record<string, string>): boolean {
+    return this.config.ALERT_AUTO_ROLLBACK && alert.status === 'firing' && labels.severity === 'critical' && this.config.ALERT_ROLLBACK_ALERTS.includes(labels.alertname);
+  }
+
+  private async rollBackCanary(row: AlertIncidentEntity, labels: Record<string, string>, alertname: string): Promise<string | null> {
+    const modelName = labels.model_name ?? this.config.SERVING_MODEL_NAME;
+    try {
+      const version = await this.canaries.rollbackForAlert(modelName, alertname, `incident ${row.id}`);
+      if (!version) return null;
+      const action = `canary_rolled_back:${modelName}:v${version}`;
+      await this.incidents.update({ id: row.id }, { action });
+      return action;
+    } catch (err) {
+      // Alertmanager retries a failed webhook, and the incident has no action yet, so it is tried again.
+      this.logger.error(`could not roll back the canary of ${modelName} for alert ${alertname}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+}
+
+function stringRecord(value: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value ?? {})) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+function toView(r: AlertIncidentEntity): AlertIncidentView {
+  return {
+    id: r.id,
+    alertname: r.alertname,
+    severity: r.severity,
+    status: r.status,
+    summary: r.summary,
+    model_name: r.modelName,
+    model_version: r.modelVersion,
+    labels: r.labels,
+    annotations: r.annotations,
+    starts_at: r.startsAt.toISOString(),
+    ends_at: r.endsAt?.toISOString() ?? null,
+    first_received_at: r.firstReceivedAt.toISOString(),
+    last_received_at: r.lastReceivedAt.toISOString(),
+    notifications: r.notifications,
+    action: r.action,
+    generator_url: r.generatorUrl,
+  };
+}

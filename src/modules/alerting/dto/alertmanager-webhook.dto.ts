@@ -1,0 +1,104 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+
+/** One alert of an Alertmanager webhook (payload version 4). */
+export class AlertmanagerAlertDto {
+  @ApiProperty({ enum: ['firing', 'resolved'] })
+  @IsIn(['firing', 'resolved'], { message: 'status must be firing or resolved' })
+  status: 'firing' | 'resolved';
+
+  @ApiProperty({ example: { alertname: 'HighErrorRate', severity: 'critical', model_name: 'churn-model' } })
+  @IsObject({ message: 'labels must be an object of strings' })
+  labels: Record<string, string>;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsObject({ message: 'annotations must be an object of strings' })
+  annotations?: Record<string, string>;
+
+  @ApiProperty({ format: 'date-time' })
+  @IsISO8601({}, { message: 'startsAt must be an ISO 8601 date-time' })
+  startsAt: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: "0001-01-01T00:00:00Z while firing" })
+  @IsOptional()
+  @IsISO8601({}, { message: 'endsAt must be an ISO 8601 date-time' })
+  endsAt?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  generatorURL?: string;
+
+  @ApiProperty()
+  @IsString({ message: 'fingerprint must be a string' })
+  @MaxLength(128)
+  fingerprint: string;
+}
+
+export class AlertmanagerWebhookDto {
+  @ApiProperty({ example: '4' })
+  @IsString()
+  version: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  groupKey?: string;
+
+  @ApiProperty({ enum: ['firing', 'resolved'] })
+  @IsIn(['firing', 'resolved'], { message: 'status must be firing or resolved' })
+  status: 'firing' | 'resolved';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  receiver?: string;
+
+  @ApiProperty({ type: [AlertmanagerAlertDto] })
+  @IsArray({ message: 'alerts must be an array' })
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => AlertmanagerAlertDto)
+  alerts: AlertmanagerAlertDto[];
+}
+
+export class AlertIncidentView {
+  @ApiProperty() id: string;
+  @ApiProperty() alertname: string;
+  @ApiPropertyOptional({ nullable: true }) severity: string | null;
+  @ApiProperty({ enum: ['firing', 'resolved'] }) status: string;
+  @ApiPropertyOptional({ nullable: true }) summary: string | null;
+  @ApiPropertyOptional({ nullable: true }) model_name: string | null;
+  @ApiPropertyOptional({ nullable: true }) model_version: string | null;
+  @ApiProperty() labels: Record<string, string>;
+  @ApiProperty() annotations: Record<string, string>;
+  @ApiProperty() starts_at: string;
+  @ApiPropertyOptional({ nullable: true }) ends_at: string | null;
+  @ApiProperty() first_received_at: string;
+  @ApiProperty() last_received_at: string;
+  @ApiProperty({ description: 'Webhook deliveries of this incident (Alertmanager repeats them)' }) notifications: number;
+  @ApiPropertyOptional({ nullable: true, description: 'What the service did about it, e.g. canary_rolled_back' }) action: string | null;
+  @ApiPropertyOptional({ nullable: true }) generator_url: string | null;
+}
+
+export class ListAlertsQuery {
+  @ApiPropertyOptional({ enum: ['firing', 'resolved'] })
+  @IsOptional()
+  @IsIn(['firing', 'resolved'], { message: 'status must be firing or resolved' })
+  status?: 'firing' | 'resolved';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  model?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  alertname?: string;
+}
