@@ -13,11 +13,13 @@ import { dataSourceOptions } from 'src/database/data-source';
 import { MlflowModule } from 'src/mlflow/mlflow.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { BatchScoringModule } from 'src/modules/batch-scoring/batch-scoring.module';
+import { DriftModule } from 'src/modules/drift/drift.module';
 import { GovernanceModule } from 'src/modules/governance/governance.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { MetricsModule } from 'src/modules/metrics/metrics.module';
 import { NotificationsModule } from 'src/modules/notifications/notifications.module';
 import { OutcomesModule } from 'src/modules/outcomes/outcomes.module';
+import { AlertingModule } from 'src/modules/alerting/alerting.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { SchedulerModule } from 'src/modules/scheduler/scheduler.module';
 import { ServingModule } from 'src/modules/serving/serving.module';
@@ -45,7 +47,9 @@ export class AppModule {
         ServingModule,
         TrainingModule,
         BatchScoringModule,
+        DriftModule,
         OutcomesModule,
+        AlertingModule,
         GovernanceModule,
         HealthModule,
       ],

@@ -37,6 +37,10 @@ SIDECAR_FILES = (MODEL_FILE, SIGNATURE_FILE, TEST_VECTORS_FILE, REFERENCE_PROFIL
 
 N_BINS = 10
 PSI_EPS = 1e-4
+# reference_profile.json has its own format version: 2 adds the per-numeric-block `ecdf` (the drift
+# module's KS test); the other sidecars stay at FORMAT_VERSION.
+PROFILE_FORMAT_VERSION = 2
+N_ECDF_POINTS = 101
 N_TEST_VECTORS = 64
 
 _NUMERIC_BOUNDS = NUMERIC_BOUNDS
@@ -172,6 +176,16 @@ def numeric_bins(values: np.ndarray, n_bins: int = N_BINS) -> tuple[list[float],
     return [float(e) for e in edges], shares
 
 
+def reference_ecdf(values: np.ndarray, n_points: int = N_ECDF_POINTS) -> dict[str, list[float]]:
+    """The empirical CDF at the (deduplicated) 0, 1, ..., 100 % quantiles: ``grid`` strictly
+    increasing, ``cdf[j]`` = share of ``values`` <= ``grid[j]`` (so ``cdf[-1]`` = 1). The drift
+    module evaluates the current window's CDF at the same points for a two-sample KS statistic."""
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    grid = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_points)))
+    cdf = np.searchsorted(values, grid, side="right") / float(values.size)
+    return {"grid": [float(g) for g in grid], "cdf": [float(c) for c in cdf]}
+
+
 def bin_shares(values: np.ndarray, edges: np.ndarray | list[float]) -> list[float]:
     edges = np.asarray(edges, dtype=np.float64)
     n_bins = edges.size - 1
@@ -187,8 +201,11 @@ def build_reference_profile(
     features: dict[str, Any] = {}
     for name in FEATURES:
         if name in NUMERIC_FEATURES:
-            edges, shares = numeric_bins(train[name].to_numpy())
-            features[name] = {"kind": "numeric", "bin_edges": edges, "shares": shares}
+            values = train[name].to_numpy()
+            edges, shares = numeric_bins(values)
+            features[name] = {
+                "kind": "numeric", "bin_edges": edges, "shares": shares, "ecdf": reference_ecdf(values),
+            }
         else:
             values = train[name].astype(str)
             counts = values.value_counts()
@@ -204,9 +221,12 @@ def build_reference_profile(
         if abs(total - 1.0) > 1e-9:
             raise RuntimeError(f"profile shares sum to {total}, not 1")
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": PROFILE_FORMAT_VERSION,
         "eps": PSI_EPS,
         "n_rows": int(len(train)),
         "features": features,
-        "score": {"kind": "numeric", "bin_edges": score_edges, "shares": score_shares},
+        "score": {
+            "kind": "numeric", "bin_edges": score_edges, "shares": score_shares,
+            "ecdf": reference_ecdf(train_scores),
+        },
     }

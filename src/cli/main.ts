@@ -23,7 +23,8 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>
-  audit verify                 recompute the audit log's hash chain; exit code 1 when it is broken`;
+  audit verify                 recompute the audit log's hash chain; exit code 1 when it is broken
+  drift run [--model <name>] [--version <n>] [--window 24h|7d]   analyse logged predictions vs the reference profile now; exit code 3 on severe drift`;
 
 
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
@@ -108,6 +109,25 @@ async function main(argv: string[]): Promise<void> {
   }
   if (group === 'train') {
     process.exitCode = await trainCommand(config, rest);
+    return;
+  }
+  if (group === 'drift') {
+    if (rest[0] !== 'run') throw new UsageError(`unknown drift command '${rest[0] ?? ''}'`);
+    const window = option(rest, 'window');
+    if (window !== undefined && window !== '24h' && window !== '7d') throw new UsageError('--window must be 24h or 7d');
+    const { call } = apiClient(config);
+    const r = await call<{ id: string; model_name: string; version: string; window: string; status: string; severe: boolean; n_current: number; score_psi: number | null; features: { feature: string; psi: number | null; verdict: string }[]; retrain: { started: boolean; reason: string } | null }>(
+      'POST',
+      '/api/v1/drift/runs',
+      { model_name: option(rest, 'model'), version: option(rest, 'version'), window, trigger: 'cli' },
+    );
+    const f = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+    process.stdout.write(`drift report ${r.id}: ${r.model_name} v${r.version}, ${r.window}, ${r.n_current} predictions → ${r.status}${r.severe ? ' (severe)' : ''}\n`);
+    process.stdout.write(`  ${'score'.padEnd(18)} PSI ${f(r.score_psi)}\n`);
+    for (const x of r.features) process.stdout.write(`  ${x.feature.padEnd(18)} PSI ${f(x.psi)}  ${x.verdict}\n`);
+    if (r.retrain) process.stdout.write(`retrain ${r.retrain.started ? 'started' : 'not started'}: ${r.retrain.reason}\n`);
+    process.stdout.write(`HTML: GET /api/v1/drift/reports/${r.id}/html\n`);
+    process.exitCode = r.severe ? 3 : 0;
     return;
   }
   if (group === 'score') {

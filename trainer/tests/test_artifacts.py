@@ -93,7 +93,7 @@ def test_test_vector_probabilities_are_sklearns(trained):
 def test_reference_profile_shape_and_bins(trained):
     prof, _ = load_json(trained.output_dir, "reference_profile.json")
     assert list(prof) == ["format_version", "eps", "n_rows", "features", "score"]
-    assert prof["format_version"] == 1 and prof["eps"] == 0.0001 and prof["n_rows"] == len(trained.train)
+    assert prof["format_version"] == 2 and prof["eps"] == 0.0001 and prof["n_rows"] == len(trained.train)
     assert list(prof["features"]) == list(FEATURES)
     train = trained.train
     blocks = {**prof["features"], "score": prof["score"]}
@@ -101,7 +101,7 @@ def test_reference_profile_shape_and_bins(trained):
         assert math.isclose(math.fsum(block["shares"]), 1.0, abs_tol=1e-9), name
         assert all(s >= 0 for s in block["shares"]), name
         if block["kind"] == "numeric":
-            assert list(block) == ["kind", "bin_edges", "shares"]
+            assert list(block) == ["kind", "bin_edges", "shares", "ecdf"]
             edges = block["bin_edges"]
             assert 2 <= len(edges) <= 11 and len(block["shares"]) == len(edges) - 1, name
             assert all(a < b for a, b in zip(edges, edges[1:])), name
@@ -112,6 +112,11 @@ def test_reference_profile_shape_and_bins(trained):
             )
             assert edges[0] == values.min() and edges[-1] == values.max(), name
             assert block["shares"] == bin_shares(values, edges), name
+            grid, cdf = block["ecdf"]["grid"], block["ecdf"]["cdf"]
+            assert 2 <= len(grid) <= 101 and len(cdf) == len(grid), name
+            assert grid[0] == values.min() and grid[-1] == values.max() and cdf[-1] == 1.0, name
+            assert all(a < b for a, b in zip(grid, grid[1:])), name
+            assert cdf == [float(np.mean(values <= g)) for g in grid], name
         else:
             assert name in CATEGORICAL_FEATURES
             assert list(block) == ["kind", "categories", "shares"]
