@@ -13,7 +13,8 @@
 #   --keep   keep the temp dir (logs, MLflow and Postgres state) even when the run succeeds
 # env: BENCH_MLFLOW_WORKERS (1), BENCH_N_CUSTOMERS (20000), BENCH_RESULTS_FILE (bench/RESULTS.md),
 #      BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS (32), BENCH_BATCH_CONNECTIONS (1),
-#      BENCH_BATCH_ROWS (1000), BENCH_RATE (1000), BENCH_SETTLE_MAX (15 s idle wait before each measurement)
+#      BENCH_BATCH_ROWS (1000), BENCH_RATE (1000), BENCH_SETTLE_MAX (15 s idle wait before each measurement),
+#      BENCH_APP_NODE_ARGS (extra node flags for the app, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 # Exit code: 0 when everything was measured (missed targets print FAIL but do not fail the run), else 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,7 +108,7 @@ setsid env -u DATABASE_URL -u BOOTSTRAP_ADMIN_API_KEY \
   NODE_ENV=production HOST=127.0.0.1 PORT="$app_port" DATA_DIR="$tmp/data" EMBEDDED_PG_PORT="$pg_port" \
   MLFLOW_TRACKING_URI="$mlflow_uri" SERVING_MODEL_NAME="$model_name" LOG_LEVEL=warn SCHEDULER_ENABLED=false \
   RATE_LIMIT_PER_MINUTE=10000000 \
-  node dist/src/main.js > "$tmp/app.log" 2>&1 < /dev/null &
+  node ${BENCH_APP_NODE_ARGS:-} dist/src/main.js > "$tmp/app.log" 2>&1 < /dev/null &
 app_pid=$!
 pids+=("$app_pid")
 

@@ -1,4 +1,4 @@
-import { DynamicModule } from '@nestjs/common';
+import { DynamicModule, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { AppConfig } from 'src/config/config.schema';
@@ -14,6 +14,12 @@ export const logDestination = pino.destination({ dest: 1, sync: false });
 /** JSON logs on stdout; each request line carries its request id (X-Request-Id) and the API key id. */
 export function loggingModule(config: AppConfig): DynamicModule {
   return LoggerModule.forRoot({
+    // The prediction routes keep their own record of every request (the prediction log) and log their
+    // failures themselves (predict.routes.ts): a child logger and a line per request cost ~6 % of /predict.
+    exclude: [
+      { method: RequestMethod.POST, path: 'predict' },
+      { method: RequestMethod.POST, path: 'predict/batch' },
+    ],
     pinoHttp: {
       level: config.LOG_LEVEL,
       stream: logDestination,

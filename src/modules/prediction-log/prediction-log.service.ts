@@ -127,13 +127,14 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
   private async toSpill(batch: PredictionRecord[]): Promise<void> {
     try {
       await this.spill.append(batch);
-      this.spilled.inc(batch.length);
-      this.spillBytes.set(await this.spill.pendingBytes());
     } catch (err) {
       // Disk full or read-only: keep the records in memory rather than drop them.
       this.logger.error(`cannot spill ${batch.length} predictions to disk: ${(err as Error).message}`);
-      this.queue.unshift(...batch);
+      for (const r of batch) this.queue.push(r);
+      return;
     }
+    this.spilled.inc(batch.length);
+    this.spillBytes.set(await this.spill.pendingBytes().catch(() => 0));
   }
 
   /** Replays sealed spill files once Postgres answers; a file is deleted only after all its rows are in. */

@@ -56,7 +56,10 @@ export class SpillFile {
 
   async pendingBytes(): Promise<number> {
     let total = 0;
-    for (const f of await fsp.readdir(this.dir)) total += (await fsp.stat(path.join(this.dir, f))).size;
+    for (const f of await fsp.readdir(this.dir)) {
+      // A replay may seal (rename) or remove a file between the listing and the stat.
+      total += (await fsp.stat(path.join(this.dir, f)).catch(() => ({ size: 0 }))).size;
+    }
     return total;
   }
 }

@@ -34,8 +34,8 @@ export class OnnxModel {
   }
 
   /**
-   * Concurrent single rows are scored together in one run (see MicroBatcher) when `maxBatch` > 1.
-   * Off by default: measure it with `npm run bench` on your hardware before turning it on.
+   * Concurrent single rows are scored together in one run (see MicroBatcher) when `maxBatch` > 1
+   * (SERVING_MICRO_BATCH_MAX; bench/RESULTS.md has the measurements that made it the default).
    */
   enableMicroBatching(maxBatch: number): this {
     this.batcher = maxBatch > 1 ? new MicroBatcher((rows) => this.score(rows), maxBatch) : undefined;

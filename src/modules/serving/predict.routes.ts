@@ -45,7 +45,7 @@ const batchSchema = {
  */
 @Injectable()
 export class PredictRoutes implements OnModuleInit {
-  private readonly logger = new Logger('Errors');
+  private readonly logger = new Logger('Predict');
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -86,10 +86,10 @@ export class PredictRoutes implements OnModuleInit {
 
   private sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const { problem, headers } = toProblem(err, request.url, request.id);
-    if (problem.status >= 500) {
-      if (err instanceof AppError) this.logger.warn(`${problem.code}: ${problem.detail}`);
-      else this.logger.error({ err, requestId: request.id }, 'unhandled error');
-    }
+    const keyId = (request as AuthenticatedRequest).principal?.keyId;
+    if (problem.status >= 500 && !(err instanceof AppError)) this.logger.error({ err, requestId: request.id, keyId }, 'unhandled error');
+    else if (problem.status >= 500) this.logger.warn({ requestId: request.id, keyId, status: problem.status, code: problem.code }, `${request.method} ${request.url}: ${problem.detail}`);
+    else this.logger.log({ requestId: request.id, keyId, status: problem.status, code: problem.code }, `${request.method} ${request.url}: ${problem.detail}`);
     void reply.status(problem.status).headers(headers).type('application/problem+json').serializer(JSON.stringify).send(problem);
   }
 }

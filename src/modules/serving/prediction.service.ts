@@ -163,9 +163,13 @@ export class PredictionService {
     const scores = await this.score(model, customers);
     const timestamp = new Date().toISOString();
     const latencyMs = elapsedMs(started);
-    const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp));
+    const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp, true));
     this.latency.observe({ endpoint: 'batch' }, latencyMs / 1000);
-    for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i], 'champion');
+    this.countBatch(model, predictions);
+    // Hashing ids and building 1000 log records is done after the response is on its way.
+    setImmediate(() => {
+      for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i], 'champion');
+    });
     return {
       predictions,
       total_processed: predictions.length,
@@ -174,6 +178,13 @@ export class PredictionService {
       model_name: model.modelName,
       model_version: model.version,
     };
+  }
+
+  /** One counter increment per risk level instead of one per row. */
+  private countBatch(model: OnnxModel, predictions: PredictionResponseDto[]): void {
+    const byLevel = new Map<string, number>();
+    for (const p of predictions) byLevel.set(p.risk_level, (byLevel.get(p.risk_level) ?? 0) + 1);
+    for (const [level, n] of byLevel) this.predictions.inc({ risk_level: level, model_version: model.version }, n);
   }
 
   private log(
@@ -232,9 +243,9 @@ export class PredictionService {
     }
   }
 
-  private present(model: OnnxModel, customer: CustomerRecord, p: number, latencyMs: number, timestamp: string): PredictionResponseDto {
+  private present(model: OnnxModel, customer: CustomerRecord, p: number, latencyMs: number, timestamp: string, counted = false): PredictionResponseDto {
     const level = riskLevel(p, this.policy);
-    this.predictions.inc({ risk_level: level, model_version: model.version });
+    if (!counted) this.predictions.inc({ risk_level: level, model_version: model.version });
     return {
       customer_id: customer.customer_id,
       churn_probability: Math.round(p * 1e6) / 1e6,
