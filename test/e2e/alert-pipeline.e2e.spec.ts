@@ -9,7 +9,7 @@ import {
   writeLocalAlertmanagerConfig, writeLocalPrometheusConfig,
 } from '../support/monitoring-stack';
 import { freePort } from '../support/processes';
-import { ADMIN_KEY, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_KEY, http, promoteAndServe, sampleCustomer, skewedCustomers, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -82,24 +82,6 @@ class Traffic {
   }
 }
 
-/** Skewed traffic: new, expensive fiber customers on month-to-month contracts (as in drift.e2e.spec.ts). */
-function skewedCustomers(n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => {
-    const tenure = i % 3;
-    const monthly = 110 + (i % 9);
-    return {
-      customer_id: `SKEW${i}`,
-      age: 20 + (i % 15),
-      tenure_months: tenure,
-      monthly_charges: monthly,
-      total_charges: monthly * tenure,
-      support_calls: 4 + (i % 5),
-      internet_service: 'Fiber',
-      contract: 'Month-to-month',
-      payment_method: 'Electronic check',
-    };
-  });
-}
 
 interface PromAlert { labels: Record<string, string>; state: 'pending' | 'firing'; activeAt: string }
 interface AmAlert { labels: Record<string, string>; fingerprint: string; status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[] } }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startFakeKubernetes } from '../support/fake-kubernetes';
-import { ADMIN_KEY, eventually, http, promoteAndServe, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_KEY, eventually, http, promoteAndServe, skewedCustomers, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -24,24 +24,6 @@ function generatedCustomers(n: number, seed: number): Record<string, unknown>[] 
   });
 }
 
-/** Skewed traffic: new, expensive fiber customers on month-to-month contracts. */
-function skewedCustomers(n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => {
-    const tenure = i % 3;
-    const monthly = 110 + (i % 9);
-    return {
-      customer_id: `SKEW${i}`,
-      age: 20 + (i % 15),
-      tenure_months: tenure,
-      monthly_charges: monthly,
-      total_charges: monthly * tenure,
-      support_calls: 4 + (i % 5),
-      internet_service: 'Fiber',
-      contract: 'Month-to-month',
-      payment_method: 'Electronic check',
-    };
-  });
-}
 
 async function score(url: string, customers: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < customers.length; i += 1000) {

@@ -111,6 +111,25 @@ export function sampleCustomer(overrides: Record<string, unknown> = {}): Record<
   };
 }
 
+/** Skewed traffic for drift: new, expensive fiber customers on month-to-month contracts. */
+export function skewedCustomers(n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => {
+    const tenure = i % 3;
+    const monthly = 110 + (i % 9);
+    return {
+      customer_id: `SKEW${i}`,
+      age: 20 + (i % 15),
+      tenure_months: tenure,
+      monthly_charges: monthly,
+      total_charges: monthly * tenure,
+      support_calls: 4 + (i % 5),
+      internet_service: 'Fiber',
+      contract: 'Month-to-month',
+      payment_method: 'Electronic check',
+    };
+  });
+}
+
 /** Puts a version in Production through the admin override and waits until the app serves it. */
 export async function promoteAndServe(url: string, modelName: string, version: string): Promise<void> {
   const res = await http('POST', `${url}/api/v1/models/${modelName}/versions/${version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } });
