@@ -12,10 +12,24 @@ bash scripts/setup-chromium.sh --quiet
 echo "==> type-checking and compiling"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json
-echo "==> trainer tests (pytest)"
-.venv/bin/python -m pytest trainer/tests -q
+echo "==> trainer tests (pytest; a throwaway MLflow server for the registry round trip)"
+mlflow_tmp=$(mktemp -d)
+mlflow_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+setsid bash scripts/mlflow-server.sh "$mlflow_tmp" "$mlflow_port" > "$mlflow_tmp/mlflow.log" 2>&1 < /dev/null &
+mlflow_pid=$!
+stop_mlflow() { kill -TERM -- "-$mlflow_pid" 2>/dev/null || true; wait "$mlflow_pid" 2>/dev/null || true; rm -rf "$mlflow_tmp"; }
+trap stop_mlflow EXIT
+for _ in $(seq 1 240); do
+  curl -sf "http://127.0.0.1:$mlflow_port/health" > /dev/null && break
+  kill -0 "$mlflow_pid" 2>/dev/null || { cat "$mlflow_tmp/mlflow.log" >&2; echo "error: the MLflow server for the trainer tests exited" >&2; exit 1; }
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$mlflow_port/health" > /dev/null || { echo "error: the MLflow server for the trainer tests did not answer within 120 s (log: $mlflow_tmp/mlflow.log)" >&2; exit 1; }
+TRAINER_TEST_MLFLOW_URI="http://127.0.0.1:$mlflow_port" .venv/bin/python -m pytest trainer/tests -q -rs
+stop_mlflow
+trap - EXIT
 echo "==> drift agreement tests (pytest: our PSI vs numpy and Evidently)"
-.venv/bin/python -m pytest tests/python -q
+.venv/bin/python -m pytest tests/python -q -rs
 echo "==> unit, integration and end-to-end tests (jest)"
 npx jest --runInBand "$@"
 echo "==> all tests passed in $(( $(date +%s) - started )) s"
