@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { PredictionRecord } from 'src/modules/prediction-log/prediction-record';
 
+const SPILL_CHUNK = 2000;
+
 /**
  * Append-only JSON-lines files for predictions that could not reach Postgres. Writes go to
  * `current.jsonl`; replay first renames it (so new spills start a new file), then reads it back.
@@ -15,16 +17,27 @@ export class SpillFile {
     fs.mkdirSync(dir, { recursive: true });
   }
 
-  /** Appends records; writes are serialised so lines never interleave. */
+  /**
+   * Appends records; writes are serialised so lines never interleave. A large backlog is serialised
+   * in chunks, between which other work (requests) runs, instead of blocking the event loop at once.
+   */
   append(records: PredictionRecord[]): Promise<void> {
-    const data = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-    this.writing = this.writing.then(() => fsp.appendFile(path.join(this.dir, 'current.jsonl'), data, { flag: 'a' }));
-    return this.writing;
+    const file = path.join(this.dir, 'current.jsonl');
+    const write = async () => {
+      for (let i = 0; i < records.length; i += SPILL_CHUNK) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        await fsp.appendFile(file, records.slice(i, i + SPILL_CHUNK).map((r) => JSON.stringify(r)).join('\n') + '\n', { flag: 'a' });
+      }
+    };
+    // A failed earlier append (disk full) must not fail this one without trying.
+    const next = this.writing.catch(() => undefined).then(write);
+    this.writing = next;
+    return next;
   }
 
   /** Files waiting to be replayed, oldest first (the current file is sealed first). */
   async sealAndList(): Promise<string[]> {
-    await this.writing;
+    await this.writing.catch(() => undefined);
     const current = path.join(this.dir, 'current.jsonl');
     if (fs.existsSync(current) && fs.statSync(current).size > 0) {
       await fsp.rename(current, path.join(this.dir, `sealed-${Date.now()}-${process.pid}.jsonl`));
