@@ -85,6 +85,11 @@ describe('alerting: Alertmanager webhook, incidents and the canary rollback they
     expect(new Date(list[0].ends_at).toISOString()).toBe(resolvedAt);
     expect((await http('GET', `${t.url}/api/v1/alerts/${list[0].id}`, { key: operator })).body.action).toContain('canary_rolled_back');
     expect((await http('GET', `${t.url}/api/v1/alerts/not-an-id`, { key: operator })).status).toBe(404);
+    // A key limited to another model sees none of this model's incidents.
+    const otherTeam = (await t.app.get(ApiKeysService).create({ name: 'other-team', role: 'operator', modelName: 'upsell-model' })).key;
+    expect((await http('GET', `${t.url}/api/v1/alerts/${list[0].id}`, { key: otherTeam })).status).toBe(403);
+    expect((await http('GET', `${t.url}/api/v1/alerts?model=${env.modelName}`, { key: otherTeam })).status).toBe(403);
+    expect((await http('GET', `${t.url}/api/v1/alerts`, { key: otherTeam })).body).toEqual([]);
 
     // The same alert firing again later is a new incident.
     const later = await post(webhook('firing', [{ labels, fingerprint: 'c1', startsAt: new Date().toISOString() }]), auth);

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from 'src/common/auth/auth.decorators';
+import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { assertModelScope } from 'src/common/auth/model-scope';
+import { Principal } from 'src/common/auth/roles';
 import { AlertingService, WebhookReceipt } from 'src/modules/alerting/alerting.service';
 import { AlertIncidentView, AlertmanagerWebhookDto, ListAlertsQuery } from 'src/modules/alerting/dto/alertmanager-webhook.dto';
 
@@ -14,22 +16,25 @@ export class AlertingController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOperation({ summary: "Alertmanager's webhook receiver (payload version 4); send the key as Authorization: Bearer <key>" })
-  receive(@Body() body: AlertmanagerWebhookDto): Promise<WebhookReceipt> {
-    return this.alerting.receive(body);
+  receive(@Body() body: AlertmanagerWebhookDto, @CurrentPrincipal() principal: Principal): Promise<WebhookReceipt> {
+    return this.alerting.receive(body, principal.modelName);
   }
 
   @Get()
   @Roles('operator', 'approver')
   @ApiOperation({ summary: 'Recent incidents (up to 200), newest first' })
   @ApiOkResponse({ type: [AlertIncidentView] })
-  list(@Query() query: ListAlertsQuery): Promise<AlertIncidentView[]> {
-    return this.alerting.list(query);
+  list(@Query() query: ListAlertsQuery, @CurrentPrincipal() principal: Principal): Promise<AlertIncidentView[]> {
+    if (query.model) assertModelScope(principal, query.model);
+    return this.alerting.list({ ...query, model: query.model ?? principal.modelName ?? undefined });
   }
 
   @Get(':id')
   @Roles('operator', 'approver')
   @ApiOkResponse({ type: AlertIncidentView })
-  get(@Param('id') id: string): Promise<AlertIncidentView> {
-    return this.alerting.get(id);
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<AlertIncidentView> {
+    const incident = await this.alerting.get(id);
+    if (incident.model_name) assertModelScope(principal, incident.model_name);
+    return incident;
   }
 }

@@ -36,7 +36,8 @@ export class AlertingService {
     @InjectMetric(ALERTS_RECEIVED) private readonly received: Counter,
   ) {}
 
-  async receive(payload: AlertmanagerWebhookDto): Promise<WebhookReceipt> {
+  /** `scope`: the model the sending key is limited to, if any; alerts about other models never act. */
+  async receive(payload: AlertmanagerWebhookDto, scope: string | null = null): Promise<WebhookReceipt> {
     const incidents: WebhookReceipt['incidents'] = [];
     for (const alert of payload.alerts) {
       const labels = stringRecord(alert.labels);
@@ -44,7 +45,8 @@ export class AlertingService {
       this.received.inc({ alertname, status: alert.status });
       const row = await this.upsert(alert, labels, payload.receiver ?? null);
       let action = row.action;
-      if (!action && this.mayRollBack(alert, labels)) action = await this.rollBackCanary(row, labels, alertname);
+      const modelName = labels.model_name ?? this.config.SERVING_MODEL_NAME;
+      if (!action && this.mayRollBack(alert, labels) && (!scope || scope === modelName)) action = await this.rollBackCanary(row, modelName, alertname);
       incidents.push({ id: row.id, alertname, status: alert.status, action });
     }
     return { received: payload.alerts.length, incidents };
@@ -100,8 +102,7 @@ export class AlertingService {
     return this.config.ALERT_AUTO_ROLLBACK && alert.status === 'firing' && labels.severity === 'critical' && this.config.ALERT_ROLLBACK_ALERTS.includes(labels.alertname);
   }
 
-  private async rollBackCanary(row: AlertIncidentEntity, labels: Record<string, string>, alertname: string): Promise<string | null> {
-    const modelName = labels.model_name ?? this.config.SERVING_MODEL_NAME;
+  private async rollBackCanary(row: AlertIncidentEntity, modelName: string, alertname: string): Promise<string | null> {
     try {
       const version = await this.canaries.rollbackForAlert(modelName, alertname, `incident ${row.id}`);
       if (!version) return null;
