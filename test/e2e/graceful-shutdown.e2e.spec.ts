@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
-import { ADMIN_KEY, freshDatabase, http, promoteAndServe, sampleCustomer } from '../support/test-app';
+import { ADMIN_KEY, clientLoops, freshDatabase, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 describe('graceful shutdown', () => {
@@ -10,31 +10,23 @@ describe('graceful shutdown', () => {
     const databaseUrl = await freshDatabase('drain');
     const app = await startCompiledApp({ DATABASE_URL: databaseUrl, DATA_DIR: path.join(env.tmpDir, 'drain-app'), LOG_LEVEL: 'warn' });
     let ok = 0;
-    let stop = false;
     const errors: string[] = [];
-    const loops: Promise<void>[] = [];
+    let clients: { stop(): Promise<void> } | undefined;
     try {
       await promoteAndServe(app.url, env.modelName, env.trained[0].version);
-      for (let i = 0; i < 8; i++) {
-        loops.push(
-          (async () => {
-            while (!stop) {
-              try {
-                const res = await http('POST', `${app.url}/predict/batch`, { key: ADMIN_KEY, body: { customers: [sampleCustomer({ customer_id: `D${i}` }), sampleCustomer()] } });
-                if (res.status === 200) ok += res.body.total_processed;
-                else errors.push(`${res.status}`);
-              } catch {
-                // the server stops accepting connections once it is closing: expected after SIGTERM
-                await new Promise((r) => setTimeout(r, 20));
-              }
-            }
-          })(),
-        );
-      }
+      clients = clientLoops(8, async (i) => {
+        try {
+          const res = await http('POST', `${app.url}/predict/batch`, { key: ADMIN_KEY, body: { customers: [sampleCustomer({ customer_id: `D${i}` }), sampleCustomer()] } });
+          if (res.status === 200) ok += res.body.total_processed;
+          else errors.push(`${res.status}`);
+        } catch {
+          // the server stops accepting connections once it is closing: expected after SIGTERM
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
       await new Promise((r) => setTimeout(r, 2000));
       const code = await app.stop('SIGTERM');
-      stop = true;
-      await Promise.all(loops);
+      await clients.stop();
       expect(code).toBe(0);
       expect(errors.filter((e) => e !== '503')).toEqual([]);
       const db = new Client({ connectionString: databaseUrl });
@@ -47,8 +39,7 @@ describe('graceful shutdown', () => {
         await db.end();
       }
     } finally {
-      stop = true;
-      await Promise.all(loops);
+      await clients?.stop();
       await app.stop();
     }
   });

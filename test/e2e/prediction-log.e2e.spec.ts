@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
 import { freePort } from '../support/processes';
 import { StandalonePostgres } from '../support/standalone-postgres';
-import { ADMIN_KEY, eventually, http, promoteAndServe, sampleCustomer } from '../support/test-app';
+import { ADMIN_KEY, clientLoops, eventually, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 const OUTAGE_MS = 30_000;
@@ -14,29 +14,21 @@ describe('prediction log without loss', () => {
     const pg = new StandalonePostgres(path.join(env.tmpDir, 'outage-pg'), await freePort());
     await pg.start();
     const app = await startCompiledApp({ DATABASE_URL: pg.url, DATA_DIR: path.join(env.tmpDir, 'outage-app'), LOG_LEVEL: 'warn' });
-    let stop = false;
     let ok = 0;
     const failures: string[] = [];
-    const loops: Promise<void>[] = [];
+    let clients: { stop(): Promise<void> } | undefined;
     try {
       await promoteAndServe(app.url, env.modelName, env.trained[0].version);
-      for (let i = 0; i < 4; i++) {
-        loops.push(
-          (async () => {
-            let n = 0;
-            while (!stop) {
-              try {
-                const res = await http('POST', `${app.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer({ customer_id: `C${i}-${n++}` }) });
-                if (res.status === 200) ok++;
-                else failures.push(`${res.status} ${res.body.code}`);
-              } catch (err) {
-                failures.push(String(err));
-              }
-              await new Promise((r) => setTimeout(r, 5));
-            }
-          })(),
-        );
-      }
+      clients = clientLoops(4, async (i, n) => {
+        try {
+          const res = await http('POST', `${app.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer({ customer_id: `C${i}-${n}` }) });
+          if (res.status === 200) ok++;
+          else failures.push(`${res.status} ${res.body.code}`);
+        } catch (err) {
+          failures.push(String(err));
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      });
       await new Promise((r) => setTimeout(r, 3000));
       await pg.stop();
       const okBefore = ok;
@@ -44,8 +36,7 @@ describe('prediction log without loss', () => {
       const servedDuringOutage = ok - okBefore;
       await pg.start();
       await new Promise((r) => setTimeout(r, 3000));
-      stop = true;
-      await Promise.all(loops);
+      await clients.stop();
       expect(failures.slice(0, 5)).toEqual([]);
       expect(servedDuringOutage).toBeGreaterThan(100);
 
@@ -67,8 +58,7 @@ describe('prediction log without loss', () => {
         await db.end();
       }
     } finally {
-      stop = true;
-      await Promise.all(loops);
+      await clients?.stop();
       await app.stop();
       await pg.stop();
     }

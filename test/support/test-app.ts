@@ -111,6 +111,20 @@ export function sampleCustomer(overrides: Record<string, unknown> = {}): Record<
   };
 }
 
+/** `clients` concurrent loops, each calling `iteration(client, n)` again and again until stop(), which resolves once every loop has returned. */
+export function clientLoops(clients: number, iteration: (client: number, n: number) => Promise<void>): { stop(): Promise<void> } {
+  let stopped = false;
+  const loops = Array.from({ length: clients }, async (_, client) => {
+    for (let n = 0; !stopped; n++) await iteration(client, n);
+  });
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
 /** Skewed traffic for drift: new, expensive fiber customers on month-to-month contracts. */
 export function skewedCustomers(n: number): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => {
