@@ -18,6 +18,6 @@ import { StageChangeListener } from 'src/modules/serving/stage-change-listener';
   imports: [TypeOrmModule.forFeature([CanaryEntity]), RegistryModule, PredictionLogModule],
   controllers: [CanaryController],
   providers: [PredictRoutes, CanaryService, ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
-  exports: [ModelLoaderService, ModelSmokeTester, CanaryService],
+  exports: [ModelLoaderService, ModelSmokeTester, CanaryService, ModelArtifacts],
 })
 export class ServingModule {}
