@@ -53,6 +53,7 @@ export class PredictionService {
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
     const response = this.present(model, customer, p, latencyMs, new Date().toISOString());
+    this.predictions.inc({ risk_level: response.risk_level, model_version: model.version });
     this.log(requestId, 0, customer, response, 'champion');
     return response;
   }
@@ -73,6 +74,7 @@ export class PredictionService {
     const latencyMs = elapsedMs(started);
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
     const response = this.present(answeredBy, customer, p, latencyMs, new Date().toISOString());
+    this.predictions.inc({ risk_level: response.risk_level, model_version: answeredBy.version });
     const variant = answeredBy === champion ? 'champion' : 'canary';
     const compareWith = variant === 'canary' ? champion : canary.shadows(customer.customer_id) ? canary.model : null;
     if (compareWith && canary.tryBeginComparison()) {
@@ -163,7 +165,7 @@ export class PredictionService {
     const scores = await this.score(model, customers);
     const timestamp = new Date().toISOString();
     const latencyMs = elapsedMs(started);
-    const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp, true));
+    const predictions = customers.map((c, i) => this.present(model, c, scores[i], latencyMs, timestamp));
     this.latency.observe({ endpoint: 'batch' }, latencyMs / 1000);
     this.countBatch(model, predictions);
     // Hashing ids and building 1000 log records is done after the response is on its way.
@@ -243,9 +245,8 @@ export class PredictionService {
     }
   }
 
-  private present(model: OnnxModel, customer: CustomerRecord, p: number, latencyMs: number, timestamp: string, counted = false): PredictionResponseDto {
+  private present(model: OnnxModel, customer: CustomerRecord, p: number, latencyMs: number, timestamp: string): PredictionResponseDto {
     const level = riskLevel(p, this.policy);
-    if (!counted) this.predictions.inc({ risk_level: level, model_version: model.version });
     return {
       customer_id: customer.customer_id,
       churn_probability: Math.round(p * 1e6) / 1e6,
