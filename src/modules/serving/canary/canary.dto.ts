@@ -91,8 +91,11 @@ export class CanaryViewDto {
     description: "This replica's sliding window: per model count, errors, error_rate, latency_ms {p50, p95, max} (scoring), mean_score; agreement {compared, same_decision, agreement_rate, same_risk_level, mean_abs_diff}",
   })
   live: object | null;
-  @ApiProperty({ description: 'From the prediction log, every replica since the start: per model answered, scored, mean_score, latency_p95_ms; agreement' })
-  since_start: object;
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'From the prediction log, every replica since the start: per model answered, scored, mean_score, latency_p95_ms; agreement (null in the history list)',
+  })
+  since_start: object | null;
   @ApiPropertyOptional({ nullable: true, description: 'The live window when the canary ended, on the replica that ended it' })
   final_window: object | null;
 }

@@ -54,8 +54,8 @@ export interface CanaryView {
   end_reason: string | null;
   /** This replica's sliding window (null unless the challenger is attached here). */
   live: (WindowSnapshot & { replica: string }) | null;
-  /** From the prediction log: every replica, since the canary started. */
-  since_start: CanarySinceStart;
+  /** From the prediction log: every replica, since the canary started (null in the history list). */
+  since_start: CanarySinceStart | null;
   /** The window as it was when the canary ended, on the replica that ended it. */
   final_window: WindowSnapshot | null;
 }
@@ -204,10 +204,12 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     return this.toView(row);
   }
 
+  /** Newest first. Without `since_start`: one aggregate over the prediction log per canary would be too heavy for a list. */
   async history(modelName: string): Promise<CanaryView[]> {
     const rows = await this.canaries.find({ where: { modelName }, order: { startedAt: 'DESC' }, take: 50 });
-    return Promise.all(rows.map((r) => this.toView(r)));
+    return Promise.all(rows.map((r) => this.toView(r, false)));
   }
+
 
   /** Attaches or detaches the challenger so this replica matches the database. Serialised; never throws. */
   refresh(): Promise<void> {
@@ -322,7 +324,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     });
   }
 
-  private async toView(row: CanaryEntity): Promise<CanaryView> {
+  private async toView(row: CanaryEntity, withSinceStart = true): Promise<CanaryView> {
     const live = this.current?.id === row.id ? { ...this.current.window.snapshot(), replica: INSTANCE_ID } : null;
     return {
       id: row.id,
@@ -340,7 +342,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       ended_at: row.endedAt?.toISOString() ?? null,
       end_reason: row.endReason,
       live,
-      since_start: await canarySinceStart(this.db, row, this.config.PREDICTION_THRESHOLD),
+      since_start: withSinceStart ? await canarySinceStart(this.db, row, this.config.PREDICTION_THRESHOLD) : null,
       final_window: (row.finalStats as WindowSnapshot | null) ?? null,
     };
   }
