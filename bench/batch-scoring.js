@@ -43,7 +43,8 @@ async function call(method, url, body) {
 /** Loads the CSV into a fresh table through multi-row INSERTs of 20,000 rows (streamed, not timed). */
 async function loadTable(file, table) {
   const { Client } = require('pg');
-  const url = process.env.DATABASE_URL || `postgresql://postgres:churn-local@127.0.0.1:${process.env.EMBEDDED_PG_PORT || 54330}/churn`;
+  // The embedded cluster's password is generated per data directory; the compiled module reads it.
+  const url = process.env.DATABASE_URL || require(path.join(ROOT, 'dist/src/database/embedded-postgres.js')).embeddedDatabaseUrl(dataDir, Number(process.env.EMBEDDED_PG_PORT || 54330));
   const db = new Client({ connectionString: url });
   await db.connect();
   await db.query(`DROP TABLE IF EXISTS ${table}`);

@@ -30,7 +30,7 @@ const USAGE = `usage: npm run cli -- <command>
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
 async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };
-  const url = embeddedDatabaseUrl(config.EMBEDDED_PG_PORT);
+  const url = embeddedDatabaseUrl(config.DATA_DIR, config.EMBEDDED_PG_PORT);
   const probe = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await probe.connect();

@@ -39,6 +39,9 @@ export const configSchema = z
       .optional()
       .describe('Postgres connection URL. When unset, an embedded PostgreSQL 15 is started under DATA_DIR.'),
     EMBEDDED_PG_PORT: int(1024, 65535).default(54330).describe('Port of the embedded Postgres (only when DATABASE_URL is unset).'),
+    SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 600000)
+      .default(20000)
+      .describe('On SIGTERM, how long open HTTP connections may take to finish their requests before they are closed (keep below the orchestrator grace period, 30 s on Kubernetes).'),
     DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
     MLFLOW_TRACKING_URI: z
       .string()

