@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, waitForHttp } from '../support/processes';
-import { eventually, http, sampleCustomer } from '../support/test-app';
+import { startCompiledApp } from '../support/compiled-app';
+import { freePort, isAlive, waitForHttp } from '../support/processes';
+import { ADMIN_KEY, eventually, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -48,3 +49,51 @@ describe('the compiled service in local mode (no DATABASE_URL)', () => {
     expect(output).toContain('embedded PostgreSQL stopped');
   });
 });
+
+describe('the compiled service in local mode after a crash', () => {
+  it('starts again on the same DATA_DIR after kill -9, stopping the Postgres the dead process left running', async () => {
+    const env = testEnv();
+    const dataDir = path.join(env.tmpDir, 'local-crash');
+    const pgPort = await freePort();
+    // DATABASE_URL empty = unset: the service starts its embedded Postgres under DATA_DIR.
+    const start = () => startCompiledApp({ DATABASE_URL: '', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' });
+    const version = env.trained[0].version;
+
+    const first = await start();
+    let orphan: number;
+    try {
+      await promoteAndServe(first.url, env.modelName, version);
+      orphan = Number(fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      expect(await first.stop('SIGKILL')).toBeNull();
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    // The crash left the postmaster running, with its pid file: the situation that used to block `npm run up`.
+    expect(isRunning(orphan)).toBe(true);
+
+    const second = await start();
+    try {
+      expect(second.output()).toMatch(new RegExp(`PostgreSQL \\(pid ${orphan}\\) on \\S+ outlived the process that started it`));
+      expect(isRunning(orphan)).toBe(false);
+      // The same database: the Production stage recorded before the crash is served again.
+      await eventually(async () => (await http('GET', `${second.url}/health`)).body.model_version === version, 30_000, 'the model to be served after the restart');
+      const res = await http('POST', `${second.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer() });
+      expect(res.status).toBe(200);
+      expect(res.body.model_version).toBe(version);
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
+
+/** Alive and not a zombie: the orphan's new parent (init in a container) may never reap it. */
+function isRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return true;
+  }
+}

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort, waitForHttp } from './processes';
-import { ADMIN_KEY } from './test-app';
+import { ADMIN_KEY, AUDIT_TEST_KEY } from './test-app';
 import { testEnv } from './test-env';
 
 const MAIN = path.resolve(__dirname, '..', '..', 'dist/src/main.js');
@@ -29,6 +29,7 @@ export async function startCompiledApp(env: Record<string, string>): Promise<Com
     SCHEDULER_ENABLED: 'false',
     RATE_LIMIT_PER_MINUTE: '1000000',
     PII_HASH_KEY: 'system-test-pii-hash-key',
+    AUDIT_HMAC_KEY: AUDIT_TEST_KEY,
     ...env,
   };
   const proc = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -48,7 +49,8 @@ export async function startCompiledApp(env: Record<string, string>): Promise<Com
     output: () => out,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        // A process killed by a signal has exitCode null and a signalCode: it has exited all the same.
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
         proc.once('exit', (code) => resolve(code));
         proc.kill(signal);
       }),

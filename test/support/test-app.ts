@@ -17,6 +17,8 @@ export interface TestApp {
 }
 
 export const ADMIN_KEY = `chk_TestAdm1_${randomBytes(24).toString('base64url')}`;
+/** AUDIT_HMAC_KEY of every test app that uses DATABASE_URL (required there). */
+export const AUDIT_TEST_KEY = 'system-test-audit-hmac-key-0123456789abcdef';
 
 /** A fresh database on the shared test Postgres, migrated. */
 export async function freshDatabase(name: string): Promise<string> {
@@ -50,6 +52,7 @@ export async function startTestApp(opts: { name: string; databaseUrl?: string; e
     BOOTSTRAP_ADMIN_API_KEY: ADMIN_KEY,
     RATE_LIMIT_PER_MINUTE: '1000000',
     PII_HASH_KEY: 'system-test-pii-hash-key',
+    AUDIT_HMAC_KEY: AUDIT_TEST_KEY,
     ...opts.env,
   });
   const app = await createApp(config, databaseUrl);
