@@ -8,11 +8,13 @@ import { logDestination } from 'src/common/logging/logging.module';
 import { ConfigError, loadConfig } from 'src/config/config';
 import { EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { runMigrations } from 'src/database/migrations';
+import { missingAuditKey } from 'src/modules/audit/audit-key';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');
   const config = loadConfig();
   Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL));
+  if (!config.localMode && !config.AUDIT_HMAC_KEY) throw missingAuditKey();
 
   let embedded: EmbeddedDatabase | undefined;
   let app: Awaited<ReturnType<typeof createApp>> | undefined;

@@ -14,7 +14,8 @@ import { AppConfig } from 'src/config/config.schema';
 import { createDataSource } from 'src/database/data-source';
 import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { runMigrations } from 'src/database/migrations';
-import { AuditService } from 'src/modules/audit/audit.service';
+import { loadAuditKey } from 'src/modules/audit/audit-key';
+import { AuditService, ExpectedHead } from 'src/modules/audit/audit.service';
 
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
@@ -23,7 +24,8 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>
-  audit verify                 recompute the audit log's hash chain; exit code 1 when it is broken
+  audit verify [--expected-head-seq <n> --expected-head-hash <hex>]   recompute the audit log's hash chain (and check that the head
+                               you kept outside the database is still in it); exit code 1 when it is broken or truncated
   drift run [--model <name>] [--version <n>] [--window 24h|7d]   analyse logged predictions vs the reference profile now; exit code 3 on severe drift`;
 
 
@@ -80,18 +82,30 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
   }
 }
 
-/** Returns the process exit code: 1 when the audit chain is broken. */
+/** Returns the process exit code: 1 when the audit chain is broken or truncated. */
 async function audit(service: AuditService, args: string[]): Promise<number> {
-  const [action] = args;
+  const [action, ...rest] = args;
   if (action !== 'verify') throw new UsageError(`unknown audit command '${action ?? ''}'`);
-  const result = await service.verify();
+  const result = await service.verify(expectedHead(rest));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.valid) {
-    process.stdout.write(`Audit chain valid: ${result.checked} entries checked.\n`);
+    const schemes = result.segments.map((s) => `${s.entries} ${s.scheme} (ids ${s.first_id}-${s.last_id})`).join(', ');
+    process.stdout.write(`Audit chain valid: ${result.checked} entries checked${schemes ? `: ${schemes}` : ''}.\n`);
+    if (result.head) process.stdout.write(`Head: --expected-head-seq ${result.head.seq} --expected-head-hash ${result.head.hash} (keep it outside the database)\n`);
     return 0;
   }
-  process.stderr.write(`Audit chain BROKEN at entry ${result.first_broken!.id}: ${result.first_broken!.reason}\n`);
+  const b = result.first_broken!;
+  process.stderr.write(`Audit chain BROKEN at entry ${b.seq}${b.id ? ` (id ${b.id})` : ''}: ${b.reason}\n`);
   return 1;
+}
+
+function expectedHead(args: string[]): ExpectedHead[] {
+  const seq = option(args, 'expected-head-seq');
+  const hash = option(args, 'expected-head-hash');
+  if (seq === undefined && hash === undefined) return [];
+  if (seq === undefined || !/^[1-9][0-9]{0,15}$/.test(seq)) throw new UsageError('--expected-head-seq must be a positive integer (head.seq of an earlier verification), given with --expected-head-hash');
+  if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--expected-head-hash must be 64 lowercase hex characters (head.hash), given with --expected-head-seq');
+  return [{ seq: Number(seq), hash }];
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -141,7 +155,7 @@ async function main(argv: string[]): Promise<void> {
     await runMigrations(url);
     await ds.initialize();
     if (group === 'audit') {
-      process.exitCode = await audit(new AuditService(ds), rest);
+      process.exitCode = await audit(new AuditService(ds, loadAuditKey(config)), rest);
       return;
     }
     const repo = ds.getRepository(ApiKeyEntity);

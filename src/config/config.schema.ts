@@ -109,6 +109,14 @@ export const configSchema = z
       .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
       .describe('Comma-separated alert names that may roll back a canary (when ALERT_AUTO_ROLLBACK is on and the alert is critical).'),
     PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
+    AUDIT_HMAC_KEY: z
+      .string()
+      .min(32)
+      .optional()
+      .describe('Key of the HMAC that chains the audit log (32+ characters, from a secret store; replicas share it; the database never holds it). Required with DATABASE_URL; generated under DATA_DIR in local mode.'),
+    AUDIT_HEAD_LOG_INTERVAL_MS: int(1000, 86_400_000)
+      .default(300_000)
+      .describe('How often each replica verifies the audit chain and writes its head (sequence and hash) to the log and the churn_audit_* metrics.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
     RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per minute per API key and replica (a key may set its own limit).'),

@@ -2,11 +2,11 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { entryHash, GENESIS_HASH } from 'src/modules/audit/audit-hash';
+import { entryHash, GENESIS_HASH, keyedEntryHash } from 'src/modules/audit/audit-hash';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { AuditEntryView } from 'src/modules/audit/dto/audit.responses';
 import { run } from '../support/processes';
-import { http, startTestApp, TestApp } from '../support/test-app';
+import { AUDIT_TEST_KEY, http, startTestApp, TestApp } from '../support/test-app';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist/src/cli/main.js');
 const APPEND_ONLY = 'audit_log is append-only: entries cannot be changed or deleted';
@@ -22,7 +22,7 @@ describe('audit trail (real Postgres)', () => {
   const recorded: AuditEntryView[] = [];
   // key null: no X-API-Key header at all.
   const get = (query: string, key: string | null = t.adminKey) => http('GET', `${t.url}/api/v1/audit${query}`, { key: key ?? undefined });
-  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn' } });
+  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, AUDIT_HMAC_KEY: AUDIT_TEST_KEY, LOG_LEVEL: 'warn' } });
   const rowCount = async () => Number((await pg.query('SELECT count(*) AS n FROM audit_log')).rows[0].n);
 
   beforeAll(async () => {
@@ -60,9 +60,13 @@ describe('audit trail (real Postgres)', () => {
     await t?.close();
   });
 
-  it('links every recorded entry to the one before it', () => {
+  it('links every recorded entry to the one before it with an HMAC the public formula cannot reproduce', () => {
     for (let i = 1; i < recorded.length; i++) expect(recorded[i].prev_hash).toBe(recorded[i - 1].hash);
-    for (const e of recorded) expect(e.hash).toBe(entryHash(e.prev_hash, e));
+    for (const e of recorded) {
+      expect(e.hash_scheme).toBe('hmac-sha256');
+      expect(e.hash).toBe(keyedEntryHash(Buffer.from(AUDIT_TEST_KEY), e.prev_hash, e));
+      expect(e.hash).not.toBe(entryHash(e.prev_hash, e));
+    }
   });
 
   it('needs an approver, operator or admin key', async () => {
@@ -132,8 +136,21 @@ describe('audit trail (real Postgres)', () => {
   it('verifies the chain over HTTP and from the CLI', async () => {
     const res = await get('/verify');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ valid: true, checked: await rowCount(), first_broken: null });
-    expect(await cli('audit', 'verify')).toMatch(/Audit chain valid: \d+ entries checked/);
+    const n = await rowCount();
+    const newest = (await pg.query('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1')).rows[0];
+    const first = (await pg.query('SELECT id FROM audit_log ORDER BY id LIMIT 1')).rows[0];
+    expect(res.body).toEqual({
+      valid: true,
+      checked: n,
+      first_broken: null,
+      head: { seq: n, id: String(newest.id), hash: newest.hash },
+      segments: [{ scheme: 'hmac-sha256', first_id: String(first.id), last_id: String(newest.id), entries: n }],
+    });
+    const out = await cli('audit', 'verify');
+    expect(out).toMatch(new RegExp(`Audit chain valid: ${n} entries checked: ${n} hmac-sha256`));
+    expect(out).toContain(`--expected-head-seq ${n} --expected-head-hash ${newest.hash}`);
+    // The head given back as an anchor: still whole.
+    expect((await get(`/verify?expected_head_seq=${n}&expected_head_hash=${newest.hash}`)).body.valid).toBe(true);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE in the database itself', async () => {
@@ -176,7 +193,7 @@ describe('audit trail (real Postgres)', () => {
     expect(await rowCount()).toBe(before + 20);
     expect(new Set(written.map((w) => w.prev_hash)).size).toBe(20);
     const verified = (await get('/verify')).body;
-    expect(verified).toEqual({ valid: true, checked: before + 20, first_broken: null });
+    expect(verified).toMatchObject({ valid: true, checked: before + 20, first_broken: null, head: { seq: before + 20 } });
   });
 
   it('detects a row altered behind the triggers, and a forged row that does not link', async () => {
@@ -195,9 +212,13 @@ describe('audit trail (real Postgres)', () => {
     await expect(pg.query(`UPDATE audit_log SET reason = 'x' WHERE id = $1`, [target.id])).rejects.toThrow(APPEND_ONLY);
     const altered = (await get('/verify')).body;
     expect(altered.valid).toBe(false);
-    expect(altered.first_broken).toEqual({ id: target.id, reason: 'hash does not match the entry (the row was altered)' });
-    expect(altered.checked).toBeGreaterThanOrEqual(1);
-    await expect(cli('audit', 'verify')).rejects.toThrow(new RegExp(`exited 1:[\\s\\S]*BROKEN at entry ${target.id}: hash does not match`));
+    expect(altered.first_broken).toEqual({
+      id: target.id,
+      seq: altered.checked,
+      reason: 'hash does not match the entry (the row was altered, or AUDIT_HMAC_KEY is not the key it was written with)',
+    });
+    expect(altered.head).toBeNull();
+    await expect(cli('audit', 'verify')).rejects.toThrow(new RegExp(`exited 1:[\\s\\S]*BROKEN at entry \\d+ \\(id ${target.id}\\): hash does not match`));
 
     // Putting the original content back makes the chain whole again: detection is by content.
     await forge('UPDATE audit_log SET after = $2::jsonb WHERE id = $1', [target.id, JSON.stringify(target.after)]);
@@ -220,17 +241,18 @@ describe('audit trail (real Postgres)', () => {
     const wrongPrev = 'ab'.repeat(32);
     expect(wrongPrev).not.toBe(head.hash);
     const forged = await pg.query(
-      `INSERT INTO audit_log (at, actor_key_id, action, target_type, target_id, model_name, before, after, reason, request_id, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, NULL, $7::jsonb, NULL, NULL, $8, $9) RETURNING id`,
+      `INSERT INTO audit_log (at, actor_key_id, action, target_type, target_id, model_name, before, after, reason, request_id, prev_hash, hash, hash_scheme)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL, $7::jsonb, NULL, NULL, $8, $9, 'sha256') RETURNING id`,
       [fields.at, fields.actor_key_id, fields.action, fields.target_type, fields.target_id, fields.model_name, JSON.stringify(fields.after), wrongPrev, entryHash(wrongPrev, fields)],
     );
     const forgedId = String(forged.rows[0].id);
     const unlinked = (await get('/verify')).body;
-    expect(unlinked).toEqual({ valid: false, checked: await rowCount(), first_broken: { id: forgedId, reason: `prev_hash does not link to entry ${head.id}` } });
+    const n = await rowCount();
+    expect(unlinked).toMatchObject({ valid: false, checked: n, first_broken: { id: forgedId, seq: n, reason: `prev_hash does not link to entry ${head.id}` }, head: null });
     // A second first entry (a fork from genesis) is refused by the database outright.
     await expect(
       pg.query(
-        `INSERT INTO audit_log (actor_key_id, action, target_type, target_id, prev_hash, hash) VALUES ('forger', 'x', 'x', 'x', $1, $2)`,
+        `INSERT INTO audit_log (actor_key_id, action, target_type, target_id, prev_hash, hash, hash_scheme) VALUES ('forger', 'x', 'x', 'x', $1, $2, 'hmac-sha256')`,
         [GENESIS_HASH, 'cd'.repeat(32)],
       ),
     ).rejects.toThrow(/audit_log_prev_hash_unique/);

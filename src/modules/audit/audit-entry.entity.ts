@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { HashScheme } from 'src/modules/audit/audit-hash';
 
 /**
  * One entry of the audit trail (table audit_log, created by migration AuditLog1764100000000). The
@@ -46,4 +47,8 @@ export class AuditEntryEntity {
 
   @Column({ type: 'char', length: 64 })
   hash: string;
+
+  /** How `hash` was computed (migration AuditHashScheme): the public sha256 formula, or the keyed HMAC. */
+  @Column({ name: 'hash_scheme', type: 'text' })
+  hashScheme: HashScheme;
 }

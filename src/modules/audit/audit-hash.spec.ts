@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson, entryHash, GENESIS_HASH, HashedFields, toJsonValue } from 'src/modules/audit/audit-hash';
+import { createHash, createHmac } from 'node:crypto';
+import { canonicalJson, entryHash, GENESIS_HASH, HashedFields, keyedEntryHash, schemeHash, toJsonValue } from 'src/modules/audit/audit-hash';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth, keeps array order and writes no spaces', () => {
@@ -81,5 +81,38 @@ describe('entryHash', () => {
     ];
     for (const v of variants) expect(entryHash(GENESIS_HASH, { ...fields, ...v })).not.toBe(base);
     expect(entryHash('f'.repeat(64), fields)).not.toBe(base);
+  });
+});
+
+describe('keyedEntryHash', () => {
+  const key = Buffer.from('audit-hmac-key-for-unit-tests-0123456789');
+  const fields: HashedFields = {
+    at: '2025-11-26T10:00:00.123Z',
+    actor_key_id: 'system',
+    action: 'model.rolled_back',
+    target_type: 'model_version',
+    target_id: 'churn-model/3',
+    model_name: 'churn-model',
+    before: null,
+    after: { stage: 'Production' },
+    reason: null,
+    request_id: null,
+  };
+
+  it("is hex(HMAC-SHA256(key, 'hmac-sha256\\n' + prev_hash + '\\n' + canonical JSON))", () => {
+    const canonical = canonicalJson({ ...fields });
+    const expected = createHmac('sha256', key).update(`hmac-sha256\n${GENESIS_HASH}\n${canonical}`).digest('hex');
+    expect(keyedEntryHash(key, GENESIS_HASH, fields)).toBe(expected);
+  });
+
+  it('cannot be recomputed with the public formula or another key', () => {
+    const keyed = keyedEntryHash(key, GENESIS_HASH, fields);
+    expect(keyed).not.toBe(entryHash(GENESIS_HASH, fields));
+    expect(keyed).not.toBe(keyedEntryHash(Buffer.from('another-key-of-the-same-length-0123456789'), GENESIS_HASH, fields));
+  });
+
+  it('is chosen by the scheme of the entry', () => {
+    expect(schemeHash('sha256', key, GENESIS_HASH, fields)).toBe(entryHash(GENESIS_HASH, fields));
+    expect(schemeHash('hmac-sha256', key, GENESIS_HASH, fields)).toBe(keyedEntryHash(key, GENESIS_HASH, fields));
   });
 });

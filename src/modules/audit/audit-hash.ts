@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /** prev_hash of the first entry of the chain. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -61,9 +61,35 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** hash = sha256hex(prev_hash + '\n' + canonicalJson(fields)). */
+/**
+ * How an entry's hash was computed (column audit_log.hash_scheme):
+ * - `sha256`: the public formula of the first version, sha256hex(prev_hash + '\n' + canonical JSON).
+ *   Anyone can recompute it, so a superuser could rewrite the chain; only entries written before the
+ *   keyed chain (ids up to audit_chain_legacy.last_id) may use it.
+ * - `hmac-sha256`: HMAC-SHA256 with AUDIT_HMAC_KEY, a key the database does not hold, over
+ *   'hmac-sha256\n' + prev_hash + '\n' + canonical JSON. Every new entry.
+ */
+export const HASH_SCHEMES = ['sha256', 'hmac-sha256'] as const;
+export type HashScheme = (typeof HASH_SCHEMES)[number];
+export const KEYED_SCHEME: HashScheme = 'hmac-sha256';
+
+/** The hash of an entry under its scheme; `key` is only used by the keyed scheme. */
+export function schemeHash(scheme: HashScheme, key: Buffer, prevHash: string, fields: HashedFields): string {
+  return scheme === 'sha256' ? entryHash(prevHash, fields) : keyedEntryHash(key, prevHash, fields);
+}
+
+/** hash = hex(HMAC-SHA256(key, 'hmac-sha256\n' + prev_hash + '\n' + canonicalJson(fields))). */
+export function keyedEntryHash(key: Buffer, prevHash: string, fields: HashedFields): string {
+  return createHmac('sha256', key).update(`${KEYED_SCHEME}\n${prevHash}\n${canonicalJson(covered(fields))}`, 'utf8').digest('hex');
+}
+
+/** The public legacy formula: hash = sha256hex(prev_hash + '\n' + canonicalJson(fields)). */
 export function entryHash(prevHash: string, fields: HashedFields): string {
-  const covered: HashedFields = {
+  return sha256Hex(`${prevHash}\n${canonicalJson(covered(fields))}`);
+}
+
+function covered(fields: HashedFields): HashedFields {
+  return {
     at: fields.at,
     actor_key_id: fields.actor_key_id,
     action: fields.action,
@@ -75,5 +101,4 @@ export function entryHash(prevHash: string, fields: HashedFields): string {
     reason: fields.reason,
     request_id: fields.request_id,
   };
-  return sha256Hex(`${prevHash}\n${canonicalJson(covered)}`);
 }

@@ -4,16 +4,21 @@ import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
 import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
 import { ValidationFailedError } from 'src/common/errors/app-error';
+import { AuditChainMonitor } from 'src/modules/audit/audit-chain.monitor';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { AuditEntryList, AuditVerification } from 'src/modules/audit/dto/audit.responses';
 import { ListAuditQuery } from 'src/modules/audit/dto/list-audit.query';
+import { VerifyAuditQuery } from 'src/modules/audit/dto/verify-audit.query';
 
 @ApiTags('audit')
 @ApiSecurity('api-key')
 @Roles('approver', 'operator')
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly chain: AuditChainMonitor,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Audit entries, newest first, filtered by model, actor, action and time' })
@@ -33,10 +38,16 @@ export class AuditController {
   }
 
   @Get('verify')
-  @ApiOperation({ summary: 'Recomputes the hash chain of the whole audit log and reports the first broken entry' })
+  @ApiOperation({
+    summary: 'Recomputes the hash chain of the whole audit log and reports the first broken entry',
+    description:
+      'Keep the returned head (seq and hash) outside the database and pass it back as expected_head_seq and expected_head_hash: ' +
+      'a chain whose newest entries were removed is still whole, and only such an anchor tells it was truncated.',
+  })
   @ApiOkResponse({ type: AuditVerification })
-  verify(): Promise<AuditVerification> {
-    return this.audit.verify();
+  verify(@Query() query: VerifyAuditQuery): Promise<AuditVerification> {
+    const expected = query.expected_head_seq !== undefined && query.expected_head_hash !== undefined ? [{ seq: query.expected_head_seq, hash: query.expected_head_hash }] : [];
+    return this.chain.verify(expected);
   }
 }
 

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { HASH_SCHEMES, HashScheme } from 'src/modules/audit/audit-hash';
 
 export class AuditEntryView {
   @ApiProperty({ example: '42' }) id: string;
@@ -13,7 +14,9 @@ export class AuditEntryView {
   @ApiPropertyOptional({ nullable: true }) reason: string | null;
   @ApiPropertyOptional({ nullable: true }) request_id: string | null;
   @ApiProperty({ description: 'hash of the previous entry (64 zeros for the first)' }) prev_hash: string;
-  @ApiProperty({ description: "sha256(prev_hash + '\\n' + canonical JSON of the entry)" }) hash: string;
+  @ApiProperty({ description: "hash_scheme hmac-sha256: HMAC-SHA256(AUDIT_HMAC_KEY, 'hmac-sha256\\n' + prev_hash + '\\n' + canonical JSON of the entry); sha256 (entries written before the keyed chain): sha256(prev_hash + '\\n' + canonical JSON)" })
+  hash: string;
+  @ApiProperty({ enum: HASH_SCHEMES, description: 'How hash was computed' }) hash_scheme: HashScheme;
 }
 
 export class AuditEntryList {
@@ -23,12 +26,29 @@ export class AuditEntryList {
 }
 
 export class AuditBreak {
-  @ApiProperty() id: string;
-  @ApiProperty({ example: 'hash does not match the entry (the row was altered)' }) reason: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Id of the broken entry; null when entries are missing at the end (truncation)' }) id: string | null;
+  @ApiProperty({ description: 'Position of the broken (or first missing) entry in the chain, 1 for the first' }) seq: number;
+  @ApiProperty({ example: 'hash does not match the entry (the row was altered, or AUDIT_HMAC_KEY is not the key it was written with)' }) reason: string;
+}
+
+export class AuditHeadView {
+  @ApiProperty({ description: 'Position of the newest entry (the number of entries)', example: 42 }) seq: number;
+  @ApiProperty({ example: '57' }) id: string;
+  @ApiProperty() hash: string;
+}
+
+export class AuditSegment {
+  @ApiProperty({ enum: HASH_SCHEMES }) scheme: HashScheme;
+  @ApiProperty() first_id: string;
+  @ApiProperty() last_id: string;
+  @ApiProperty() entries: number;
 }
 
 export class AuditVerification {
   @ApiProperty() valid: boolean;
   @ApiProperty({ description: 'Entries checked (up to and including the first broken one)' }) checked: number;
-  @ApiPropertyOptional({ type: AuditBreak, nullable: true }) first_broken: AuditBreak | null;
+  @ApiProperty({ type: AuditBreak, nullable: true }) first_broken: AuditBreak | null;
+  @ApiProperty({ type: AuditHeadView, nullable: true, description: 'The verified head: keep it outside the database and pass it back as expected_head_seq/expected_head_hash to detect truncation. Null when broken or empty.' })
+  head: AuditHeadView | null;
+  @ApiProperty({ type: [AuditSegment], description: 'Runs of consecutive verified entries by hash scheme, oldest first' }) segments: AuditSegment[];
 }
