@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import { startCompiledApp } from '../support/compiled-app';
 import { freePort, isAlive, waitForHttp } from '../support/processes';
+import { StandalonePostgres } from '../support/standalone-postgres';
 import { ADMIN_KEY, eventually, http, promoteAndServe, sampleCustomer } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
@@ -63,6 +65,9 @@ describe('the compiled service in local mode after a crash', () => {
     let orphan: number;
     try {
       await promoteAndServe(first.url, env.modelName, version);
+      // While its owner lives, the cluster is not an orphan: a second service on the same DATA_DIR is refused and the first keeps serving.
+      await expect(start()).rejects.toThrow(new RegExp(`PostgreSQL \\(pid \\d+\\) is already running on \\S+, started by the live process ${first.proc.pid}`));
+      expect((await http('POST', `${first.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer() })).status).toBe(200);
       orphan = Number(fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
       expect(await first.stop('SIGKILL')).toBeNull();
     } finally {
@@ -80,6 +85,8 @@ describe('the compiled service in local mode after a crash', () => {
       const res = await http('POST', `${second.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer() });
       expect(res.status).toBe(200);
       expect(res.body.model_version).toBe(version);
+      // The audit chain's head (the promotion before the crash is in it) is written to the log, outside the database.
+      await eventually(async () => /audit head seq=[1-9]\d* id=\d+ hash=[0-9a-f]{64} \(chain verified\)/.test(second.output()), 30_000, 'the audit head in the log');
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
     }
@@ -97,3 +104,65 @@ function isRunning(pid: number): boolean {
     return true;
   }
 }
+
+describe('the embedded Postgres superuser password', () => {
+  const LEGACY = 'churn-local';
+  const connects = async (url: string) => {
+    const c = new Client({ connectionString: url });
+    try {
+      await c.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  };
+  const withPassword = (url: string, password: string) => {
+    const u = new URL(url);
+    u.password = password;
+    return u.toString();
+  };
+
+  it('is generated per data directory, and a cluster made with the old fixed password gets a generated one', async () => {
+    const env = testEnv();
+    const [dirA, dirB] = [path.join(env.tmpDir, 'pg-password-a'), path.join(env.tmpDir, 'pg-password-b')];
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a = new StandalonePostgres(dirA, portA);
+    const b = new StandalonePostgres(dirB, portB);
+    await a.start();
+    await b.start();
+    try {
+      const file = path.join(dirA, 'postgres-password');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const password = fs.readFileSync(file, 'utf8').trim();
+      expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(password).not.toBe(fs.readFileSync(path.join(dirB, 'postgres-password'), 'utf8').trim());
+      expect(await connects(a.url)).toBe(true);
+      expect(await connects(withPassword(a.url, LEGACY))).toBe(false);
+
+      // A data directory from before: its cluster still has the fixed password, and there is no password file.
+      const c = new Client({ connectionString: a.url });
+      await c.connect();
+      await c.query(`ALTER USER postgres PASSWORD '${LEGACY}'`);
+      await c.query('CREATE TABLE kept (v text)');
+      await c.query(`INSERT INTO kept VALUES ('data from before')`);
+      await c.end();
+      await a.stop();
+      fs.rmSync(file);
+
+      await a.start();
+      const replaced = fs.readFileSync(file, 'utf8').trim();
+      expect(replaced).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(a.url).toBe(withPassword(a.url, replaced));
+      expect(await connects(withPassword(a.url, LEGACY))).toBe(false);
+      const d = new Client({ connectionString: a.url });
+      await d.connect();
+      expect((await d.query('SELECT v FROM kept')).rows).toEqual([{ v: 'data from before' }]);
+      await d.end();
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
