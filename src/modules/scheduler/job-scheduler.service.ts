@@ -13,6 +13,9 @@ import { JOB_LAST_SUCCESS, JOB_RUNS } from 'src/modules/scheduler/scheduler.metr
 
 /** Every replica re-reads the last successes from job_runs this often, so its gauge also shows runs other replicas won. */
 const LAST_SUCCESS_REFRESH_MS = 5 * 60_000;
+/** A claim that Postgres could not take is retried after this (doubling, up to the max). */
+const CLAIM_RETRY_MS = 1_000;
+const CLAIM_RETRY_MAX_MS = 60_000;
 
 export interface ScheduledJob {
   name: string;
@@ -66,7 +69,7 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
         start: true,
       });
       this.registry.addCronJob(job.name, cron as never);
-      void this.catchUp(job);
+      this.catchUp(job).catch((err) => this.logger.warn(`could not check ${job.name} for a missed run: ${(err as Error).message}`));
     }
   }
 
@@ -78,32 +81,66 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  /** Runs a job now, as the scheduler would (used by the tick, the catch-up, and tests). */
-  async tick(job: ScheduledJob, scheduledFor: Date): Promise<'ran' | 'skipped'> {
+  /**
+   * Runs a job now, as the scheduler would (used by the tick, the catch-up, and tests). Never rejects:
+   * when Postgres cannot take the claim, the claim is retried until the slot is claimed by some replica
+   * or a newer slot of the job is due.
+   */
+  async tick(job: ScheduledJob, scheduledFor: Date, attempt = 1): Promise<'ran' | 'skipped' | 'deferred'> {
     const slot = this.slotOf(job, scheduledFor);
-    const claimed = await this.runs
-      .createQueryBuilder()
-      .insert()
-      .values({ jobName: job.name, scheduledFor: slot, status: 'running', instance: INSTANCE_ID })
-      .orIgnore()
-      .returning('id')
-      .execute();
-    const id = claimed.identifiers[0]?.id ?? claimed.raw?.[0]?.id;
+    let id: string | undefined;
+    try {
+      const claimed = await this.runs
+        .createQueryBuilder()
+        .insert()
+        .values({ jobName: job.name, scheduledFor: slot, status: 'running', instance: INSTANCE_ID })
+        .orIgnore()
+        .returning('id')
+        .execute();
+      id = claimed.identifiers[0]?.id ?? claimed.raw?.[0]?.id;
+    } catch (err) {
+      this.deferClaim(job, slot, attempt, err);
+      return 'deferred';
+    }
     if (!id) return 'skipped'; // another replica won this slot
     try {
       await job.run(slot);
       const finishedAt = new Date();
-      await this.runs.update({ id }, { status: 'succeeded', finishedAt });
+      await this.recordOutcome(id, { status: 'succeeded', finishedAt });
       this.runsTotal.inc({ job_name: job.name, status: 'succeeded' });
       this.lastSuccess.set({ job_name: job.name }, finishedAt.getTime() / 1000);
       this.logger.log(`job ${job.name} for ${slot.toISOString()} succeeded`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.runsTotal.inc({ job_name: job.name, status: 'failed' });
-      await this.runs.update({ id }, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
+      await this.recordOutcome(id, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
       this.logger.error(`job ${job.name} for ${slot.toISOString()} failed: ${message}`);
     }
     return 'ran';
+  }
+
+  /** The outcome must reach job_runs (else the slot looks abandoned): retried while Postgres is away. */
+  private async recordOutcome(id: string, outcome: Partial<JobRunEntity>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.runs.update({ id }, outcome);
+        return;
+      } catch (err) {
+        if (attempt === 1) this.logger.warn(`could not record the outcome of job run ${id} yet: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(CLAIM_RETRY_MAX_MS, CLAIM_RETRY_MS * 2 ** (attempt - 1))));
+      }
+    }
+  }
+
+  private deferClaim(job: ScheduledJob, slot: Date, attempt: number, err: unknown): void {
+    const superseded = (previousOccurrence(job.cron, this.config.SCHEDULER_TIMEZONE, new Date()) ?? slot).getTime() > slot.getTime();
+    if (superseded || !this.started) {
+      this.logger.error(`job ${job.name} for ${slot.toISOString()} could not be claimed (${(err as Error).message}) and a newer run is due; skipping it`);
+      return;
+    }
+    const delay = Math.min(CLAIM_RETRY_MAX_MS, CLAIM_RETRY_MS * 2 ** (attempt - 1));
+    this.logger.warn(`job ${job.name} for ${slot.toISOString()} could not be claimed (${(err as Error).message}); retrying in ${delay} ms`);
+    setTimeout(() => void this.tick(job, slot, attempt + 1), delay).unref();
   }
 
   /** The scheduled occurrence a tick belongs to (the latest cron time at or before it). */
