@@ -1,17 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, FieldError } from 'src/common/errors/app-error';
+import { ProblemDetails } from 'src/common/errors/problem-details';
 
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance: string;
-  request_id?: string;
-  errors?: FieldError[];
-}
+export { ProblemDetails };
 
 const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.VALIDATION_FAILED,
@@ -51,6 +43,8 @@ export function toProblem(exception: unknown, instance: string, requestId?: stri
     detail = exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
       ? 'Request body is larger than the configured limit (BODY_LIMIT_BYTES); send fewer rows per request.'
       : String(exception.message);
+    // An empty or unparsable body: name it, like any other invalid field.
+    if (status === HttpStatus.BAD_REQUEST && (exception.code?.startsWith('FST_ERR_CTP_') || exception instanceof SyntaxError)) errors = [{ field: 'body', message: detail }];
   }
 
   const problem: ProblemDetails = {
