@@ -72,6 +72,94 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
     if (mlflow) await stopGroup(mlflow);
   });
 
+  it('bounds every integer parameter: ?after=2147483648 is a 400 naming `after`, and the spec says why', async () => {
+    const run = await http('POST', `${app.url}/api/v1/training/runs`, { key: ADMIN_KEY, body: { n_customers: 1000 } });
+    expect(run.status).toBe(201);
+    const res = await http('GET', `${app.url}/api/v1/training/runs/${run.body.id}/logs?after=2147483648`, { key: ADMIN_KEY });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body.errors).toEqual([{ field: 'after', message: expect.stringContaining('2147483647') }]);
+    expect((await http('GET', `${app.url}/api/v1/training/runs?limit=-5`, { key: ADMIN_KEY })).body.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
+
+    const spec = (await http('GET', `${app.url}/openapi.json`)).body;
+    const unbounded: string[] = [];
+    for (const [route, item] of Object.entries<Record<string, { parameters?: { name: string; schema?: Record<string, unknown> }[] }>>(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const p of op.parameters ?? []) {
+          const schema = p.schema ?? {};
+          if ((schema.type === 'integer' || schema.type === 'number') && (schema.minimum === undefined || schema.maximum === undefined)) unbounded.push(`${method} ${route} ${p.name}`);
+        }
+      }
+    }
+    expect(unbounded).toEqual([]);
+  });
+
+  it('publishes nullable values with their type, not as objects', async () => {
+    const spec = (await http('GET', `${app.url}/openapi.json`)).body;
+    const shapeless: string[] = [];
+    for (const [name, schema] of Object.entries<{ properties?: Record<string, Record<string, unknown>> }>(spec.components.schemas)) {
+      for (const [property, s] of Object.entries(schema.properties ?? {})) {
+        if (s.nullable && s.type === 'object' && !s.properties && !s.additionalProperties) shapeless.push(`${name}.${property}`);
+      }
+    }
+    expect(shapeless).toEqual([]);
+    // A nullable string that holds a value is valid against its schema.
+    expect(spec.components.schemas.TrainingRunView.properties.requested_by).toMatchObject({ type: 'string', nullable: true });
+  });
+
+  it('documents the errors of every operation as problem+json', async () => {
+    const spec = (await http('GET', `${app.url}/openapi.json`)).body;
+    const missing: string[] = [];
+    for (const [route, item] of Object.entries<Record<string, { security?: unknown[]; parameters?: { in: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>>(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const want = [
+          ...((op.parameters ?? []).length > 0 ? ['400'] : []),
+          ...((op.parameters ?? []).some((p) => p.in === 'path') ? ['404'] : []),
+          ...((op.security ?? []).length > 0 ? ['401', '403', '429'] : []),
+        ];
+        for (const status of want) if (!op.responses[status]) missing.push(`${method} ${route} ${status}`);
+        for (const [status, r] of Object.entries(op.responses)) {
+          if (Number(status) >= 400 && !r.content?.['application/problem+json'] && !route.startsWith('/health')) missing.push(`${method} ${route} ${status} without a problem+json body`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('refuses a missing body with 400 naming it, and an unknown method on a known path with 405 and Allow', async () => {
+    const noBody = await fetch(`${app.url}/api/v1/training/runs`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
+    expect(noBody.status).toBe(400);
+    expect(((await noBody.json()) as { errors: unknown }).errors).toEqual([{ field: 'body', message: expect.stringContaining('required') }]);
+    const emptyJson = await fetch(`${app.url}/api/v1/training/runs`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' } });
+    expect(emptyJson.status).toBe(400);
+    expect(((await emptyJson.json()) as { errors: unknown }).errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+    const array = await http('POST', `${app.url}/api/v1/training/runs`, { key: ADMIN_KEY, raw: '[]' });
+    expect(array.status).toBe(400);
+    expect(array.body.errors).toEqual([{ field: 'body', message: expect.stringContaining('JSON object') }]);
+
+    for (const [method, url, allow] of [
+      ['TRACE', '/api/v1/training/runs', 'GET, HEAD, POST'],
+      ['DELETE', '/predict', 'POST'],
+      ['PUT', `/api/v1/training/runs/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'GET, HEAD'],
+    ]) {
+      const res = await fetch(`${app.url}${url}`, { method, headers: { 'x-api-key': ADMIN_KEY } });
+      expect({ method, url, status: res.status, allow: res.headers.get('allow'), type: res.headers.get('content-type') }).toEqual({
+        method,
+        url,
+        status: 405,
+        allow,
+        type: expect.stringContaining('application/problem+json'),
+      });
+    }
+    expect((await fetch(`${app.url}/no/such/path`, { method: 'TRACE' })).status).toBe(404);
+  });
+
+  it('refuses a NUL character (Postgres text cannot hold it) with 400 naming the field', async () => {
+    const res = await http('POST', `${app.url}/api/v1/models/${testEnv().modelName}/versions/1/promotions`, { key: ADMIN_KEY, body: { target_stage: 'Staging', reason: 'ab\u0000c' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ field: 'reason', message: expect.stringContaining('NUL') }]);
+  });
+
   it('gives no server error, no undocumented status code, no response outside its schema', async () => {
     const results: RoleResult[] = [];
     // One role after the other: the admin last, as its runs revoke keys and change stages.

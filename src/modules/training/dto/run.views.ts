@@ -35,13 +35,13 @@ export class TrainingRunView {
   @ApiNullable(String, { description: 'Link to the run in the MLflow UI' }) mlflow_run_url: string | null;
   @ApiNullable(String) model_version: string | null;
   @ApiNullable(String) model_family: string | null;
-  @ApiNullable(Object) metrics: Record<string, number> | null;
+  @ApiNullable(Object, { additionalProperties: { type: 'number' }, description: 'Holdout metrics by name' }) metrics: Record<string, number> | null;
   @ApiNullable([GateView]) gates: GateView[] | null;
   @ApiNullable(Boolean) gates_passed: boolean | null;
   @ApiNullable([ChampionChallengerRow], { description: 'Challenger vs the Production version on the same holdout' })
   champion_challenger: ChampionChallengerRow[] | null;
   @ApiNullable(String) champion_version: string | null;
-  @ApiNullable(Object) validation: object | null;
+  @ApiNullable(Object, { additionalProperties: true }) validation: object | null;
   @ApiProperty({ description: 'true when the new version was moved to Staging (never to Production)' }) staged: boolean;
   @ApiNullable(String) failure_reason: string | null;
 }
