@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
+import { parseJsonBodies } from 'src/common/errors/json-body-parser';
 import { answerMethodNotAllowed } from 'src/common/errors/method-not-allowed';
 import { ProblemDetails } from 'src/common/errors/problem-details';
 import { documentProblemResponses } from 'src/common/errors/problem-responses.openapi';
@@ -29,7 +30,9 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     disableRequestLogging: true,
   });
   answerMethodNotAllowed(adapter.getInstance());
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, databaseUrl), adapter, { bufferLogs: true });
+  parseJsonBodies(adapter.getInstance());
+  // bodyParser: false: JSON bodies are parsed by parseJsonBodies; no other body type is accepted.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, databaseUrl), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -43,8 +43,6 @@ export function toProblem(exception: unknown, instance: string, requestId?: stri
     detail = exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
       ? 'Request body is larger than the configured limit (BODY_LIMIT_BYTES); send fewer rows per request.'
       : String(exception.message);
-    // An empty or unparsable body: name it, like any other invalid field.
-    if (status === HttpStatus.BAD_REQUEST && (exception.code?.startsWith('FST_ERR_CTP_') || exception instanceof SyntaxError)) errors = [{ field: 'body', message: detail }];
   }
 
   const problem: ProblemDetails = {
