@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class AuditEntryView {

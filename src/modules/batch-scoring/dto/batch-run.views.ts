@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { BATCH_RUN_STATES, BatchScoringRunEntity } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
 import { ApiNullable } from 'src/common/openapi/api-nullable';
 

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { PromotionEntity } from 'src/modules/governance/promotion.entity';
 import { ApiNullable } from 'src/common/openapi/api-nullable';

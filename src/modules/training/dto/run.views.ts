@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { RUN_STATES, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
 import { ApiNullable } from 'src/common/openapi/api-nullable';
 
