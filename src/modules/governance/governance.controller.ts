@@ -3,7 +3,8 @@ import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs
 import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
 import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
-import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto } from 'src/modules/governance/dto/promotion.dto';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
+import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from 'src/modules/governance/dto/promotion.dto';
 import { PromotionsService } from 'src/modules/governance/promotions.service';
 
 @ApiTags('governance')
@@ -15,6 +16,7 @@ export class GovernanceController {
   @Post('versions/:version/promotions')
   @Roles('operator')
   @ApiCreatedResponse({ type: PromotionView, description: 'Gates run at once; the result is `blocked`, `pending_approval` or `completed`' })
+  @ApiProblem(409, 'The version is already in the target stage, or a promotion of it is already waiting for approval')
   request(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -44,6 +46,7 @@ export class GovernanceController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
+  @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   approve(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
     assertModelScope(principal, name);
     return this.promotions.approve(name, id, body.reason, { principal, requestId: req.id });
@@ -53,6 +56,7 @@ export class GovernanceController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
+  @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   reject(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
     assertModelScope(principal, name);
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
@@ -61,7 +65,9 @@ export class GovernanceController {
   @Post('rollback')
   @HttpCode(200)
   @Roles('operator')
-  rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest) {
+  @ApiOkResponse({ type: RollbackResult, description: 'The previous Production version serves again' })
+  @ApiProblem(409, 'The model has no earlier Production version to roll back to')
+  rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<RollbackResult> {
     assertModelScope(principal, name);
     return this.promotions.rollback(name, body.reason, { principal, requestId: req.id });
   }

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Roles } from 'src/common/auth/auth.decorators';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
 import { NotificationsService } from 'src/modules/notifications/notifications.service';
 
@@ -21,6 +22,7 @@ export class NotificationsController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOkResponse({ type: WebhookDeliveryView, description: 'The failed delivery is pending again with a fresh set of attempts' })
+  @ApiProblem(409, 'Only a failed delivery can be retried')
   retry(@Param() params: DeliveryIdParams): Promise<WebhookDeliveryView> {
     return this.notifications.retry(params.id);
   }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
 import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from 'src/modules/registry/dto/registry.responses';
 import { SetStageDto } from 'src/modules/registry/dto/set-stage.dto';
 import { RegistryService } from 'src/modules/registry/registry.service';
@@ -49,6 +50,7 @@ export class RegistryController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOkResponse({ type: StageChangeResult })
+  @ApiProblem(409, 'The version is already in that stage')
   setStage(
     @Param('name') name: string,
     @Param('version') version: string,

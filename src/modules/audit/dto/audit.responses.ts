@@ -1,24 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class AuditEntryView {
   @ApiProperty({ example: '42' }) id: string;
   @ApiProperty({ example: '2025-11-26T10:00:00.123Z' }) at: string;
-  @ApiPropertyOptional({ nullable: true, description: "API key id of the actor, or 'system'" }) actor_key_id: string | null;
+  @ApiNullable(String, { description: "API key id of the actor, or 'system'" }) actor_key_id: string | null;
   @ApiProperty({ example: 'stage.override' }) action: string;
   @ApiProperty({ example: 'model_version' }) target_type: string;
   @ApiProperty({ example: 'churn-model/3' }) target_id: string;
-  @ApiPropertyOptional({ nullable: true }) model_name: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'State before the action (any JSON)' }) before: unknown;
-  @ApiPropertyOptional({ nullable: true, description: 'State after the action (any JSON)' }) after: unknown;
-  @ApiPropertyOptional({ nullable: true }) reason: string | null;
-  @ApiPropertyOptional({ nullable: true }) request_id: string | null;
+  @ApiNullable(String) model_name: string | null;
+  @ApiProperty({ required: true, nullable: true, description: 'State before the action (any JSON)', anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }] }) before: unknown;
+  @ApiProperty({ required: true, nullable: true, description: 'State after the action (any JSON)', anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }] }) after: unknown;
+  @ApiNullable(String) reason: string | null;
+  @ApiNullable(String) request_id: string | null;
   @ApiProperty({ description: 'hash of the previous entry (64 zeros for the first)' }) prev_hash: string;
   @ApiProperty({ description: "sha256(prev_hash + '\\n' + canonical JSON of the entry)" }) hash: string;
 }
 
 export class AuditEntryList {
   @ApiProperty({ type: [AuditEntryView], description: 'Newest first' }) entries: AuditEntryView[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as before_id to get the next (older) page; null on the last page' })
+  @ApiNullable(String, { description: 'Pass as before_id to get the next (older) page; null on the last page' })
   next_before_id: string | null;
 }
 
@@ -30,5 +31,5 @@ export class AuditBreak {
 export class AuditVerification {
   @ApiProperty() valid: boolean;
   @ApiProperty({ description: 'Entries checked (up to and including the first broken one)' }) checked: number;
-  @ApiPropertyOptional({ type: AuditBreak, nullable: true }) first_broken: AuditBreak | null;
+  @ApiNullable(AuditBreak) first_broken: AuditBreak | null;
 }

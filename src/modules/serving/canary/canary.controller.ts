@@ -3,6 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags }
 import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
 import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { CanaryViewDto, StartCanaryDto, StopCanaryDto } from 'src/modules/serving/canary/canary.dto';
 import { CanaryService, CanaryView } from 'src/modules/serving/canary/canary.service';
 
@@ -16,6 +17,7 @@ export class CanaryController {
   @Roles('operator')
   @ApiOperation({ summary: 'Attach a challenger version as canary (answers a sticky share of customers) or shadow (scored and logged only)' })
   @ApiCreatedResponse({ type: CanaryViewDto, description: 'The challenger passed its smoke test and is attached on every replica' })
+  @ApiProblem(409, 'The version is the champion or Archived, there is no champion, or a challenger is already attached')
   start(@Param('name') name: string, @Body() body: StartCanaryDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<CanaryView> {
     assertModelScope(principal, name);
     return this.canaries.start(name, body, { principal, requestId: req.id });
