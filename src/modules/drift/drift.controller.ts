@@ -1,11 +1,9 @@
-import { Body, Controller, DefaultValuePipe, Get, Header, Inject, Param, ParseIntPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, DefaultValuePipe, Get, Header, Param, ParseIntPipe, Post, Query, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import { ValidationFailedError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
 import { DriftService } from 'src/modules/drift/drift.service';
 import { CreateDriftRunDto, DriftReportPage, DriftReportView } from 'src/modules/drift/dto/drift.dto';
 import { DRIFT_WINDOWS, DriftWindow } from 'src/modules/drift/entities/drift-report.entity';
@@ -22,20 +20,18 @@ function windowParam(window?: string): DriftWindow | undefined {
 @Roles('operator', 'approver')
 @Controller('api/v1/drift')
 export class DriftController {
-  constructor(
-    private readonly drift: DriftService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly drift: DriftService) {}
 
   @Post('runs')
   @Roles('operator')
+  @ModelScoped(ModelFrom.body('model_name')) // no model_name: the served model
   @ApiCreatedResponse({ type: DriftReportView, description: 'Analyses the window now (one aggregation in Postgres) and returns the stored report' })
   run(@Body() body: CreateDriftRunDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<DriftReportView> {
-    assertModelScope(principal, body.model_name ?? this.config.SERVING_MODEL_NAME);
     return this.drift.run({ modelName: body.model_name, version: body.version, window: body.window, trigger: body.trigger ?? 'api', principal, requestId: req.id });
   }
 
   @Get('reports')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiQuery({ name: 'model_name', required: false })
   @ApiQuery({ name: 'version', required: false })
   @ApiQuery({ name: 'window', required: false, enum: DRIFT_WINDOWS })
@@ -55,6 +51,7 @@ export class DriftController {
   }
 
   @Get('reports/latest')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiQuery({ name: 'model_name', required: false })
   @ApiQuery({ name: 'version', required: false })
   @ApiQuery({ name: 'window', required: false, enum: DRIFT_WINDOWS })
@@ -64,17 +61,19 @@ export class DriftController {
   }
 
   @Get('reports/:id')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: DriftReportView })
-  get(@Param('id') id: string): Promise<DriftReportView> {
-    return this.drift.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<DriftReportView> {
+    return this.drift.get(id, principal);
   }
 
   @Get('reports/:id/html')
+  @ModelScoped(ModelFrom.resource())
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'Self-contained HTML report (inline SVG charts, no scripts): reference vs current histograms, PSI/KS/chi² and verdict per feature' })
-  html(@Param('id') id: string): Promise<string> {
-    return this.drift.html(id);
+  html(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
+    return this.drift.html(id, principal);
   }
 }

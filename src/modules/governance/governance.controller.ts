@@ -1,13 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto } from 'src/modules/governance/dto/promotion.dto';
 import { PromotionsService } from 'src/modules/governance/promotions.service';
 
 @ApiTags('governance')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.param('name'))
+@Roles('operator', 'approver')
 @Controller('api/v1/models/:name')
 export class GovernanceController {
   constructor(private readonly promotions: PromotionsService) {}
@@ -22,21 +24,18 @@ export class GovernanceController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: AuthenticatedRequest,
   ): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.request(name, version, body.target_stage, body.reason, { principal, requestId: req.id });
   }
 
   @Get('promotions')
   @ApiOkResponse({ type: [PromotionView] })
-  list(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView[]> {
-    assertModelScope(principal, name);
+  list(@Param('name') name: string): Promise<PromotionView[]> {
     return this.promotions.list(name);
   }
 
   @Get('promotions/:id')
   @ApiOkResponse({ type: PromotionView })
-  get(@Param('name') name: string, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView> {
-    assertModelScope(principal, name);
+  get(@Param('name') name: string, @Param('id') id: string): Promise<PromotionView> {
     return this.promotions.get(name, id);
   }
 
@@ -45,7 +44,6 @@ export class GovernanceController {
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
   approve(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.approve(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -54,7 +52,6 @@ export class GovernanceController {
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
   reject(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -62,7 +59,6 @@ export class GovernanceController {
   @HttpCode(200)
   @Roles('operator')
   rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest) {
-    assertModelScope(principal, name);
     return this.promotions.rollback(name, body.reason, { principal, requestId: req.id });
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, DefaultValuePipe } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import { ValidationFailedError } from 'src/common/errors/app-error';
 import { CreateRunDto } from 'src/modules/training/dto/create-run.dto';
@@ -17,13 +17,15 @@ export class TrainingController {
 
   @Post()
   @Roles('operator')
+  @ModelScoped(ModelFrom.body('model_name')) // no model_name: the served model
   @ApiCreatedResponse({ type: TrainingRunView, description: 'The run is queued and starts at once; poll GET /api/v1/training/runs/:id' })
   create(@Body() body: CreateRunDto, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
-    if (body.model_name) assertModelScope(principal, body.model_name);
     return this.training.create(body, 'api', principal);
   }
 
   @Get()
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiQuery({ name: 'model_name', required: false })
   @ApiQuery({ name: 'state', required: false, enum: RUN_STATES })
   @ApiQuery({ name: 'limit', required: false, type: Number })
@@ -40,28 +42,34 @@ export class TrainingController {
   }
 
   @Get(':id')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: TrainingRunView })
-  get(@Param('id') id: string): Promise<TrainingRunView> {
-    return this.training.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
+    return this.training.get(id, principal);
   }
 
   @Get(':id/logs')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiQuery({ name: 'after', required: false, type: Number, description: 'Return lines after this sequence number' })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiOkResponse({ type: TrainingLogPage })
   logs(
     @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
     @Query('after', new DefaultValuePipe(0), ParseIntPipe) after: number,
     @Query('limit', new DefaultValuePipe(1000), ParseIntPipe) limit: number,
   ): Promise<TrainingLogPage> {
-    return this.training.logPage(id, after, limit);
+    return this.training.logPage(id, after, limit, principal);
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('operator')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: TrainingRunView })
-  cancel(@Param('id') id: string): Promise<TrainingRunView> {
-    return this.training.cancel(id);
+  cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
+    return this.training.cancel(id, principal);
   }
 }
