@@ -234,6 +234,8 @@ describe('access policy: every operation of the spec, against a model-scoped key
     // An optional model filter left out is the key's model, not every model.
     expect((await http('GET', `${t.url}/api/v1/training/runs`, { key: keys.otherOperator })).body).toEqual([]);
     expect((await http('GET', `${t.url}/api/v1/training/runs`, { key: keys.modelOperator })).body.map((r: { id: string }) => r.id)).toEqual([ids.trainingRun]);
+    // Naming the filter twice does not slip another model past the check.
+    expect((await http('GET', `${t.url}/api/v1/training/runs?model_name=${OTHER}&model_name=${MODEL}`, { key: keys.otherOperator })).status).toBe(403);
   });
 });
 

@@ -50,27 +50,26 @@ export type ModelTarget =
   | { kind: 'narrow-query'; name: string }
   /** Checked later, by the owner of the resource. */
   | { kind: 'deferred' }
+  /** The request names a model, but not as one string (an array, a number): no model a scoped key may act on. */
+  | { kind: 'unreadable' }
   | { kind: 'all-models' };
 
-/**
- * The model a request acts on, per its policy. A value of the wrong type (a number for a name)
- * is left to validation, which answers 400 for it: it can never name another model.
- */
+/** The model a request acts on, per its policy. */
 export function targetModel(source: ModelSource, request: PolicyRequest, servedModel: string): ModelTarget {
   switch (source.kind) {
     case 'param': {
       const value = field(request.params, source.name);
-      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'deferred' };
+      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'unreadable' };
     }
     case 'query': {
       const value = field(request.query, source.name);
       if (value === undefined) return { kind: 'narrow-query', name: source.name };
-      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'deferred' };
+      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'unreadable' };
     }
     case 'body': {
       const value = field(request.body, source.field);
       if (value === undefined || value === null) return { kind: 'model', name: servedModel };
-      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'deferred' };
+      return typeof value === 'string' ? { kind: 'model', name: value } : { kind: 'unreadable' };
     }
     case 'served':
       return { kind: 'model', name: servedModel };

@@ -62,6 +62,13 @@ export class ApiKeyAuthenticator {
         case 'all-models':
           assertUnscoped(principal);
           break;
+        case 'unreadable':
+          // e.g. ?model_name=a&model_name=b: refused rather than left to a handler that might read either.
+          throw new AppError(
+            HttpStatus.FORBIDDEN,
+            ErrorCode.FORBIDDEN,
+            `API key ${principal.keyId} is limited to model '${principal.modelName}'; name that model once, as a string.`,
+          );
         case 'deferred':
           break;
       }
