@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
 import { Principal, ROLES, Role } from 'src/common/auth/roles';
 
@@ -37,6 +38,8 @@ export class CreateApiKeyDto {
 @ApiTags('api-keys')
 @ApiSecurity('api-key')
 @Roles() // admin only
+// Keys for every model: a model-scoped admin key could otherwise mint itself an unscoped one.
+@ModelScoped(ModelFrom.allModels())
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { BatchScoringService } from 'src/modules/batch-scoring/batch-scoring.service';
@@ -17,6 +18,7 @@ export class BatchScoringController {
 
   @Post()
   @Roles('operator')
+  @ModelScoped(ModelFrom.served()) // a run always scores with the served model's Production version
   @ApiCreatedResponse({ type: BatchRunView, description: 'Queued; poll GET /api/v1/batch-scoring/runs/:id' })
   @ApiProblem(409, 'A run of the same source is already queued or running')
   create(@Body() body: CreateBatchRunDto, @CurrentPrincipal() principal: Principal): Promise<BatchRunView> {
@@ -24,20 +26,26 @@ export class BatchScoringController {
   }
 
   @Get()
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: [BatchRunView] })
-  list(@Query() query: ListBatchRunsQuery): Promise<BatchRunView[]> {
-    return this.batch.list({ state: query.state, limit: query.limit });
+  list(@Query() query: ListBatchRunsQuery, @CurrentPrincipal() principal: Principal): Promise<BatchRunView[]> {
+    return this.batch.list({ state: query.state, limit: query.limit }, principal);
   }
 
   @Get(':id')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: BatchRunView })
-  get(@Param('id') id: string): Promise<BatchRunView> {
-    return this.batch.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<BatchRunView> {
+    return this.batch.get(id, principal);
   }
 
   @Get(':id/predictions')
+  @Roles('operator') // raw customer ids: operators (and admins) of the run's model only
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: BatchPredictionPage })
-  predictions(@Param('id') id: string, @Query() query: BatchPredictionsQuery): Promise<BatchPredictionPage> {
-    return this.batch.predictions(id, { riskLevel: query.risk_level, limit: query.limit, after: query.after });
+  predictions(@Param('id') id: string, @Query() query: BatchPredictionsQuery, @CurrentPrincipal() principal: Principal): Promise<BatchPredictionPage> {
+    return this.batch.predictions(id, { riskLevel: query.risk_level, limit: query.limit, after: query.after }, principal);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from 'src/modules/governance/dto/promotion.dto';
@@ -9,6 +9,8 @@ import { PromotionsService } from 'src/modules/governance/promotions.service';
 
 @ApiTags('governance')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.param('name'))
+@Roles('operator', 'approver')
 @Controller('api/v1/models/:name')
 export class GovernanceController {
   constructor(private readonly promotions: PromotionsService) {}
@@ -24,21 +26,18 @@ export class GovernanceController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: AuthenticatedRequest,
   ): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.request(name, version, body.target_stage, body.reason, { principal, requestId: req.id });
   }
 
   @Get('promotions')
   @ApiOkResponse({ type: [PromotionView] })
-  list(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView[]> {
-    assertModelScope(principal, name);
+  list(@Param('name') name: string): Promise<PromotionView[]> {
     return this.promotions.list(name);
   }
 
   @Get('promotions/:id')
   @ApiOkResponse({ type: PromotionView })
-  get(@Param('name') name: string, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView> {
-    assertModelScope(principal, name);
+  get(@Param('name') name: string, @Param('id') id: string): Promise<PromotionView> {
     return this.promotions.get(name, id);
   }
 
@@ -48,7 +47,6 @@ export class GovernanceController {
   @ApiOkResponse({ type: PromotionView })
   @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   approve(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.approve(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -58,7 +56,6 @@ export class GovernanceController {
   @ApiOkResponse({ type: PromotionView })
   @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   reject(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -68,7 +65,6 @@ export class GovernanceController {
   @ApiOkResponse({ type: RollbackResult, description: 'The previous Production version serves again' })
   @ApiProblem(409, 'The model has no earlier Production version to roll back to')
   rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<RollbackResult> {
-    assertModelScope(principal, name);
     return this.promotions.rollback(name, body.reason, { principal, requestId: req.id });
   }
 }

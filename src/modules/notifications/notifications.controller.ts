@@ -1,12 +1,14 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
 import { NotificationsService } from 'src/modules/notifications/notifications.service';
 
 @ApiTags('webhooks')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.allModels()) // deliveries carry events of every model
 @Controller('api/v1/webhooks/deliveries')
 export class NotificationsController {
   constructor(private readonly notifications: NotificationsService) {}

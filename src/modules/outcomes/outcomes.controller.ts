@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import {
   CreateOutcomeReportDto,
@@ -19,6 +20,8 @@ import { OutcomesService } from 'src/modules/outcomes/outcomes.service';
 @ApiSecurity('api-key')
 @Controller('api/v1/outcomes')
 @Roles('operator', 'approver')
+// Outcomes are facts about customers that every model is measured on, and reports cover every model.
+@ModelScoped(ModelFrom.allModels())
 export class OutcomesController {
   constructor(
     private readonly outcomes: OutcomesService,
@@ -37,6 +40,7 @@ export class OutcomesController {
   }
 
   @Get('metrics')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiOperation({ summary: 'Live accuracy, ROC-AUC, PR-AUC and precision@k per model version on the outcomes observed in the window' })
   @ApiOkResponse({ type: OutcomeMetricsView })
   metrics(@CurrentPrincipal() principal: Principal, @Query() query: OutcomeMetricsQuery): Promise<OutcomeMetricsView> {
