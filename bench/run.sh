@@ -18,6 +18,7 @@
 # Exit code: 0 when everything was measured (missed targets print FAIL but do not fail the run), else 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/mlflow-env.sh
 root=$(pwd)
 started=$(date +%s)
 

@@ -2,6 +2,8 @@
 # The reference trainer image run by training Jobs (TRAINING_EXECUTOR=kubernetes, K8S_TRAINER_IMAGE).
 # Build from the repository root: docker build -f docker/trainer.Dockerfile -t churn-trainer .
 FROM python:3.11.7-slim-bookworm
+# No MLflow usage telemetry from an on-prem control plane (opt in with MLFLOW_DISABLE_TELEMETRY=false).
+ENV MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /app
 COPY trainer/requirements.txt trainer/requirements.lock.txt trainer/

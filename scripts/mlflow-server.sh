@@ -7,6 +7,8 @@ dir=$(mkdir -p "$1" && cd "$1" && pwd)
 port=$2
 mkdir -p "$dir/artifacts"
 export MLFLOW_ENABLE_WORKSPACES=false
+# shellcheck source=scripts/mlflow-env.sh
+source "$root/scripts/mlflow-env.sh"
 exec "$root/.venv/bin/mlflow" server \
   --host 127.0.0.1 --port "$port" \
   --backend-store-uri "sqlite:///$dir/mlflow.db" \

@@ -3,6 +3,7 @@
 # unit tests, and integration + end-to-end tests against a real Postgres, MLflow server and ONNX Runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/mlflow-env.sh
 started=$(date +%s)
 bash scripts/ensure-node-deps.sh
 bash scripts/setup-python.sh

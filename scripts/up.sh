@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+source scripts/mlflow-env.sh
 started=$(date +%s)
 
 export DATA_DIR=${DATA_DIR:-$root/.data}

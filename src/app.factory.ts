@@ -5,6 +5,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
+import { parseJsonBodies } from 'src/common/errors/json-body-parser';
+import { answerMethodNotAllowed } from 'src/common/errors/method-not-allowed';
+import { ProblemDetails } from 'src/common/errors/problem-details';
+import { documentProblemResponses } from 'src/common/errors/problem-responses.openapi';
 import { AppConfig } from 'src/config/config.schema';
 import { registerHttpMetrics } from 'src/modules/metrics/http-metrics';
 import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
@@ -25,7 +29,10 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     },
     disableRequestLogging: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, databaseUrl), adapter, { bufferLogs: true });
+  answerMethodNotAllowed(adapter.getInstance());
+  parseJsonBodies(adapter.getInstance());
+  // bodyParser: false: JSON bodies are parsed by parseJsonBodies; no other body type is accepted.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, databaseUrl), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -43,9 +50,10 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
         .setVersion(config.serviceVersion)
         .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
         .build(),
-      { extraModels: [CustomerDataDto, PredictionResponseDto, BatchPredictionRequestDto, BatchPredictionResponseDto] },
+      { extraModels: [ProblemDetails, CustomerDataDto, PredictionResponseDto, BatchPredictionRequestDto, BatchPredictionResponseDto] },
     );
     addPredictionPaths(document);
+    documentProblemResponses(document);
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   }
   return app;

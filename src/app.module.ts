@@ -1,11 +1,11 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppController } from 'src/app.controller';
 import { AuthModule } from 'src/common/auth/auth.module';
-import { FieldError, ValidationFailedError } from 'src/common/errors/app-error';
 import { ProblemDetailsFilter } from 'src/common/errors/problem-details.filter';
+import { RequestValidationPipe } from 'src/common/errors/request-validation.pipe';
 import { loggingModule } from 'src/common/logging/logging.module';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
@@ -24,7 +24,6 @@ import { RegistryModule } from 'src/modules/registry/registry.module';
 import { SchedulerModule } from 'src/modules/scheduler/scheduler.module';
 import { ServingModule } from 'src/modules/serving/serving.module';
 import { TrainingModule } from 'src/modules/training/training.module';
-import type { ValidationError } from 'class-validator';
 
 @Module({})
 export class AppModule {
@@ -56,14 +55,7 @@ export class AppModule {
       controllers: [AppController],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            whitelist: true,
-            transform: true,
-            exceptionFactory: (errors) => new ValidationFailedError(flatten(errors)),
-          }),
-        },
+        { provide: APP_PIPE, useValue: new RequestValidationPipe() },
       ],
     };
   }
@@ -71,10 +63,3 @@ export class AppModule {
 
 @Module({})
 class ConfigHolder {}
-
-function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
-  return errors.flatMap((e) => [
-    ...Object.values(e.constraints ?? {}).map((message) => ({ field: `${prefix}${e.property}`, message })),
-    ...flatten(e.children ?? [], `${prefix}${e.property}.`),
-  ]);
-}

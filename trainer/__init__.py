@@ -7,4 +7,13 @@ optionally logs and registers everything in MLflow. Entry points: ``python -m tr
 ``python -m trainer.generate``.
 """
 
+import os
+
+# An on-prem control plane does not phone home, and MLflow 3's telemetry thread races with the
+# client's own requests on a network without internet (it unsets _MLFLOW_TELEMETRY_SESSION_ID
+# while `requests` reads the environment). Set before any mlflow import; a user opts in with
+# MLFLOW_DISABLE_TELEMETRY=false and DO_NOT_TRACK=false.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
 __version__ = "2.0.0"

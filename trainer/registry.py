@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 import urllib.error
 import urllib.request
@@ -65,11 +66,54 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout: float =
     )
 
 
+TRANSIENT_ATTEMPTS = 4
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A failure of the HTTP exchange itself (connection reset, timeout, a client-side error while
+    sending), as opposed to an answer from the server such as RESOURCE_DOES_NOT_EXIST."""
+    return str(getattr(exc, "message", exc)).startswith("API request to")
+
+
+def _with_retries(what: str, call: Any, *, attempts: int = TRANSIENT_ATTEMPTS, delay: float = 0.5) -> Any:
+    """Runs an idempotent MLflow call, retrying transient client errors with backoff and jitter."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - re-raised unless transient
+            if attempt == attempts or not _is_transient(exc):
+                raise
+            pause = delay * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.warning("%s failed (%s); retrying in %.1f s (%d/%d)", what, exc, pause, attempt,
+                        attempts - 1)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _create_model_version_once(client: Any, model_name: str, run_id: str, **kwargs: Any) -> Any:
+    """create_model_version is not idempotent: before a retry, look for the version that a lost
+    answer may already have created for this run, so a retry never registers it twice."""
+    first = True
+
+    def attempt() -> Any:
+        nonlocal first
+        if not first:
+            existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+            if existing:
+                log.info("version %s was created by an attempt whose answer was lost",
+                         existing[0].version)
+                return existing[0]
+        first = False
+        return client.create_model_version(name=model_name, run_id=run_id, **kwargs)
+
+    return _with_retries("registering the model version", attempt)
+
+
 def _ensure_registered_model(client: Any, name: str) -> None:
     from mlflow.exceptions import MlflowException
 
     try:
-        client.get_registered_model(name)
+        _with_retries("reading the registered model", lambda: client.get_registered_model(name))
         return
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
@@ -91,7 +135,7 @@ def _connect(tracking_uri: str, experiment: str):
     from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(tracking_uri)
-    exp = mlflow.set_experiment(experiment)
+    exp = _with_retries(f"opening experiment {experiment}", lambda: mlflow.set_experiment(experiment))
     return mlflow, MlflowClient(tracking_uri=tracking_uri), exp
 
 
@@ -146,10 +190,11 @@ def log_and_register(
         log.info("logged model directory to %s", artifact_uri)
 
         _ensure_registered_model(client, model_name)
-        version = client.create_model_version(
-            name=model_name,
+        version = _create_model_version_once(
+            client,
+            model_name,
+            run_id,
             source=artifact_uri,
-            run_id=run_id,
             tags={
                 "model_sha256": result.model_sha256,
                 "signature_format": SIGNATURE_FORMAT,

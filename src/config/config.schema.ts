@@ -73,6 +73,9 @@ export const configSchema = z
     SWAGGER_ENABLED: bool.default('true').describe('Serve Swagger UI at /docs and the spec at /openapi.json.'),
     SCHEDULER_ENABLED: bool.default('true').describe('Run scheduled jobs (weekly retrain, ...) on this replica; one replica wins each run.'),
     SCHEDULER_TIMEZONE: z.string().min(1).default('UTC').describe('Time zone of the cron expressions.'),
+    SCHEDULER_LEASE_MS: int(1000, 3_600_000)
+      .default(60_000)
+      .describe('Lease on a running scheduled job, renewed by its replica every third of it; a slot whose replica died is adopted by another once it expires.'),
     TRAINING_EXECUTOR: z.enum(['local', 'kubernetes']).default('local').describe('Where training runs: a local process or a Kubernetes Job.'),
     TRAINER_PYTHON: z.string().min(1).default('.venv/bin/python').describe('Python of the trainer venv (local executor); relative to the project root.'),
     TRAINER_WORKDIR: z.string().min(1).default('.').describe('Directory holding the `trainer` package (local executor); relative to the project root.'),
@@ -119,7 +122,9 @@ export const configSchema = z
       .describe('How often each replica verifies the audit chain and writes its head (sequence and hash) to the log and the churn_audit_* metrics.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
-    RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per minute per API key and replica (a key may set its own limit).'),
+    RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per calendar minute per API key, across all replicas (a key may set its own limit). Per replica while Postgres is unreachable.'),
+    RATE_LIMIT_EXPECTED_REPLICAS: int(1, 1000).default(10).describe('Replicas the rate limit is shared by (the chart\'s maximum): each leases max(1, limit / (4 × this)) requests at a time from the shared counter in Postgres.'),
+    RATE_LIMIT_LEASE_TIMEOUT_MS: int(10, 10_000).default(200).describe('Longest a request waits for a rate-limit lease from Postgres before the replica applies the limit on its own (for 5 s).'),
     RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
     K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),

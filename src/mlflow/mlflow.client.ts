@@ -1,8 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
+import { MLFLOW_BREAKER_OPEN, MLFLOW_CALLS } from 'src/mlflow/mlflow.metrics';
 import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from 'src/mlflow/mlflow.types';
 
 interface CallOptions {
@@ -26,7 +29,12 @@ export class MlflowClient {
   private consecutiveFailures = 0;
   private openUntil = 0;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // Optional so that tests and the CLI can build a client without a metrics registry.
+    @Optional() @InjectMetric(MLFLOW_CALLS) private readonly calls?: Counter,
+    @Optional() @InjectMetric(MLFLOW_BREAKER_OPEN) private readonly breakerOpen?: Gauge,
+  ) {
     this.http = axios.create({
       baseURL: config.MLFLOW_TRACKING_URI.replace(/\/+$/, ''),
       timeout: config.MLFLOW_TIMEOUT_MS,
@@ -182,6 +190,7 @@ export class MlflowClient {
 
   private async request<T>(req: AxiosRequestConfig, opts: CallOptions): Promise<T> {
     if (Date.now() < this.openUntil) {
+      this.calls?.inc({ outcome: 'short_circuited' });
       throw new MlflowUnavailableError(
         `MLflow at ${this.trackingUri} failed ${BREAKER_THRESHOLD} times in a row; not calling it for a few seconds. Check that the tracking server is up.`,
       );
@@ -192,12 +201,12 @@ export class MlflowClient {
       try {
         const res = await this.http.request(req);
         if (res.status >= 200 && res.status < 300) {
-          this.consecutiveFailures = 0;
+          this.recordAnswer('ok');
           return res.data as T;
         }
         const err = this.toError(req, res.status, res.data);
         if (!(err instanceof MlflowUnavailableError)) {
-          this.consecutiveFailures = 0;
+          this.recordAnswer('error');
           throw err;
         }
         lastError = err;
@@ -211,10 +220,19 @@ export class MlflowClient {
     throw lastError!;
   }
 
+  private recordAnswer(outcome: 'ok' | 'error'): void {
+    this.calls?.inc({ outcome });
+    if (this.openUntil !== 0) this.breakerOpen?.set(0);
+    this.openUntil = 0;
+    this.consecutiveFailures = 0;
+  }
+
   private recordFailure(): void {
+    this.calls?.inc({ outcome: 'failed' });
     this.consecutiveFailures++;
     if (this.consecutiveFailures >= BREAKER_THRESHOLD) {
       this.openUntil = Date.now() + BREAKER_COOL_DOWN_MS;
+      this.breakerOpen?.set(1);
       this.logger.warn(`MLflow circuit opened for ${BREAKER_COOL_DOWN_MS} ms after ${this.consecutiveFailures} failures`);
     }
   }

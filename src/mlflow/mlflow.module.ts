@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { mlflowMetrics } from 'src/mlflow/mlflow.metrics';
 
 @Global()
-@Module({ providers: [MlflowClient], exports: [MlflowClient] })
+@Module({ providers: [MlflowClient, ...mlflowMetrics], exports: [MlflowClient] })
 export class MlflowModule {}

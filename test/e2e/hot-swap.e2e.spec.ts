@@ -32,13 +32,21 @@ function loadGenerator(targets: { name: string; url: string }[], concurrency: nu
   };
 }
 
+/** The triggers credited with swapping `version` in, from churn_model_swaps_total on /metrics. */
+async function swapTriggers(url: string, version: string): Promise<string[]> {
+  const text = (await http<string>('GET', `${url}/metrics`)).body;
+  return [...text.matchAll(/^churn_model_swaps_total\{([^}]*)\} (\d+)/gm)]
+    .filter(([, labels, n]) => labels.includes(`version="${version}"`) && Number(n) > 0)
+    .map(([, labels]) => /trigger="([^"]+)"/.exec(labels)![1]);
+}
+
 describe('hot swap on every replica', () => {
-  it('switches two instances sharing Postgres to an approved version within 2 s, with no failed request under load', async () => {
+  it('switches two instances sharing Postgres to an approved version through NOTIFY, once and for good, with no failed request under load', async () => {
     const env = testEnv();
     const [v1, v2] = env.trained;
     const databaseUrl = await freshDatabase('hotswap');
-    // The poll is slowed down so that only LISTEN/NOTIFY can explain a fast switch.
-    const common = { DATABASE_URL: databaseUrl, MODEL_POLL_INTERVAL_MS: '60000', LOG_LEVEL: 'warn' };
+    // The poll (the fallback) is slowed down to an hour, so that only LISTEN/NOTIFY can explain the switch.
+    const common = { DATABASE_URL: databaseUrl, MODEL_POLL_INTERVAL_MS: '3600000', LOG_LEVEL: 'warn' };
     const apps: CompiledApp[] = [];
     let load: ReturnType<typeof loadGenerator> | undefined;
     try {
@@ -53,21 +61,27 @@ describe('hot swap on every replica', () => {
 
       let approvedAt = 0;
       const firstV2: Record<string, number> = {};
+      const v1AfterV2: Record<string, number> = { a: 0, b: 0 };
       load = loadGenerator([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], 4, (name, body) => {
         if (body.model_version === v2.version && approvedAt && firstV2[name] === undefined) firstV2[name] = Date.now() - approvedAt;
+        if (body.model_version === v1.version && firstV2[name] !== undefined) v1AfterV2[name]++;
       });
       await new Promise((r) => setTimeout(r, 500));
       approvedAt = Date.now();
       const approved = await http('POST', `${b.url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, { key: approver, body: { reason: 'reviewed the metrics' } });
       expect(approved.body).toMatchObject({ state: 'completed' });
-      await eventually(async () => firstV2.a !== undefined && firstV2.b !== undefined, 10_000, 'both instances to serve v2');
+      await eventually(async () => firstV2.a !== undefined && firstV2.b !== undefined, 60_000, 'both instances to serve v2');
       await new Promise((r) => setTimeout(r, 500));
       await load.stop();
       process.stdout.write(`\nhot swap: instance a switched ${firstV2.a} ms and b ${firstV2.b} ms after approval; ${load.total()} requests, ${load.failures.length} failed\n`);
       expect(load.failures.slice(0, 5)).toEqual([]);
-      expect(firstV2.a).toBeLessThanOrEqual(2000);
-      expect(firstV2.b).toBeLessThanOrEqual(2000);
+      // Once an instance answered with v2 it never answered with v1 again (how fast is a figure for bench/, not a test).
+      expect(v1AfterV2).toEqual({ a: 0, b: 0 });
       for (const app of apps) expect((await http('GET', `${app.url}/health`)).body.model_version).toBe(v2.version);
+      // a heard of the approval on b only through NOTIFY; b may have heard its own change first.
+      expect(await swapTriggers(a.url, v2.version)).toEqual(['notify']);
+      expect(['notify', 'local_event']).toEqual(expect.arrayContaining(await swapTriggers(b.url, v2.version)));
+      expect(await swapTriggers(b.url, v2.version)).toHaveLength(1);
     } catch (err) {
       for (const app of apps) process.stdout.write(`--- ${app.url} ---\n${app.output().slice(-3000)}\n`);
       throw err;

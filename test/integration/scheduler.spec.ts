@@ -1,7 +1,7 @@
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
-import { http, startTestApp, TestApp } from '../support/test-app';
+import { eventually, http, startTestApp, TestApp } from '../support/test-app';
 
 /** The value of one series in the app's /metrics, or undefined when it is absent. */
 async function metric(app: TestApp, name: string, labels: string): Promise<number | undefined> {
@@ -80,5 +80,32 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('adopts a slot whose replica died mid-job (its lease expired) and runs it once more, once', async () => {
+    let runs = 0;
+    const job = { name: 'adopt-test', cron: '0 * * * *', run: async () => void runs++ };
+    a.app.get(JobSchedulerService).register(job);
+    b.app.get(JobSchedulerService).register(job);
+    const db = a.app.get(DataSource);
+    // A replica on another host claimed the 10:00 slot and vanished: its lease ran out a minute ago.
+    await db.query(
+      `INSERT INTO job_runs (job_name, scheduled_for, status, instance, lease_expires_at) VALUES ('adopt-test', '2026-11-23T10:00:00Z', 'running', 'gone-host/4242/abcdef', now() - interval '1 minute')`,
+    );
+    // A live replica's running slot (lease in the future) is left alone.
+    await db.query(
+      `INSERT INTO job_runs (job_name, scheduled_for, status, instance, lease_expires_at) VALUES ('adopt-test', '2026-11-23T11:00:00Z', 'running', 'live-host/1/abcdef', now() + interval '1 hour')`,
+    );
+    const adopted = await Promise.all([a.app.get(JobSchedulerService).adoptExpired(), b.app.get(JobSchedulerService).adoptExpired()]);
+    expect(adopted.filter(Boolean)).toHaveLength(1);
+    await eventually(async () => (await db.query(`SELECT status FROM job_runs WHERE job_name = 'adopt-test' AND scheduled_for = '2026-11-23T10:00:00Z'`))[0].status === 'succeeded', 10_000, 'the adopted run to finish');
+    expect(runs).toBe(1);
+    const rows = await db.query(`SELECT to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') AS slot, status, instance, attempts FROM job_runs WHERE job_name = 'adopt-test' ORDER BY scheduled_for`);
+    expect(rows.map((r: { slot: string; status: string; attempts: number }) => [r.slot, r.status, r.attempts])).toEqual([
+      ['10:00', 'succeeded', 2],
+      ['11:00', 'running', 1],
+    ]);
+    expect(rows[0].instance).not.toBe('gone-host/4242/abcdef');
+    expect(await a.app.get(JobSchedulerService).adoptExpired()).toBe(false);
   });
 });

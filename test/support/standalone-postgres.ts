@@ -36,6 +36,11 @@ export class StandalonePostgres {
     });
   }
 
+  /** The helper process, parent of the postmaster and its backends. */
+  get pid(): number {
+    return this.proc!.pid!;
+  }
+
   async stop(): Promise<void> {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null) return;

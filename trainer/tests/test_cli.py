@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -128,13 +127,34 @@ def test_bad_run_tag_is_a_usage_error():
 
 
 def test_unreachable_mlflow_fails_fast_with_a_clear_message(tmp_path):
-    started = time.monotonic()
-    proc = _run("--tracking-uri", "http://127.0.0.1:9", "--output-dir", str(tmp_path / "m"))
+    """A server that hangs up on every request: the trainer gives up after a few bounded attempts at
+    /health, before training anything, instead of MLflow's minutes of silent retries."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    attempts = []
+
+    def hang_up():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(conn.recv(4096).split(b"\r\n", 1)[0].decode())
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        proc = _run("--tracking-uri", f"http://127.0.0.1:{port}", "--output-dir", str(tmp_path / "m"))
+    finally:
+        listener.close()
     assert proc.returncode == train.EXIT_MLFLOW
-    assert "unreachable" in proc.stderr and "127.0.0.1:9" in proc.stderr
+    assert "unreachable" in proc.stderr and f"127.0.0.1:{port}" in proc.stderr
     (line,) = _lines(proc)
     assert line["event"] == "error" and line["exit_code"] == 3
-    assert time.monotonic() - started < 30
+    assert attempts == ["GET /health HTTP/1.1"] * 3
 
 
 def test_non_empty_output_dir_is_refused(tmp_path):

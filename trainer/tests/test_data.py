@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -107,11 +106,11 @@ def test_rejects_empty_population():
         generate_customers(0, 1)
 
 
-def test_a_million_customers_is_fast():
-    t0 = time.perf_counter()
+def test_a_million_customers():
+    # How fast is a figure: bench/generate_customers.py prints it.
     df = generate_customers(1_000_000, 1)
     assert len(df) == 1_000_000 and df["customer_id"].iloc[-1] == "CUST1000000"
-    assert time.perf_counter() - t0 < 30
+    assert df["customer_id"].is_unique
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -1,29 +1,36 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { AccessPolicy, PolicyRequest, targetModel } from 'src/common/auth/access-policy';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
+import { assertModelScope, assertUnscoped } from 'src/common/auth/model-scope';
 import { RateLimiter } from 'src/common/auth/rate-limiter';
-import { Principal, Role, roleAllows } from 'src/common/auth/roles';
+import { Principal, roleAllows } from 'src/common/auth/roles';
 import { AppError, ErrorCode } from 'src/common/errors/app-error';
+import { APP_CONFIG } from 'src/config/config';
+import { AppConfig } from 'src/config/config.schema';
 
 const CHALLENGE = { 'www-authenticate': 'ApiKey header="X-API-Key"' };
 
 /**
- * Checks an X-API-Key: known and live, within its rate limit, and of a role the endpoint allows.
- * Shared by the global Nest guard and the raw Fastify prediction routes, so both answer alike.
+ * The one place where access is decided: the X-API-Key is known and live, within its rate limit, of a
+ * role the operation allows, and scoped to the model the operation acts on. Shared by the global Nest
+ * guard and the raw Fastify prediction routes, so every route answers alike.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
   constructor(
     private readonly apiKeys: ApiKeysService,
     private readonly rateLimiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
    * The key comes in X-API-Key, or as `Authorization: Bearer <key>` for clients that cannot set custom
    * headers (Alertmanager's webhook). Returns the principal and the rate-limit headers to send;
-   * throws a 401/403/429 AppError otherwise.
+   * throws a 401/403/429 AppError otherwise. A model-scoped key without an optional model filter in
+   * the query gets the filter set to its model, here, so that handlers need not remember to.
    */
-  async authenticate(requestHeaders: Record<string, string | string[] | undefined>, allowed: readonly Role[] | undefined): Promise<{ principal: Principal; headers: Record<string, string> }> {
-    const presented = requestHeaders['x-api-key'] ?? bearerToken(requestHeaders.authorization);
+  async authorize(request: PolicyRequest, policy: AccessPolicy): Promise<{ principal: Principal; headers: Record<string, string> }> {
+    const presented = request.headers['x-api-key'] ?? bearerToken(request.headers.authorization);
     if (typeof presented !== 'string' || presented.length === 0) {
       throw new AppError(
         HttpStatus.UNAUTHORIZED,
@@ -35,13 +42,36 @@ export class ApiKeyAuthenticator {
     }
     const principal = await this.apiKeys.verify(presented);
     if (!principal) throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, 'The API key is unknown, revoked or expired.', undefined, CHALLENGE);
-    const headers = this.rateLimiter.take(principal);
-    if (allowed && !roleAllows(principal.role, allowed)) {
+    const headers = await this.rateLimiter.take(principal);
+    if (!roleAllows(principal.role, policy.roles)) {
       throw new AppError(
         HttpStatus.FORBIDDEN,
         ErrorCode.FORBIDDEN,
-        `API key ${principal.keyId} has role '${principal.role}'; this endpoint needs one of: ${['admin', ...allowed].join(', ')}.`,
+        `API key ${principal.keyId} has role '${principal.role}'; this endpoint needs one of: ${['admin', ...policy.roles].join(', ')}.`,
       );
+    }
+    if (principal.modelName) {
+      const target = targetModel(policy.model, request, this.config.SERVING_MODEL_NAME);
+      switch (target.kind) {
+        case 'model':
+          assertModelScope(principal, target.name);
+          break;
+        case 'narrow-query':
+          if (request.query !== null && typeof request.query === 'object') (request.query as Record<string, unknown>)[target.name] = principal.modelName;
+          break;
+        case 'all-models':
+          assertUnscoped(principal);
+          break;
+        case 'unreadable':
+          // e.g. ?model_name=a&model_name=b: refused rather than left to a handler that might read either.
+          throw new AppError(
+            HttpStatus.FORBIDDEN,
+            ErrorCode.FORBIDDEN,
+            `API key ${principal.keyId} is limited to model '${principal.modelName}'; name that model once, as a string.`,
+          );
+        case 'deferred':
+          break;
+      }
     }
     return { principal, headers };
   }

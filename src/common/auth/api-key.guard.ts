@@ -1,10 +1,15 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { AccessPolicy, ModelFrom, ModelSource } from 'src/common/auth/access-policy';
 import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
-import { AuthenticatedRequest, PUBLIC_KEY, ROLES_KEY } from 'src/common/auth/auth.decorators';
+import { AuthenticatedRequest, MODEL_SCOPE_KEY, PUBLIC_KEY, ROLES_KEY } from 'src/common/auth/auth.decorators';
 import { Role } from 'src/common/auth/roles';
 
-/** Global guard: every route needs a valid X-API-Key unless marked @Public(); @Roles narrows who may call it. */
+/**
+ * Global guard: every route needs a valid X-API-Key unless marked @Public(), and is held to the access
+ * policy it declares with @Roles and @ModelScoped. An undeclared policy denies (admin only, no model-scoped
+ * keys), though AccessPolicyCheck already refuses to start an app with such a route.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -18,8 +23,11 @@ export class ApiKeyGuard implements CanActivate {
 
     const request = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
     const reply = ctx.switchToHttp().getResponse<{ header(k: string, v: string): unknown }>();
-    const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    const { principal, headers } = await this.authenticator.authenticate(request.headers, allowed);
+    const policy: AccessPolicy = {
+      roles: this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [],
+      model: this.reflector.getAllAndOverride<ModelSource | undefined>(MODEL_SCOPE_KEY, targets) ?? ModelFrom.allModels(),
+    };
+    const { principal, headers } = await this.authenticator.authorize(request, policy);
     request.principal = principal;
     for (const [k, v] of Object.entries(headers)) reply.header(k, v);
     (request.log as { setBindings?: (b: object) => void } | undefined)?.setBindings?.({ keyId: principal.keyId });

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
 import { Principal, ROLES, Role } from 'src/common/auth/roles';
 
@@ -21,10 +22,11 @@ export class CreateApiKeyDto {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'model_name must be a registered model name' })
   model_name?: string;
 
-  @ApiPropertyOptional({ minimum: 1, description: 'Requests per minute for this key (default RATE_LIMIT_PER_MINUTE)' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10_000_000, description: 'Requests per minute for this key (default RATE_LIMIT_PER_MINUTE)' })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(10_000_000)
   rate_limit_per_minute?: number;
 
   @ApiPropertyOptional({ format: 'date-time' })
@@ -36,6 +38,8 @@ export class CreateApiKeyDto {
 @ApiTags('api-keys')
 @ApiSecurity('api-key')
 @Roles() // admin only
+// Keys for every model: a model-scoped admin key could otherwise mint itself an unscoped one.
+@ModelScoped(ModelFrom.allModels())
 @Controller('api/v1/api-keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}

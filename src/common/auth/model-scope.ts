@@ -12,3 +12,14 @@ export function assertModelScope(principal: Principal, modelName: string): void 
     );
   }
 }
+
+/** An operation that spans every model (API keys, outcome reports, webhook deliveries) needs a key without a model scope. */
+export function assertUnscoped(principal: Principal): void {
+  if (principal.modelName) {
+    throw new AppError(
+      HttpStatus.FORBIDDEN,
+      ErrorCode.FORBIDDEN,
+      `API key ${principal.keyId} is limited to model '${principal.modelName}', and this endpoint acts on every model; use a key without a model scope.`,
+    );
+  }
+}

@@ -8,6 +8,7 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   RATE_LIMITED = 'RATE_LIMITED',
   NOT_FOUND = 'NOT_FOUND',
+  METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   CONFLICT = 'CONFLICT',
   MODEL_NOT_LOADED = 'MODEL_NOT_LOADED',
   MODEL_VERSION_NOT_FOUND = 'MODEL_VERSION_NOT_FOUND',
@@ -68,5 +69,11 @@ export class ConflictError extends AppError {
 export class ServiceUnavailableError extends AppError {
   constructor(code: ErrorCode, detail: string, retryAfterSeconds = 5) {
     super(HttpStatus.SERVICE_UNAVAILABLE, code, detail, undefined, { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, path: string, allowed: string[]) {
+    super(HttpStatus.METHOD_NOT_ALLOWED, ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${path}; use ${allowed.join(', ')}.`, undefined, { allow: allowed.join(', ') });
   }
 }

@@ -1,17 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, FieldError } from 'src/common/errors/app-error';
+import { ProblemDetails } from 'src/common/errors/problem-details';
 
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance: string;
-  request_id?: string;
-  errors?: FieldError[];
-}
+export { ProblemDetails };
 
 const FRAMEWORK_CODES: Partial<Record<number, ErrorCode>> = {
   400: ErrorCode.VALIDATION_FAILED,

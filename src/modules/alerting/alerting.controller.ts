@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
 import { AlertingService, WebhookReceipt } from 'src/modules/alerting/alerting.service';
@@ -15,6 +16,7 @@ export class AlertingController {
   @Post('webhook')
   @HttpCode(200)
   @Roles('operator')
+  @ModelScoped(ModelFrom.resource()) // each alert names its model; the service acts only on the key's model
   @ApiOperation({ summary: "Alertmanager's webhook receiver (payload version 4); send the key as Authorization: Bearer <key>" })
   receive(@Body() body: AlertmanagerWebhookDto, @CurrentPrincipal() principal: Principal): Promise<WebhookReceipt> {
     return this.alerting.receive(body, principal.modelName);
@@ -22,15 +24,16 @@ export class AlertingController {
 
   @Get()
   @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.query('model'))
   @ApiOperation({ summary: 'Recent incidents (up to 200), newest first' })
   @ApiOkResponse({ type: [AlertIncidentView] })
-  list(@Query() query: ListAlertsQuery, @CurrentPrincipal() principal: Principal): Promise<AlertIncidentView[]> {
-    if (query.model) assertModelScope(principal, query.model);
-    return this.alerting.list({ ...query, model: query.model ?? principal.modelName ?? undefined });
+  list(@Query() query: ListAlertsQuery): Promise<AlertIncidentView[]> {
+    return this.alerting.list(query);
   }
 
   @Get(':id')
   @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: AlertIncidentView })
   async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<AlertIncidentView> {
     const incident = await this.alerting.get(id);

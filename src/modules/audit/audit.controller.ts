@@ -1,8 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
-import { Principal } from 'src/common/auth/roles';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { ValidationFailedError } from 'src/common/errors/app-error';
 import { AuditChainMonitor } from 'src/modules/audit/audit-chain.monitor';
 import { AuditService } from 'src/modules/audit/audit.service';
@@ -21,13 +20,12 @@ export class AuditController {
   ) {}
 
   @Get()
+  @ModelScoped(ModelFrom.query('model')) // a key scoped to one model sees only that model's entries
   @ApiOperation({ summary: 'Audit entries, newest first, filtered by model, actor, action and time' })
   @ApiOkResponse({ type: AuditEntryList })
-  list(@Query() query: ListAuditQuery, @CurrentPrincipal() principal: Principal): Promise<AuditEntryList> {
-    // A key scoped to one model sees only that model's entries.
-    if (query.model !== undefined) assertModelScope(principal, query.model);
+  list(@Query() query: ListAuditQuery): Promise<AuditEntryList> {
     return this.audit.list({
-      modelName: query.model ?? principal.modelName ?? undefined,
+      modelName: query.model,
       actorKeyId: query.actor,
       action: query.action,
       from: instant('from', query.from),
@@ -38,6 +36,7 @@ export class AuditController {
   }
 
   @Get('verify')
+  @ModelScoped(ModelFrom.allModels()) // the chain runs through every model's entries
   @ApiOperation({
     summary: 'Recomputes the hash chain of the whole audit log and reports the first broken entry',
     description:

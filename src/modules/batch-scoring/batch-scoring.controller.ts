@@ -1,14 +1,14 @@
-import { Body, Controller, DefaultValuePipe, Get, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
-import { ValidationFailedError } from 'src/common/errors/app-error';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { BatchScoringService } from 'src/modules/batch-scoring/batch-scoring.service';
 import { BatchPredictionPage, BatchRunView } from 'src/modules/batch-scoring/dto/batch-run.views';
 import { CreateBatchRunDto } from 'src/modules/batch-scoring/dto/create-batch-run.dto';
-import { BATCH_RUN_STATES, BatchRunState, BatchSource } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
-
-const RISK_LEVELS = ['low', 'medium', 'high'];
+import { BatchPredictionsQuery, ListBatchRunsQuery } from 'src/modules/batch-scoring/dto/list-batch-runs.query';
+import { BatchSource } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
 
 @ApiTags('batch-scoring')
 @ApiSecurity('api-key')
@@ -18,43 +18,34 @@ export class BatchScoringController {
 
   @Post()
   @Roles('operator')
+  @ModelScoped(ModelFrom.served()) // a run always scores with the served model's Production version
   @ApiCreatedResponse({ type: BatchRunView, description: 'Queued; poll GET /api/v1/batch-scoring/runs/:id' })
+  @ApiProblem(409, 'A run of the same source is already queued or running')
   create(@Body() body: CreateBatchRunDto, @CurrentPrincipal() principal: Principal): Promise<BatchRunView> {
     return this.batch.create(body.source as BatchSource, body.trigger ?? 'api', principal);
   }
 
   @Get()
-  @ApiQuery({ name: 'state', required: false, enum: BATCH_RUN_STATES })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: [BatchRunView] })
-  list(@Query('state') state?: string, @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit?: number): Promise<BatchRunView[]> {
-    if (state !== undefined && !BATCH_RUN_STATES.includes(state as BatchRunState)) {
-      throw new ValidationFailedError([{ field: 'state', message: `must be one of: ${BATCH_RUN_STATES.join(', ')}` }]);
-    }
-    return this.batch.list({ state: state as BatchRunState | undefined, limit });
+  list(@Query() query: ListBatchRunsQuery, @CurrentPrincipal() principal: Principal): Promise<BatchRunView[]> {
+    return this.batch.list({ state: query.state, limit: query.limit }, principal);
   }
 
   @Get(':id')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: BatchRunView })
-  get(@Param('id') id: string): Promise<BatchRunView> {
-    return this.batch.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<BatchRunView> {
+    return this.batch.get(id, principal);
   }
 
   @Get(':id/predictions')
-  @ApiQuery({ name: 'risk_level', required: false, enum: RISK_LEVELS })
-  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-1000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: 'customer_id to continue after (next_after of the previous page)' })
+  @Roles('operator') // raw customer ids: operators (and admins) of the run's model only
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: BatchPredictionPage })
-  predictions(
-    @Param('id') id: string,
-    @Query('risk_level') riskLevel?: string,
-    @Query('limit', new DefaultValuePipe(100), ParseIntPipe) limit = 100,
-    @Query('after') after?: string,
-  ): Promise<BatchPredictionPage> {
-    if (riskLevel !== undefined && !RISK_LEVELS.includes(riskLevel)) {
-      throw new ValidationFailedError([{ field: 'risk_level', message: `must be one of: ${RISK_LEVELS.join(', ')}` }]);
-    }
-    if (limit < 1 || limit > 1000) throw new ValidationFailedError([{ field: 'limit', message: 'must be between 1 and 1000' }]);
-    return this.batch.predictions(id, { riskLevel, limit, after });
+  predictions(@Param('id') id: string, @Query() query: BatchPredictionsQuery, @CurrentPrincipal() principal: Principal): Promise<BatchPredictionPage> {
+    return this.batch.predictions(id, { riskLevel: query.risk_level, limit: query.limit, after: query.after }, principal);
   }
 }

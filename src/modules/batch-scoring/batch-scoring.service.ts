@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
+import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
 import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationFailedError } from 'src/common/errors/app-error';
 import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
@@ -159,22 +160,23 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  async list(filter: { state?: BatchRunState; limit?: number }): Promise<BatchRunView[]> {
+  /** A model-scoped key sees the runs of its model only. */
+  async list(filter: { state?: BatchRunState; limit?: number }, principal?: Principal): Promise<BatchRunView[]> {
     const rows = await this.runs.find({
-      where: filter.state ? { state: filter.state } : {},
+      where: { ...(filter.state ? { state: filter.state } : {}), ...(principal?.modelName ? { modelName: principal.modelName } : {}) },
       order: { createdAt: 'DESC' },
       take: Math.min(Math.max(filter.limit ?? 50, 1), 500),
     });
     return rows.map(toBatchRunView);
   }
 
-  async get(id: string): Promise<BatchRunView> {
-    return toBatchRunView(await this.find(id));
+  async get(id: string, principal?: Principal): Promise<BatchRunView> {
+    return toBatchRunView(await this.find(id, principal));
   }
 
   /** Predictions of a run in customer_id order; page with `after` = `next_after`. */
-  async predictions(id: string, query: { riskLevel?: string; limit: number; after?: string }): Promise<BatchPredictionPage> {
-    await this.find(id);
+  async predictions(id: string, query: { riskLevel?: string; limit: number; after?: string }, principal?: Principal): Promise<BatchPredictionPage> {
+    await this.find(id, principal);
     const limit = Math.min(Math.max(query.limit, 1), 1000);
     const params: unknown[] = [id];
     let where = 'run_id = $1';
@@ -473,10 +475,12 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     });
   }
 
-  private async find(id: string): Promise<BatchScoringRunEntity> {
+  /** The run, when it exists and the caller (if any) may see its model. */
+  private async find(id: string, principal?: Principal): Promise<BatchScoringRunEntity> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Batch-scoring run '${id}' does not exist.`);
     const run = await this.runs.findOneBy({ id });
     if (!run) throw new NotFoundError(`Batch-scoring run '${id}' does not exist.`);
+    if (principal) assertModelScope(principal, run.modelName);
     return run;
   }
 

@@ -1,80 +1,58 @@
-import { Body, Controller, DefaultValuePipe, Get, Header, Inject, Param, ParseIntPipe, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { Body, Controller, Get, Header, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
-import { ValidationFailedError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { DriftService } from 'src/modules/drift/drift.service';
 import { CreateDriftRunDto, DriftReportPage, DriftReportView } from 'src/modules/drift/dto/drift.dto';
-import { DRIFT_WINDOWS, DriftWindow } from 'src/modules/drift/entities/drift-report.entity';
-
-function windowParam(window?: string): DriftWindow | undefined {
-  if (window !== undefined && !DRIFT_WINDOWS.includes(window as DriftWindow)) {
-    throw new ValidationFailedError([{ field: 'window', message: `must be one of: ${DRIFT_WINDOWS.join(', ')}` }]);
-  }
-  return window as DriftWindow | undefined;
-}
+import { LatestReportQuery, ListReportsQuery } from 'src/modules/drift/dto/list-reports.query';
 
 @ApiTags('drift')
 @ApiSecurity('api-key')
 @Roles('operator', 'approver')
 @Controller('api/v1/drift')
 export class DriftController {
-  constructor(
-    private readonly drift: DriftService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly drift: DriftService) {}
 
   @Post('runs')
   @Roles('operator')
+  @ModelScoped(ModelFrom.body('model_name')) // no model_name: the served model
   @ApiCreatedResponse({ type: DriftReportView, description: 'Analyses the window now (one aggregation in Postgres) and returns the stored report' })
+  @ApiProblem(404, 'The model has no such version (or no Production version to default to), or its reference profile cannot be verified')
   run(@Body() body: CreateDriftRunDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<DriftReportView> {
-    assertModelScope(principal, body.model_name ?? this.config.SERVING_MODEL_NAME);
     return this.drift.run({ modelName: body.model_name, version: body.version, window: body.window, trigger: body.trigger ?? 'api', principal, requestId: req.id });
   }
 
   @Get('reports')
-  @ApiQuery({ name: 'model_name', required: false })
-  @ApiQuery({ name: 'version', required: false })
-  @ApiQuery({ name: 'window', required: false, enum: DRIFT_WINDOWS })
-  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-500, default 50' })
-  @ApiQuery({ name: 'before_id', required: false, description: 'next_before_id of the previous page' })
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiOkResponse({ type: DriftReportPage, description: 'Newest first' })
-  list(
-    @Query('model_name') modelName?: string,
-    @Query('version') version?: string,
-    @Query('window') window?: string,
-    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit = 50,
-    @Query('before_id') beforeId?: string,
-  ): Promise<DriftReportPage> {
-    if (limit < 1 || limit > 500) throw new ValidationFailedError([{ field: 'limit', message: 'must be between 1 and 500' }]);
-    if (beforeId !== undefined && !/^[0-9]{1,18}$/.test(beforeId)) throw new ValidationFailedError([{ field: 'before_id', message: 'must be a report id' }]);
-    return this.drift.list({ modelName, version, window: windowParam(window), limit, beforeId });
+  list(@Query() query: ListReportsQuery): Promise<DriftReportPage> {
+    return this.drift.list({ modelName: query.model_name, version: query.version, window: query.window, limit: query.limit, beforeId: query.before_id });
   }
 
   @Get('reports/latest')
-  @ApiQuery({ name: 'model_name', required: false })
-  @ApiQuery({ name: 'version', required: false })
-  @ApiQuery({ name: 'window', required: false, enum: DRIFT_WINDOWS })
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiOkResponse({ type: DriftReportView })
-  latest(@Query('model_name') modelName?: string, @Query('version') version?: string, @Query('window') window?: string): Promise<DriftReportView> {
-    return this.drift.latest({ modelName, version, window: windowParam(window) });
+  @ApiProblem(404, 'No report matches the filters yet')
+  latest(@Query() query: LatestReportQuery): Promise<DriftReportView> {
+    return this.drift.latest({ modelName: query.model_name, version: query.version, window: query.window });
   }
 
   @Get('reports/:id')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: DriftReportView })
-  get(@Param('id') id: string): Promise<DriftReportView> {
-    return this.drift.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<DriftReportView> {
+    return this.drift.get(id, principal);
   }
 
   @Get('reports/:id/html')
+  @ModelScoped(ModelFrom.resource())
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'Self-contained HTML report (inline SVG charts, no scripts): reference vs current histograms, PSI/KS/chi² and verdict per feature' })
-  html(@Param('id') id: string): Promise<string> {
-    return this.drift.html(id);
+  html(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
+    return this.drift.html(id, principal);
   }
 }

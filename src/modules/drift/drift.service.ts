@@ -4,6 +4,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Gauge } from 'prom-client';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from 'src/common/auth/roles';
+import { assertModelScope } from 'src/common/auth/model-scope';
 import { ErrorCode, NotFoundError, ValidationFailedError } from 'src/common/errors/app-error';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
@@ -164,13 +165,15 @@ export class DriftService implements OnApplicationBootstrap {
     return this.get(summary.id);
   }
 
-  async get(id: string): Promise<DriftReportView> {
+  /** The report, when it exists and the caller (if any) may see its model. */
+  async get(id: string, principal?: Principal): Promise<DriftReportView> {
     const report = await this.find(id);
+    if (principal) assertModelScope(principal, report.modelName);
     return toReportView(report, report.features ?? []);
   }
 
-  async html(id: string): Promise<string> {
-    return renderDriftReportHtml(await this.get(id));
+  async html(id: string, principal?: Principal): Promise<string> {
+    return renderDriftReportHtml(await this.get(id, principal));
   }
 
   private async find(id: string): Promise<DriftReportEntity> {

@@ -1,13 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
-import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto } from 'src/modules/governance/dto/promotion.dto';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
+import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from 'src/modules/governance/dto/promotion.dto';
 import { PromotionsService } from 'src/modules/governance/promotions.service';
 
 @ApiTags('governance')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.param('name'))
+@Roles('operator', 'approver')
 @Controller('api/v1/models/:name')
 export class GovernanceController {
   constructor(private readonly promotions: PromotionsService) {}
@@ -15,6 +18,7 @@ export class GovernanceController {
   @Post('versions/:version/promotions')
   @Roles('operator')
   @ApiCreatedResponse({ type: PromotionView, description: 'Gates run at once; the result is `blocked`, `pending_approval` or `completed`' })
+  @ApiProblem(409, 'The version is already in the target stage, or a promotion of it is already waiting for approval')
   request(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -22,21 +26,18 @@ export class GovernanceController {
     @CurrentPrincipal() principal: Principal,
     @Req() req: AuthenticatedRequest,
   ): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.request(name, version, body.target_stage, body.reason, { principal, requestId: req.id });
   }
 
   @Get('promotions')
   @ApiOkResponse({ type: [PromotionView] })
-  list(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView[]> {
-    assertModelScope(principal, name);
+  list(@Param('name') name: string): Promise<PromotionView[]> {
     return this.promotions.list(name);
   }
 
   @Get('promotions/:id')
   @ApiOkResponse({ type: PromotionView })
-  get(@Param('name') name: string, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<PromotionView> {
-    assertModelScope(principal, name);
+  get(@Param('name') name: string, @Param('id') id: string): Promise<PromotionView> {
     return this.promotions.get(name, id);
   }
 
@@ -44,8 +45,8 @@ export class GovernanceController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
+  @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   approve(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.approve(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -53,16 +54,17 @@ export class GovernanceController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
+  @ApiProblem(409, 'The promotion is not pending approval (already decided)')
   reject(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
-    assertModelScope(principal, name);
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
   }
 
   @Post('rollback')
   @HttpCode(200)
   @Roles('operator')
-  rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest) {
-    assertModelScope(principal, name);
+  @ApiOkResponse({ type: RollbackResult, description: 'The previous Production version serves again' })
+  @ApiProblem(409, 'The model has no earlier Production version to roll back to')
+  rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<RollbackResult> {
     return this.promotions.rollback(name, body.reason, { principal, requestId: req.id });
   }
 }

@@ -1,11 +1,14 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { ModelScoped, Roles } from 'src/common/auth/auth.decorators';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
 import { NotificationsService } from 'src/modules/notifications/notifications.service';
 
 @ApiTags('webhooks')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.allModels()) // deliveries carry events of every model
 @Controller('api/v1/webhooks/deliveries')
 export class NotificationsController {
   constructor(private readonly notifications: NotificationsService) {}
@@ -21,6 +24,7 @@ export class NotificationsController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOkResponse({ type: WebhookDeliveryView, description: 'The failed delivery is pending again with a fresh set of attempts' })
+  @ApiProblem(409, 'Only a failed delivery can be retried')
   retry(@Param() params: DeliveryIdParams): Promise<WebhookDeliveryView> {
     return this.notifications.retry(params.id);
   }

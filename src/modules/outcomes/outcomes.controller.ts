@@ -1,7 +1,8 @@
-import { Body, Controller, DefaultValuePipe, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
 import {
   CreateOutcomeReportDto,
@@ -11,6 +12,7 @@ import {
   RecordOutcomesDto,
   RecordOutcomesResult,
 } from 'src/modules/outcomes/dto/outcomes.dto';
+import { ListOutcomeReportsQuery, OutcomeMetricsQuery } from 'src/modules/outcomes/dto/outcomes.query';
 import { OutcomeReportsService } from 'src/modules/outcomes/outcome-reports.service';
 import { OutcomesService } from 'src/modules/outcomes/outcomes.service';
 
@@ -18,6 +20,8 @@ import { OutcomesService } from 'src/modules/outcomes/outcomes.service';
 @ApiSecurity('api-key')
 @Controller('api/v1/outcomes')
 @Roles('operator', 'approver')
+// Outcomes are facts about customers that every model is measured on, and reports cover every model.
+@ModelScoped(ModelFrom.allModels())
 export class OutcomesController {
   constructor(
     private readonly outcomes: OutcomesService,
@@ -36,26 +40,18 @@ export class OutcomesController {
   }
 
   @Get('metrics')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiOperation({ summary: 'Live accuracy, ROC-AUC, PR-AUC and precision@k per model version on the outcomes observed in the window' })
-  @ApiQuery({ name: 'model_name', required: false, description: 'Default: every model (a model-scoped key: its model)' })
-  @ApiQuery({ name: 'window', required: false, description: 'Outcomes observed in the last 24h, 7d, 30d, ... (default 30d)' })
-  @ApiQuery({ name: 'k', required: false, type: Number, description: 'k of precision@k (default OUTCOMES_PRECISION_AT_K)' })
   @ApiOkResponse({ type: OutcomeMetricsView })
-  metrics(
-    @CurrentPrincipal() principal: Principal,
-    @Query('model_name') modelName?: string,
-    @Query('window') window?: string,
-    @Query('k') k?: string,
-  ): Promise<OutcomeMetricsView> {
-    return this.outcomes.metricsFor({ modelName, window, k }, principal);
+  metrics(@CurrentPrincipal() principal: Principal, @Query() query: OutcomeMetricsQuery): Promise<OutcomeMetricsView> {
+    return this.outcomes.metricsFor({ modelName: query.model_name, window: query.window, k: query.k }, principal);
   }
 
   @Get('reports')
   @ApiOperation({ summary: 'Monthly outcome reports, newest month first' })
-  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-240, default 24' })
   @ApiOkResponse({ type: [OutcomeReportSummaryView] })
-  listReports(@Query('limit', new DefaultValuePipe(24), ParseIntPipe) limit: number): Promise<OutcomeReportSummaryView[]> {
-    return this.reports.list(limit);
+  listReports(@Query() query: ListOutcomeReportsQuery): Promise<OutcomeReportSummaryView[]> {
+    return this.reports.list(query.limit);
   }
 
   @Get('reports/:month')

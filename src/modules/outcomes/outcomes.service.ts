@@ -114,15 +114,12 @@ export class OutcomesService {
   }
 
   /** GET /api/v1/outcomes/metrics: the window ends now. */
-  async metricsFor(query: { modelName?: string; window?: string; k?: string }, principal: Principal): Promise<OutcomeWindowMetrics & { window: string }> {
+  async metricsFor(query: { modelName?: string; window?: string; k?: number }, principal: Principal): Promise<OutcomeWindowMetrics & { window: string }> {
     const window = query.window ?? DEFAULT_METRICS_WINDOW;
     const ms = parseWindow(window);
     if (ms === undefined) throw new ValidationFailedError([{ field: 'window', message: 'must be a number of hours or days such as 24h, 7d or 30d (at most 3660d)' }]);
-    let k: number | undefined;
-    if (query.k !== undefined) {
-      k = Number(query.k);
-      if (!Number.isInteger(k) || k < 1 || k > 1_000_000) throw new ValidationFailedError([{ field: 'k', message: 'must be an integer from 1 to 1000000' }]);
-    }
+    const k = query.k;
+    if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 1_000_000)) throw new ValidationFailedError([{ field: 'k', message: 'must be an integer from 1 to 1000000' }]);
     if (query.modelName !== undefined) {
       if (query.modelName.length === 0) throw new ValidationFailedError([{ field: 'model_name', message: 'must not be empty' }]);
       assertModelScope(principal, query.modelName);

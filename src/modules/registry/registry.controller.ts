@@ -1,35 +1,38 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedRequest, CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from 'src/modules/registry/dto/registry.responses';
 import { SetStageDto } from 'src/modules/registry/dto/set-stage.dto';
 import { RegistryService } from 'src/modules/registry/registry.service';
 
 @ApiTags('registry')
 @ApiSecurity('api-key')
+@ModelScoped(ModelFrom.param('name'))
+@Roles('operator', 'approver')
 @Controller('api/v1/models')
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
   @Get()
+  @ModelScoped(ModelFrom.resource()) // a model-scoped key lists its model only
   @ApiOkResponse({ type: ModelList })
-  listModels(): Promise<ModelList> {
-    return this.registry.listModels();
+  async listModels(@CurrentPrincipal() principal: Principal): Promise<ModelList> {
+    const list = await this.registry.listModels();
+    return principal.modelName ? { ...list, models: list.models.filter((m) => m.name === principal.modelName) } : list;
   }
 
   @Get(':name/versions')
   @ApiOkResponse({ type: ModelVersionList })
-  listVersions(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<ModelVersionList> {
-    assertModelScope(principal, name);
+  listVersions(@Param('name') name: string): Promise<ModelVersionList> {
     return this.registry.listVersions(name);
   }
 
   @Get(':name/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  modelHistory(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<StageTransitionView[]> {
-    assertModelScope(principal, name);
+  modelHistory(@Param('name') name: string): Promise<StageTransitionView[]> {
     return this.registry.history(name);
   }
 
@@ -38,9 +41,7 @@ export class RegistryController {
   versionHistory(
     @Param('name') name: string,
     @Param('version') version: string,
-    @CurrentPrincipal() principal: Principal,
   ): Promise<StageTransitionView[]> {
-    assertModelScope(principal, name);
     return this.registry.history(name, version);
   }
 
@@ -49,6 +50,7 @@ export class RegistryController {
   @HttpCode(200)
   @Roles('admin')
   @ApiOkResponse({ type: StageChangeResult })
+  @ApiProblem(409, 'The version is already in that stage')
   setStage(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -56,7 +58,6 @@ export class RegistryController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
   ): Promise<StageChangeResult> {
-    assertModelScope(principal, name);
     return this.registry.setStage({ modelName: name, version, stage: body.stage, comment: body.comment, principal, requestId: request.id, auditAction: 'stage.override' });
   }
 }

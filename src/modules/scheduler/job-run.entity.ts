@@ -10,4 +10,6 @@ export class JobRunEntity {
   @Column({ name: 'started_at', type: 'timestamptz', default: () => 'now()' }) startedAt: Date;
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt: Date | null;
   @Column({ type: 'text', nullable: true }) error: string | null;
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true }) leaseExpiresAt: Date | null;
+  @Column('int') attempts: number;
 }

@@ -4,8 +4,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { CronJob, CronTime } from 'cron';
 import { Counter, Gauge } from 'prom-client';
-import { In, Repository } from 'typeorm';
-import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
+import { Repository } from 'typeorm';
+import { INSTANCE_ID } from 'src/common/instance/instance-id';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { JobRunEntity } from 'src/modules/scheduler/job-run.entity';
@@ -13,6 +13,11 @@ import { JOB_LAST_SUCCESS, JOB_RUNS } from 'src/modules/scheduler/scheduler.metr
 
 /** Every replica re-reads the last successes from job_runs this often, so its gauge also shows runs other replicas won. */
 const LAST_SUCCESS_REFRESH_MS = 5 * 60_000;
+/** A claim that Postgres could not take is retried after this (doubling, up to the max). */
+const CLAIM_RETRY_MS = 1_000;
+const CLAIM_RETRY_MAX_MS = 60_000;
+/** A slot whose replicas died this many times in a row is marked failed instead of adopted again. */
+const MAX_ATTEMPTS = 3;
 
 export interface ScheduledJob {
   name: string;
@@ -23,8 +28,9 @@ export interface ScheduledJob {
 
 /**
  * Cron jobs that run exactly once across replicas: every replica ticks, but only the one that
- * inserts the (job, scheduled time) row runs it. A run missed while the service was down is caught
- * up at start, and a run left "running" by a dead process is marked failed.
+ * inserts the (job, scheduled time) row runs it, under a lease it renews. A run missed while the
+ * service was down is caught up at start; a slot whose replica died mid-job is adopted by another
+ * replica once its lease expires, and run again (jobs are idempotent per slot).
  */
 @Injectable()
 export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -32,6 +38,7 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
   private readonly jobs = new Map<string, ScheduledJob>();
   private started = false;
   private lastSuccessTimer?: NodeJS.Timeout;
+  private adoptTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,7 +64,9 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     this.lastSuccessTimer.unref();
     if (!this.config.SCHEDULER_ENABLED) return;
     this.started = true;
-    await this.failAbandoned();
+    await this.adoptAll();
+    this.adoptTimer = setInterval(() => void this.adoptAll(), Math.floor(this.config.SCHEDULER_LEASE_MS / 2));
+    this.adoptTimer.unref();
     for (const job of this.jobs.values()) {
       const cron = CronJob.from({
         cronTime: job.cron,
@@ -66,44 +75,141 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
         start: true,
       });
       this.registry.addCronJob(job.name, cron as never);
-      void this.catchUp(job);
+      this.catchUp(job).catch((err) => this.logger.warn(`could not check ${job.name} for a missed run: ${(err as Error).message}`));
     }
   }
 
   onModuleDestroy(): void {
     clearInterval(this.lastSuccessTimer);
+    clearInterval(this.adoptTimer);
     if (!this.started) return;
     for (const name of this.jobs.keys()) {
       if (this.registry.doesExist('cron', name)) this.registry.deleteCronJob(name);
     }
   }
 
-  /** Runs a job now, as the scheduler would (used by the tick, the catch-up, and tests). */
-  async tick(job: ScheduledJob, scheduledFor: Date): Promise<'ran' | 'skipped'> {
+  /**
+   * Runs a job now, as the scheduler would (used by the tick, the catch-up, and tests). Never rejects:
+   * when Postgres cannot take the claim, the claim is retried until the slot is claimed by some replica
+   * or a newer slot of the job is due.
+   */
+  async tick(job: ScheduledJob, scheduledFor: Date, attempt = 1): Promise<'ran' | 'skipped' | 'deferred'> {
     const slot = this.slotOf(job, scheduledFor);
-    const claimed = await this.runs
-      .createQueryBuilder()
-      .insert()
-      .values({ jobName: job.name, scheduledFor: slot, status: 'running', instance: INSTANCE_ID })
-      .orIgnore()
-      .returning('id')
-      .execute();
-    const id = claimed.identifiers[0]?.id ?? claimed.raw?.[0]?.id;
-    if (!id) return 'skipped'; // another replica won this slot
+    let claimed: { id: string }[];
+    try {
+      claimed = await this.runs.query(
+        `INSERT INTO job_runs (job_name, scheduled_for, status, instance, lease_expires_at)
+         VALUES ($1, $2, 'running', $3, now() + $4 * interval '1 millisecond')
+         ON CONFLICT (job_name, scheduled_for) DO NOTHING RETURNING id`,
+        [job.name, slot, INSTANCE_ID, this.config.SCHEDULER_LEASE_MS],
+      );
+    } catch (err) {
+      this.deferClaim(job, slot, attempt, err);
+      return 'deferred';
+    }
+    if (!claimed[0]) return 'skipped'; // another replica won this slot
+    await this.execute(job, claimed[0].id, slot);
+    return 'ran';
+  }
+
+  /** Runs a claimed slot under its lease, renewed every third of it, and records the outcome. */
+  private async execute(job: ScheduledJob, id: string, slot: Date): Promise<void> {
+    const heartbeat = setInterval(() => void this.renewLease(job, id), Math.floor(this.config.SCHEDULER_LEASE_MS / 3));
+    heartbeat.unref();
     try {
       await job.run(slot);
+      clearInterval(heartbeat);
       const finishedAt = new Date();
-      await this.runs.update({ id }, { status: 'succeeded', finishedAt });
+      if (!(await this.recordOutcome(id, { status: 'succeeded', finishedAt }))) return;
       this.runsTotal.inc({ job_name: job.name, status: 'succeeded' });
       this.lastSuccess.set({ job_name: job.name }, finishedAt.getTime() / 1000);
       this.logger.log(`job ${job.name} for ${slot.toISOString()} succeeded`);
     } catch (err) {
+      clearInterval(heartbeat);
       const message = err instanceof Error ? err.message : String(err);
+      if (!(await this.recordOutcome(id, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) }))) return;
       this.runsTotal.inc({ job_name: job.name, status: 'failed' });
-      await this.runs.update({ id }, { status: 'failed', finishedAt: new Date(), error: message.slice(0, 2000) });
       this.logger.error(`job ${job.name} for ${slot.toISOString()} failed: ${message}`);
+    } finally {
+      clearInterval(heartbeat);
     }
-    return 'ran';
+  }
+
+  private async renewLease(job: ScheduledJob, id: string): Promise<void> {
+    try {
+      const [, renewed] = await this.runs.query(
+        `UPDATE job_runs SET lease_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1 AND instance = $2 AND status = 'running'`,
+        [id, INSTANCE_ID, this.config.SCHEDULER_LEASE_MS],
+      );
+      if (!renewed) this.logger.warn(`job ${job.name} run ${id}: another replica adopted it (this replica's lease had expired)`);
+    } catch (err) {
+      this.logger.warn(`job ${job.name} run ${id}: could not renew its lease: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Takes over one running slot whose lease expired (its replica died or lost Postgres for longer
+   * than the lease) and runs it again; jobs are idempotent per slot. Gives up after MAX_ATTEMPTS.
+   */
+  async adoptExpired(): Promise<boolean> {
+    // An UPDATE through TypeORM's Postgres driver answers [rows, count].
+    const [[adopted]]: [{ id: string; job_name: string; scheduled_for: Date; attempts: number; previous: string }[], number] = await this.runs.query(
+      `UPDATE job_runs r SET instance = $1, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = r.attempts + 1
+       FROM (SELECT id, instance FROM job_runs WHERE status = 'running' AND job_name = ANY($3) AND (lease_expires_at IS NULL OR lease_expires_at < now())
+             ORDER BY scheduled_for LIMIT 1 FOR UPDATE SKIP LOCKED) old
+       WHERE r.id = old.id RETURNING r.id, r.job_name, r.scheduled_for, r.attempts, old.instance AS previous`,
+      [INSTANCE_ID, this.config.SCHEDULER_LEASE_MS, [...this.jobs.keys()]],
+    );
+    if (!adopted) return false;
+    const job = this.jobs.get(adopted.job_name)!;
+    const slot = new Date(adopted.scheduled_for);
+    if (adopted.attempts > MAX_ATTEMPTS) {
+      await this.recordOutcome(adopted.id, { status: 'failed', finishedAt: new Date(), error: `abandoned: ${MAX_ATTEMPTS} replicas in a row stopped while running it (last ${adopted.previous})` });
+      this.runsTotal.inc({ job_name: job.name, status: 'failed' });
+      this.logger.error(`job ${job.name} for ${slot.toISOString()} given up after ${MAX_ATTEMPTS} attempts`);
+      return true;
+    }
+    this.logger.warn(`job ${job.name} for ${slot.toISOString()}: adopted from ${adopted.previous}, whose lease expired (attempt ${adopted.attempts})`);
+    void this.execute(job, adopted.id, slot);
+    return true;
+  }
+
+  private async adoptAll(): Promise<void> {
+    try {
+      while (await this.adoptExpired()) {
+        /* one slot at a time, until none is left */
+      }
+    } catch (err) {
+      this.logger.warn(`could not look for abandoned job runs: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * The outcome must reach job_runs (else the slot looks abandoned), so it is retried while Postgres is
+   * away. False when another replica adopted the run meanwhile: its outcome is the one that counts.
+   */
+  private async recordOutcome(id: string, outcome: Partial<JobRunEntity>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.runs.update({ id, instance: INSTANCE_ID }, { ...outcome, leaseExpiresAt: null });
+        if (!result.affected) this.logger.warn(`job run ${id} was adopted by another replica; its outcome is not recorded here`);
+        return Boolean(result.affected);
+      } catch (err) {
+        if (attempt === 1) this.logger.warn(`could not record the outcome of job run ${id} yet: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(CLAIM_RETRY_MAX_MS, CLAIM_RETRY_MS * 2 ** (attempt - 1))));
+      }
+    }
+  }
+
+  private deferClaim(job: ScheduledJob, slot: Date, attempt: number, err: unknown): void {
+    const superseded = (previousOccurrence(job.cron, this.config.SCHEDULER_TIMEZONE, new Date()) ?? slot).getTime() > slot.getTime();
+    if (superseded || !this.started) {
+      this.logger.error(`job ${job.name} for ${slot.toISOString()} could not be claimed (${(err as Error).message}) and a newer run is due; skipping it`);
+      return;
+    }
+    const delay = Math.min(CLAIM_RETRY_MAX_MS, CLAIM_RETRY_MS * 2 ** (attempt - 1));
+    this.logger.warn(`job ${job.name} for ${slot.toISOString()} could not be claimed (${(err as Error).message}); retrying in ${delay} ms`);
+    setTimeout(() => void this.tick(job, slot, attempt + 1), delay).unref();
   }
 
   /** The scheduled occurrence a tick belongs to (the latest cron time at or before it). */
@@ -119,16 +225,6 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     if (due && due.getTime() > last.scheduledFor.getTime()) {
       this.logger.warn(`job ${job.name} missed its run of ${due.toISOString()} while the service was down; running it now`);
       await this.tick(job, due);
-    }
-  }
-
-  private async failAbandoned(): Promise<void> {
-    const running = await this.runs.find({ where: { status: In(['running']) } });
-    for (const r of running) {
-      if (isDeadLocalInstance(r.instance) || Date.now() - r.startedAt.getTime() > 24 * 3_600_000) {
-        const result = await this.runs.update({ id: r.id, status: 'running' }, { status: 'failed', finishedAt: new Date(), error: `abandoned: instance ${r.instance} stopped while running it` });
-        if (result.affected) this.runsTotal.inc({ job_name: r.jobName, status: 'failed' });
-      }
     }
   }
 

@@ -10,7 +10,10 @@ import { STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/sta
 import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
 import { OnnxModel } from 'src/modules/serving/onnx-model';
 import { loadVerifiedModel } from 'src/modules/serving/verified-model';
-import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED } from 'src/modules/serving/serving.metrics';
+import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED, MODEL_SWAPS } from 'src/modules/serving/serving.metrics';
+
+/** What made a replica look at the registry again (the label of churn_model_swaps_total). */
+export type RefreshTrigger = 'startup' | 'notify' | 'local_event' | 'reconnect' | 'poll';
 
 // A swapped-out session is released only after requests that already hold it have finished.
 const RELEASE_GRACE_MS = 30_000;
@@ -53,6 +56,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
     @InjectMetric(MODEL_INFO) private readonly infoGauge: Gauge,
     @InjectMetric(MODEL_LOAD_FAILURES) private readonly failures: Counter,
     @InjectMetric(MODEL_LOAD_DURATION) private readonly loadDuration: Histogram,
+    @InjectMetric(MODEL_SWAPS) private readonly swaps: Counter,
   ) {}
 
   get modelName(): string {
@@ -67,8 +71,8 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
   onApplicationBootstrap(): void {
     this.loadedGauge.set({ model_name: this.modelName }, 0);
     // Not awaited: the API answers (and reports not-ready) while the first model loads.
-    void this.refresh();
-    this.pollTimer = setInterval(() => void this.refresh(), this.config.MODEL_POLL_INTERVAL_MS);
+    void this.refresh('startup');
+    this.pollTimer = setInterval(() => void this.refresh('poll'), this.config.MODEL_POLL_INTERVAL_MS);
     this.pollTimer.unref();
   }
 
@@ -83,7 +87,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
 
   @OnEvent(STAGE_CHANGED_EVENT)
   onStageChanged(event: StageChangedEvent): void {
-    if (event.modelName === this.modelName && (event.to === 'Production' || event.from === 'Production')) void this.refresh();
+    if (event.modelName === this.modelName && (event.to === 'Production' || event.from === 'Production')) void this.refresh('local_event');
   }
 
   status(): ServingStatus {
@@ -99,12 +103,12 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Brings the served model in line with the registry. Calls are serialised; errors never escape. */
-  refresh(): Promise<void> {
-    this.chain = this.chain.then(() => this.reconcile()).catch((err) => this.logger.error(`model refresh failed: ${err}`));
+  refresh(trigger: RefreshTrigger): Promise<void> {
+    this.chain = this.chain.then(() => this.reconcile(trigger)).catch((err) => this.logger.error(`model refresh failed: ${err}`));
     return this.chain;
   }
 
-  private async reconcile(): Promise<void> {
+  private async reconcile(trigger: RefreshTrigger): Promise<void> {
     const production = await this.registry.productionVersion(this.modelName);
     this.desiredVersion = production?.version ?? null;
     if (!production) {
@@ -123,6 +127,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
       }
       const next = await this.load(production.version, production.modelSha256);
       this.swap(next);
+      this.swaps.inc({ model_name: this.modelName, version: next.version, trigger });
       this.failed.delete(key);
       this.lastError = null;
       this.logger.log(`now serving ${this.modelName} v${next.version} (sha256 ${next.sha256.slice(0, 12)}…) in ${stopTimer().toFixed(3)} s`);

@@ -17,22 +17,6 @@ const errors = {
 export function addPredictionPaths(document: OpenAPIObject): void {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-  document.components ??= {};
-  document.components.schemas ??= {};
-  document.components.schemas.ProblemDetails = {
-    type: 'object',
-    required: ['type', 'title', 'status', 'detail', 'code', 'instance'],
-    properties: {
-      type: { type: 'string' },
-      title: { type: 'string' },
-      status: { type: 'integer' },
-      detail: { type: 'string' },
-      code: { type: 'string' },
-      instance: { type: 'string' },
-      request_id: { type: 'string' },
-      errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-    },
-  };
   const security = [{ 'api-key': [] }];
   document.paths['/predict'] = {
     post: {

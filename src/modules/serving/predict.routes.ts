@@ -1,14 +1,15 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessPolicy, ModelFrom } from 'src/common/auth/access-policy';
 import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
 import { AuthenticatedRequest } from 'src/common/auth/auth.decorators';
-import { Role } from 'src/common/auth/roles';
 import { AppError } from 'src/common/errors/app-error';
 import { toProblem } from 'src/common/errors/problem-details.filter';
 import { PredictionService } from 'src/modules/serving/prediction.service';
 
-const ALLOWED: readonly Role[] = ['predict', 'operator'];
+// Scores the served model, so a key scoped to another model is refused like anywhere else.
+const PREDICT_POLICY: AccessPolicy = { roles: ['predict', 'operator'], model: ModelFrom.served() };
 
 // Serialised by fast-json-stringify (compiled once) instead of JSON.stringify.
 const predictionSchema = {
@@ -40,7 +41,8 @@ const batchSchema = {
 /**
  * POST /predict and /predict/batch as plain Fastify routes: the hottest path skips Nest's router,
  * guard, pipes and interceptors (measured: bench/RESULTS.md), but answers exactly like the rest of
- * the API — same API keys, roles and rate limits, same problem+json errors, same request ids.
+ * the API — same API keys, roles, model scopes and rate limits (one authenticator), same problem+json
+ * errors, same request ids.
  * Their OpenAPI description is added in predict.openapi.ts.
  */
 @Injectable()
@@ -79,7 +81,7 @@ export class PredictRoutes implements OnModuleInit {
   }
 
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { principal, headers } = await this.authenticator.authenticate(request.headers, ALLOWED);
+    const { principal, headers } = await this.authenticator.authorize(request, PREDICT_POLICY);
     (request as AuthenticatedRequest).principal = principal;
     void reply.headers(headers);
   }

@@ -6,6 +6,7 @@ export const MODEL_LOADED = 'churn_model_loaded';
 export const MODEL_INFO = 'churn_model_info';
 export const MODEL_LOAD_FAILURES = 'churn_model_load_failures_total';
 export const MODEL_LOAD_DURATION = 'churn_model_load_duration_seconds';
+export const MODEL_SWAPS = 'churn_model_swaps_total';
 export const SCORING_DURATION = 'churn_model_scoring_seconds';
 export const SCORING_ERRORS = 'churn_model_scoring_errors_total';
 export const CANARY_ACTIVE = 'churn_canary_active';
@@ -24,6 +25,11 @@ export const servingMetrics = [
   makeGaugeProvider({ name: MODEL_LOADED, help: '1 when a model version is loaded and serving.', labelNames: ['model_name'] }),
   makeGaugeProvider({ name: MODEL_INFO, help: 'The model version this replica serves (value is always 1).', labelNames: ['model_name', 'version', 'sha256'] }),
   makeCounterProvider({ name: MODEL_LOAD_FAILURES, help: 'Model versions refused at load (bad checksum, failing test vectors, ...).', labelNames: ['model_name', 'version'] }),
+  makeCounterProvider({
+    name: MODEL_SWAPS,
+    help: 'Model versions swapped in, by what noticed the change: startup, notify (LISTEN/NOTIFY from any replica), local_event, reconnect, poll (the fallback).',
+    labelNames: ['model_name', 'version', 'trigger'],
+  }),
   makeHistogramProvider({ name: MODEL_LOAD_DURATION, help: 'Download, verification, self-test and swap of a model version.', labelNames: ['model_name'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }),
   makeHistogramProvider({
     name: SCORING_DURATION,

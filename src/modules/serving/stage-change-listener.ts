@@ -51,11 +51,11 @@ export class StageChangeListener implements OnApplicationBootstrap, OnModuleDest
       try {
         const change = JSON.parse(msg.payload ?? '{}') as { modelName?: string; from?: string; to?: string };
         if (change.modelName === this.loader.modelName && (change.to === 'Production' || change.from === 'Production')) {
-          void this.loader.refresh();
+          void this.loader.refresh('notify');
           void this.canaries.refresh(); // a challenger promoted to Production ends its canary
         }
       } catch {
-        void this.loader.refresh();
+        void this.loader.refresh('notify');
       }
     });
     try {
@@ -64,7 +64,7 @@ export class StageChangeListener implements OnApplicationBootstrap, OnModuleDest
       await client.query(`LISTEN ${CANARY_CHANNEL}`);
       this.client = client;
       if (this.attempt > 0) {
-        void this.loader.refresh();
+        void this.loader.refresh('reconnect');
         void this.canaries.refresh();
       }
       this.attempt = 0;

@@ -1,12 +1,12 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, DefaultValuePipe } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ModelFrom } from 'src/common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { Principal } from 'src/common/auth/roles';
-import { ValidationFailedError } from 'src/common/errors/app-error';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 import { CreateRunDto } from 'src/modules/training/dto/create-run.dto';
 import { TrainingLogPage, TrainingRunView } from 'src/modules/training/dto/run.views';
-import { RUN_STATES, RunState } from 'src/modules/training/entities/training-run.entity';
+import { ListRunsQuery, RunLogsQuery } from 'src/modules/training/dto/list-runs.query';
 import { TrainingService } from 'src/modules/training/training.service';
 
 @ApiTags('training')
@@ -17,51 +17,44 @@ export class TrainingController {
 
   @Post()
   @Roles('operator')
+  @ModelScoped(ModelFrom.body('model_name')) // no model_name: the served model
   @ApiCreatedResponse({ type: TrainingRunView, description: 'The run is queued and starts at once; poll GET /api/v1/training/runs/:id' })
+  @ApiProblem(409, 'The model already has TRAINING_MAX_ACTIVE_RUNS_PER_MODEL queued or running runs')
   create(@Body() body: CreateRunDto, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
-    if (body.model_name) assertModelScope(principal, body.model_name);
     return this.training.create(body, 'api', principal);
   }
 
   @Get()
-  @ApiQuery({ name: 'model_name', required: false })
-  @ApiQuery({ name: 'state', required: false, enum: RUN_STATES })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.query('model_name'))
   @ApiOkResponse({ type: [TrainingRunView] })
-  list(
-    @Query('model_name') modelName?: string,
-    @Query('state') state?: string,
-    @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit?: number,
-  ): Promise<TrainingRunView[]> {
-    if (state !== undefined && !RUN_STATES.includes(state as RunState)) {
-      throw new ValidationFailedError([{ field: 'state', message: `must be one of: ${RUN_STATES.join(', ')}` }]);
-    }
-    return this.training.list({ modelName, state: state as RunState | undefined, limit });
+  list(@Query() query: ListRunsQuery): Promise<TrainingRunView[]> {
+    return this.training.list({ modelName: query.model_name, state: query.state, limit: query.limit });
   }
 
   @Get(':id')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: TrainingRunView })
-  get(@Param('id') id: string): Promise<TrainingRunView> {
-    return this.training.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
+    return this.training.get(id, principal);
   }
 
   @Get(':id/logs')
-  @ApiQuery({ name: 'after', required: false, type: Number, description: 'Return lines after this sequence number' })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: TrainingLogPage })
-  logs(
-    @Param('id') id: string,
-    @Query('after', new DefaultValuePipe(0), ParseIntPipe) after: number,
-    @Query('limit', new DefaultValuePipe(1000), ParseIntPipe) limit: number,
-  ): Promise<TrainingLogPage> {
-    return this.training.logPage(id, after, limit);
+  logs(@Param('id') id: string, @Query() query: RunLogsQuery, @CurrentPrincipal() principal: Principal): Promise<TrainingLogPage> {
+    return this.training.logPage(id, query.after, query.limit, principal);
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('operator')
+  @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: TrainingRunView })
-  cancel(@Param('id') id: string): Promise<TrainingRunView> {
-    return this.training.cancel(id);
+  @ApiProblem(409, 'The run has already ended')
+  cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<TrainingRunView> {
+    return this.training.cancel(id, principal);
   }
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { assertModelScope } from 'src/common/auth/model-scope';
 import { Principal } from 'src/common/auth/roles';
 import { ConflictError, NotFoundError, ValidationFailedError } from 'src/common/errors/app-error';
 import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
@@ -147,12 +148,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     return rows.map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
   }
 
-  async get(id: string): Promise<TrainingRunView> {
-    return toRunView(await this.find(id), this.config.MLFLOW_TRACKING_URI);
+  async get(id: string, principal?: Principal): Promise<TrainingRunView> {
+    return toRunView(await this.find(id, principal), this.config.MLFLOW_TRACKING_URI);
   }
 
-  async logPage(id: string, after: number, limit: number): Promise<TrainingLogPage> {
-    const run = await this.find(id);
+  async logPage(id: string, after: number, limit: number, principal?: Principal): Promise<TrainingLogPage> {
+    const run = await this.find(id, principal);
     await this.flush(id);
     const rows = await this.logs.find({ where: { runId: id, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: Math.min(Math.max(limit, 1), 5000) });
     const nextAfter = rows.length ? rows[rows.length - 1].seq : after;
@@ -165,8 +166,8 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     };
   }
 
-  async cancel(id: string): Promise<TrainingRunView> {
-    const run = await this.find(id);
+  async cancel(id: string, principal?: Principal): Promise<TrainingRunView> {
+    const run = await this.find(id, principal);
     if (!ACTIVE_STATES.includes(run.state)) throw new ConflictError(`Run ${id} has already ended (${run.state}).`);
     if (run.state === 'queued' && !run.executorRef) {
       await this.transition(id, ['queued'], { state: 'cancelled', failureReason: 'cancelled before it started', finishedAt: new Date() });
@@ -347,10 +348,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private async find(id: string): Promise<TrainingRunEntity> {
+  /** The run, when it exists and the caller (if any) may see its model. */
+  private async find(id: string, principal?: Principal): Promise<TrainingRunEntity> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Training run '${id}' does not exist.`);
     const run = await this.runs.findOneBy({ id });
     if (!run) throw new NotFoundError(`Training run '${id}' does not exist.`);
+    if (principal) assertModelScope(principal, run.modelName);
     return run;
   }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 /** One alert of an Alertmanager webhook (payload version 4). */
 export class AlertmanagerAlertDto {
@@ -68,20 +69,20 @@ export class AlertmanagerWebhookDto {
 export class AlertIncidentView {
   @ApiProperty() id: string;
   @ApiProperty() alertname: string;
-  @ApiPropertyOptional({ nullable: true }) severity: string | null;
+  @ApiNullable(String) severity: string | null;
   @ApiProperty({ enum: ['firing', 'resolved'] }) status: string;
-  @ApiPropertyOptional({ nullable: true }) summary: string | null;
-  @ApiPropertyOptional({ nullable: true }) model_name: string | null;
-  @ApiPropertyOptional({ nullable: true }) model_version: string | null;
+  @ApiNullable(String) summary: string | null;
+  @ApiNullable(String) model_name: string | null;
+  @ApiNullable(String) model_version: string | null;
   @ApiProperty() labels: Record<string, string>;
   @ApiProperty() annotations: Record<string, string>;
   @ApiProperty() starts_at: string;
-  @ApiPropertyOptional({ nullable: true }) ends_at: string | null;
+  @ApiNullable(String) ends_at: string | null;
   @ApiProperty() first_received_at: string;
   @ApiProperty() last_received_at: string;
   @ApiProperty({ description: 'Webhook deliveries of this incident (Alertmanager repeats them)' }) notifications: number;
-  @ApiPropertyOptional({ nullable: true, description: 'What the service did about it, e.g. canary_rolled_back' }) action: string | null;
-  @ApiPropertyOptional({ nullable: true }) generator_url: string | null;
+  @ApiNullable(String, { description: 'What the service did about it, e.g. canary_rolled_back' }) action: string | null;
+  @ApiNullable(String) generator_url: string | null;
 }
 
 export class ListAlertsQuery {

@@ -1,37 +1,38 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { BATCH_RUN_STATES, BatchScoringRunEntity } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class InvalidSampleView {
   @ApiProperty({ description: '1-based data row in the source' }) row: number;
-  @ApiPropertyOptional({ nullable: true }) customer_id: string | null;
+  @ApiNullable(String) customer_id: string | null;
   @ApiProperty({ type: [String] }) errors: string[];
 }
 
 export class BatchRunView {
   @ApiProperty() id: string;
   @ApiProperty() model_name: string;
-  @ApiPropertyOptional({ nullable: true }) model_version: string | null;
+  @ApiNullable(String) model_version: string | null;
   @ApiProperty({ type: Object, example: { type: 'table', table: 'customers' } }) source: object;
   @ApiProperty({ enum: BATCH_RUN_STATES }) state: string;
   @ApiProperty({ enum: ['api', 'schedule', 'cli'] }) trigger: string;
   @ApiProperty() chunk_rows: number;
-  @ApiPropertyOptional({ nullable: true, description: 'Data rows in the source (known once the run starts)' }) rows_total: number | null;
+  @ApiNullable(Number, { description: 'Data rows in the source (known once the run starts)' }) rows_total: number | null;
   @ApiProperty({ description: 'Rows scored and written to batch_predictions' }) rows_scored: number;
   @ApiProperty({ description: 'Rows rejected by the model validator (or repeating a customer_id); see invalid_reasons' }) rows_invalid: number;
-  @ApiPropertyOptional({ nullable: true, description: '(scored + invalid) / total × 100' }) progress_percent: number | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Rows processed per second since the run started' }) rows_per_second: number | null;
+  @ApiNullable(Number, { description: '(scored + invalid) / total × 100' }) progress_percent: number | null;
+  @ApiNullable(Number, { description: 'Rows processed per second since the run started' }) rows_per_second: number | null;
   @ApiProperty({ type: Object, description: 'risk_level → rows (final: a GROUP BY over batch_predictions)', example: { low: 700, medium: 200, high: 100 } })
   tier_counts: Record<string, number>;
   @ApiProperty() high_risk_count: number;
   @ApiProperty({ type: Object, description: '"field: message" → rows' }) invalid_reasons: Record<string, number>;
   @ApiProperty({ type: [InvalidSampleView], description: 'The first invalid rows, with every error' }) invalid_samples: InvalidSampleView[];
   @ApiProperty({ description: 'Starts, including resumptions after a crash' }) attempts: number;
-  @ApiPropertyOptional({ nullable: true }) requested_by: string | null;
-  @ApiPropertyOptional({ nullable: true }) failure_reason: string | null;
+  @ApiNullable(String) requested_by: string | null;
+  @ApiNullable(String) failure_reason: string | null;
   @ApiProperty() created_at: string;
-  @ApiPropertyOptional({ nullable: true }) started_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) finished_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) duration_seconds: number | null;
+  @ApiNullable(String) started_at: string | null;
+  @ApiNullable(String) finished_at: string | null;
+  @ApiNullable(Number) duration_seconds: number | null;
 }
 
 export class BatchPredictionView {
@@ -44,7 +45,7 @@ export class BatchPredictionView {
 
 export class BatchPredictionPage {
   @ApiProperty({ type: [BatchPredictionView] }) predictions: BatchPredictionView[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as `after` for the next page; null on the last page' }) next_after: string | null;
+  @ApiNullable(String, { description: 'Pass as `after` for the next page; null on the last page' }) next_after: string | null;
 }
 
 export function toBatchRunView(run: BatchScoringRunEntity): BatchRunView {

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { DRIFT_WINDOWS } from 'src/modules/drift/entities/drift-report.entity';
 import { REPORT_STATUSES } from 'src/modules/drift/drift-stats';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class CreateDriftRunDto {
   @ApiPropertyOptional({ description: 'Registered model; default SERVING_MODEL_NAME', example: 'churn-model' })
@@ -31,8 +32,8 @@ export class DriftTestView {
   @ApiProperty({ enum: ['ks', 'chi2'] }) name: 'ks' | 'chi2';
   @ApiProperty() statistic: number;
   @ApiProperty() p_value: number;
-  @ApiPropertyOptional({ nullable: true, description: 'chi²: degrees of freedom' }) dof: number | null;
-  @ApiPropertyOptional({ nullable: true, description: 'KS: reference grid points the statistic was taken over' }) grid_points: number | null;
+  @ApiNullable(Number, { description: 'chi²: degrees of freedom' }) dof: number | null;
+  @ApiNullable(Number, { description: 'KS: reference grid points the statistic was taken over' }) grid_points: number | null;
 }
 
 export class DriftBinsView {
@@ -45,9 +46,9 @@ export class DriftBinsView {
 export class DriftFeatureView {
   @ApiProperty({ example: 'monthly_charges' }) feature: string;
   @ApiProperty({ enum: ['numeric', 'categorical', 'score'] }) kind: string;
-  @ApiPropertyOptional({ nullable: true, description: 'Null when the window has too few predictions' }) psi: number | null;
+  @ApiNullable(Number, { description: 'Null when the window has too few predictions' }) psi: number | null;
   @ApiProperty({ enum: REPORT_STATUSES }) verdict: string;
-  @ApiPropertyOptional({ type: DriftTestView, nullable: true, description: 'KS for numeric features and the score (null for a format-1 profile), chi² for categorical ones' })
+  @ApiNullable(DriftTestView, { description: 'KS for numeric features and the score (null for a format-1 profile), chi² for categorical ones' })
   test: DriftTestView | null;
   @ApiProperty({ type: DriftBinsView }) bins: DriftBinsView;
 }
@@ -55,7 +56,7 @@ export class DriftFeatureView {
 export class RetrainOutcomeView {
   @ApiProperty() requested: boolean;
   @ApiProperty() started: boolean;
-  @ApiPropertyOptional({ nullable: true }) run_id: string | null;
+  @ApiNullable(String) run_id: string | null;
   @ApiProperty() reason: string;
 }
 
@@ -70,14 +71,14 @@ export class DriftReportSummaryView {
   @ApiProperty({ description: 'Severe drift: score PSI or enough features at/above the retrain threshold' }) severe: boolean;
   @ApiProperty() n_current: number;
   @ApiProperty() n_reference: number;
-  @ApiPropertyOptional({ nullable: true }) score_psi: number | null;
-  @ApiPropertyOptional({ nullable: true }) max_feature_psi: number | null;
+  @ApiNullable(Number) score_psi: number | null;
+  @ApiNullable(Number) max_feature_psi: number | null;
   @ApiProperty({ type: [String] }) severe_features: string[];
   @ApiProperty({ type: Object }) thresholds: object;
   @ApiProperty() profile_format_version: number;
   @ApiProperty({ enum: ['schedule', 'api', 'cli'] }) trigger: string;
-  @ApiPropertyOptional({ nullable: true }) requested_by: string | null;
-  @ApiPropertyOptional({ type: RetrainOutcomeView, nullable: true }) retrain: RetrainOutcomeView | null;
+  @ApiNullable(String) requested_by: string | null;
+  @ApiNullable(RetrainOutcomeView) retrain: RetrainOutcomeView | null;
   @ApiProperty({ description: 'Time of the aggregation query in Postgres' }) query_ms: number;
   @ApiProperty() created_at: string;
 }
@@ -89,5 +90,5 @@ export class DriftReportView extends DriftReportSummaryView {
 
 export class DriftReportPage {
   @ApiProperty({ type: [DriftReportSummaryView] }) reports: DriftReportSummaryView[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as before_id for the next (older) page' }) next_before_id: string | null;
+  @ApiNullable(String, { description: 'Pass as before_id for the next (older) page' }) next_before_id: string | null;
 }

@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { PromotionEntity } from 'src/modules/governance/promotion.entity';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class CreatePromotionDto {
   @ApiProperty({ enum: ['Staging', 'Production'] })
@@ -24,12 +25,17 @@ export class DecisionDto {
 
 export class RollbackDto extends DecisionDto {}
 
+export class RollbackResult {
+  @ApiNullable(String, { description: 'The Production version before the rollback (null when there was none)' }) rolled_back_from: string | null;
+  @ApiProperty({ description: 'The earlier Production version now serving again' }) rolled_back_to: string;
+}
+
 export class PromotionGateView {
   @ApiProperty() name: string;
   @ApiProperty() passed: boolean;
   @ApiProperty() detail: string;
-  @ApiPropertyOptional({ nullable: true }) value?: number | null;
-  @ApiPropertyOptional({ nullable: true }) threshold?: number | null;
+  @ApiNullable(Number, { required: false }) value?: number | null;
+  @ApiNullable(Number, { required: false }) threshold?: number | null;
 }
 
 export class PromotionView {
@@ -43,10 +49,10 @@ export class PromotionView {
   @ApiProperty({ type: [PromotionGateView] }) gates: PromotionGateView[];
   @ApiProperty() gates_passed: boolean;
   @ApiProperty({ description: 'An approver other than the requester must decide' }) four_eyes: boolean;
-  @ApiPropertyOptional({ nullable: true }) decided_by: string | null;
-  @ApiPropertyOptional({ nullable: true }) decision_reason: string | null;
-  @ApiPropertyOptional({ nullable: true }) decided_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) completed_at: string | null;
+  @ApiNullable(String) decided_by: string | null;
+  @ApiNullable(String) decision_reason: string | null;
+  @ApiNullable(String) decided_at: string | null;
+  @ApiNullable(String) completed_at: string | null;
   @ApiProperty() created_at: string;
 }
 
@@ -62,8 +68,8 @@ export function toPromotionView(p: PromotionEntity): PromotionView {
     gates: p.gates,
     gates_passed: p.gatesPassed,
     four_eyes: p.fourEyes,
-    decided_by: p.decidedBy,
-    decision_reason: p.decisionReason,
+    decided_by: p.decidedBy ?? null,
+    decision_reason: p.decisionReason ?? null,
     decided_at: p.decidedAt?.toISOString() ?? null,
     completed_at: p.completedAt?.toISOString() ?? null,
     created_at: p.createdAt.toISOString(),

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { DELIVERY_STATUSES, DeliveryStatus } from 'src/modules/notifications/webhook-delivery.entity';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class ListDeliveriesQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
@@ -36,9 +37,9 @@ export class WebhookDeliveryView {
   @ApiProperty({ description: 'Receiver URL (credentials masked)' }) url: string;
   @ApiProperty({ enum: DELIVERY_STATUSES }) status: DeliveryStatus;
   @ApiProperty() attempts: number;
-  @ApiPropertyOptional({ nullable: true }) last_status_code: number | null;
-  @ApiPropertyOptional({ nullable: true }) last_error: string | null;
+  @ApiNullable(Number) last_status_code: number | null;
+  @ApiNullable(String) last_error: string | null;
   @ApiProperty({ description: 'When a pending delivery is tried next' }) next_attempt_at: string;
   @ApiProperty() created_at: string;
-  @ApiPropertyOptional({ nullable: true }) delivered_at: string | null;
+  @ApiNullable(String) delivered_at: string | null;
 }

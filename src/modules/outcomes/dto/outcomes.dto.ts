@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 /** One observed outcome (documentation of the body; validated by parseOutcomes, which names `outcomes[i].field`). */
 export class OutcomeDto {
@@ -46,15 +47,15 @@ export class VersionMetricsView {
   @ApiProperty({ description: 'Matched (prediction, outcome) pairs' }) n: number;
   @ApiProperty() positives: number;
   @ApiProperty() negatives: number;
-  @ApiProperty({ nullable: true, type: Number, description: '(score >= PREDICTION_THRESHOLD) == churned' }) accuracy: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'Mann–Whitney, ties as half (= sklearn roc_auc_score)' }) roc_auc: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'Average precision (= sklearn average_precision_score)' }) pr_auc: number | null;
-  @ApiProperty({ nullable: true, type: Number }) precision_at_k: number | null;
+  @ApiNullable(Number, { description: '(score >= PREDICTION_THRESHOLD) == churned' }) accuracy: number | null;
+  @ApiNullable(Number, { description: 'Mann–Whitney, ties as half (= sklearn roc_auc_score)' }) roc_auc: number | null;
+  @ApiNullable(Number, { description: 'Average precision (= sklearn average_precision_score)' }) pr_auc: number | null;
+  @ApiNullable(Number) precision_at_k: number | null;
   @ApiProperty({ example: 50 }) k: number;
   @ApiProperty({ description: 'Matched predictions with score >= threshold' }) predicted_positives: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'predicted_positives / n' }) predicted_churn_rate: number | null;
-  @ApiProperty({ nullable: true, type: Number }) mean_predicted_probability: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'positives / n' }) actual_churn_rate: number | null;
+  @ApiNullable(Number, { description: 'predicted_positives / n' }) predicted_churn_rate: number | null;
+  @ApiNullable(Number) mean_predicted_probability: number | null;
+  @ApiNullable(Number, { description: 'positives / n' }) actual_churn_rate: number | null;
   @ApiProperty({ type: [RiskLevelOutcomeView] }) risk_levels: RiskLevelOutcomeView[];
   @ApiProperty({ description: 'Why a metric is null, by metric name', example: { roc_auc: 'all 3 matched outcomes are non-churners (churned=false); ROC-AUC needs both classes' } })
   reasons: Record<string, string>;
@@ -70,7 +71,7 @@ export class OutcomeMetricsView {
   @ApiProperty({ example: '30d' }) window: string;
   @ApiProperty({ description: 'Outcomes observed from (inclusive)' }) from: string;
   @ApiProperty({ description: 'to (exclusive): now' }) to: string;
-  @ApiProperty({ nullable: true, type: String }) model_name: string | null;
+  @ApiNullable(String) model_name: string | null;
   @ApiProperty({ example: 0.5 }) threshold: number;
   @ApiProperty({ example: 90 }) lookback_days: number;
   @ApiProperty({ type: OutcomeCountsView }) outcomes: OutcomeCountsView;
@@ -104,7 +105,7 @@ export class OutcomeReportView {
   @ApiProperty({ type: [VersionMetricsView], description: 'Per model version: metrics, predicted vs actual churn rate, and counts per risk level' })
   versions: VersionMetricsView[];
   @ApiProperty({ enum: ['api', 'schedule', 'cli'] }) trigger: string;
-  @ApiProperty({ nullable: true, type: String }) created_by: string | null;
+  @ApiNullable(String) created_by: string | null;
   @ApiProperty() created_at: string;
   @ApiProperty({ description: 'Times the month was built' }) builds: number;
 }

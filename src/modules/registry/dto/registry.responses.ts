@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { STAGES, Stage } from 'src/modules/registry/stages';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class MlflowVersionInfo {
   @ApiPropertyOptional() run_id?: string;
@@ -16,10 +17,10 @@ export class ModelVersionView {
   @ApiProperty() name: string;
   @ApiProperty() version: string;
   @ApiProperty({ enum: STAGES }) stage: Stage;
-  @ApiPropertyOptional({ nullable: true }) stage_changed_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) model_sha256: string | null;
+  @ApiNullable(String) stage_changed_at: string | null;
+  @ApiNullable(String) model_sha256: string | null;
   @ApiProperty({ description: 'false while the stage change is not yet mirrored to MLflow' }) mlflow_synced: boolean;
-  @ApiPropertyOptional({ type: MlflowVersionInfo, nullable: true, description: 'null when MLflow is unreachable' })
+  @ApiNullable(MlflowVersionInfo, { description: 'null when MLflow is unreachable' })
   mlflow: MlflowVersionInfo | null;
 }
 
@@ -32,11 +33,11 @@ export class ModelVersionList {
 
 export class ModelSummary {
   @ApiProperty() name: string;
-  @ApiPropertyOptional({ nullable: true }) description: string | null;
-  @ApiPropertyOptional({ nullable: true }) production_version: string | null;
+  @ApiNullable(String) description: string | null;
+  @ApiNullable(String) production_version: string | null;
   @ApiProperty({ type: [String] }) staging_versions: string[];
-  @ApiPropertyOptional({ nullable: true }) latest_version: string | null;
-  @ApiPropertyOptional({ nullable: true }) last_updated: string | null;
+  @ApiNullable(String) latest_version: string | null;
+  @ApiNullable(String) last_updated: string | null;
 }
 
 export class ModelList {
@@ -51,9 +52,9 @@ export class StageTransitionView {
   @ApiProperty({ enum: STAGES }) from_stage: Stage;
   @ApiProperty({ enum: STAGES }) to_stage: Stage;
   @ApiProperty({ enum: ['requested', 'archived-by-promotion'] }) reason: string;
-  @ApiPropertyOptional({ nullable: true }) comment: string | null;
-  @ApiPropertyOptional({ nullable: true }) actor_key_id: string | null;
-  @ApiPropertyOptional({ nullable: true }) request_id: string | null;
+  @ApiNullable(String) comment: string | null;
+  @ApiNullable(String) actor_key_id: string | null;
+  @ApiNullable(String) request_id: string | null;
   @ApiProperty() created_at: string;
 }
 

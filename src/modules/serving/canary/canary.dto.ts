@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class RollbackPolicyDto {
   @ApiPropertyOptional({ minimum: 0, maximum: 1, description: 'Default CANARY_MAX_ERROR_RATE (0.1)' })
@@ -57,7 +58,8 @@ export class StartCanaryDto {
   reason: string;
 
   @ApiPropertyOptional({ type: RollbackPolicyDto })
-  @IsOptional()
+  @ValidateIf((_, value) => value !== undefined)
+  @IsObject({ message: 'policy must be an object' })
   @ValidateNested()
   @Type(() => RollbackPolicyDto)
   policy?: RollbackPolicyDto;
@@ -76,26 +78,26 @@ export class CanaryViewDto {
   @ApiProperty() model_name: string;
   @ApiProperty({ enum: ['canary', 'shadow'] }) mode: string;
   @ApiProperty({ enum: ['active', 'stopped', 'rolled_back', 'promoted'] }) status: string;
-  @ApiPropertyOptional({ nullable: true, description: 'The version this replica serves as champion' }) champion_version: string | null;
+  @ApiNullable(String, { description: 'The version this replica serves as champion' }) champion_version: string | null;
   @ApiProperty() challenger_version: string;
   @ApiProperty() traffic_percent: number;
   @ApiProperty({ type: RollbackPolicyDto }) policy: RollbackPolicyDto;
   @ApiProperty() reason: string;
-  @ApiPropertyOptional({ nullable: true }) started_by: string | null;
+  @ApiNullable(String) started_by: string | null;
   @ApiProperty() started_at: string;
-  @ApiPropertyOptional({ nullable: true }) ended_by: string | null;
-  @ApiPropertyOptional({ nullable: true }) ended_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) end_reason: string | null;
-  @ApiPropertyOptional({
-    nullable: true,
+  @ApiNullable(String) ended_by: string | null;
+  @ApiNullable(String) ended_at: string | null;
+  @ApiNullable(String) end_reason: string | null;
+  @ApiNullable(Object, {
+    additionalProperties: true,
     description: "This replica's sliding window: per model count, errors, error_rate, latency_ms {p50, p95, max} (scoring), mean_score; agreement {compared, same_decision, agreement_rate, same_risk_level, mean_abs_diff}",
   })
   live: object | null;
-  @ApiPropertyOptional({
-    nullable: true,
+  @ApiNullable(Object, {
+    additionalProperties: true,
     description: 'From the prediction log, every replica since the start: per model answered, scored, mean_score, latency_p95_ms; agreement (null in the history list)',
   })
   since_start: object | null;
-  @ApiPropertyOptional({ nullable: true, description: 'The live window when the canary ended, on the replica that ended it' })
+  @ApiNullable(Object, { additionalProperties: true, description: 'The live window when the canary ended, on the replica that ended it' })
   final_window: object | null;
 }

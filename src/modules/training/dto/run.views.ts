@@ -1,48 +1,49 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { RUN_STATES, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
+import { ApiNullable } from 'src/common/openapi/api-nullable';
 
 export class GateView {
   @ApiProperty() name: string;
   @ApiProperty({ enum: ['>', '<='] }) op: string;
   @ApiProperty() threshold: number;
-  @ApiPropertyOptional({ nullable: true }) value: number | null;
+  @ApiNullable(Number) value: number | null;
   @ApiProperty() passed: boolean;
 }
 
 export class ChampionChallengerRow {
   @ApiProperty() metric: string;
-  @ApiPropertyOptional({ nullable: true }) challenger: number | null;
-  @ApiPropertyOptional({ nullable: true }) champion: number | null;
-  @ApiPropertyOptional({ nullable: true, description: 'challenger − champion' }) delta: number | null;
+  @ApiNullable(Number) challenger: number | null;
+  @ApiNullable(Number) champion: number | null;
+  @ApiNullable(Number, { description: 'challenger − champion' }) delta: number | null;
 }
 
 export class TrainingRunView {
   @ApiProperty() id: string;
   @ApiProperty() model_name: string;
   @ApiProperty({ enum: RUN_STATES }) state: string;
-  @ApiPropertyOptional({ nullable: true, description: 'Current or last trainer phase' }) phase: string | null;
+  @ApiNullable(String, { description: 'Current or last trainer phase' }) phase: string | null;
   @ApiProperty({ type: Object, description: 'phase → time it started' }) phase_times: Record<string, string>;
   @ApiProperty({ enum: ['api', 'schedule', 'drift', 'cli'] }) trigger: string;
   @ApiProperty({ type: Object }) params: object;
   @ApiProperty({ enum: ['local', 'kubernetes'] }) executor: string;
-  @ApiPropertyOptional({ nullable: true }) requested_by: string | null;
+  @ApiNullable(String) requested_by: string | null;
   @ApiProperty() created_at: string;
-  @ApiPropertyOptional({ nullable: true }) started_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) finished_at: string | null;
-  @ApiPropertyOptional({ nullable: true }) duration_seconds: number | null;
-  @ApiPropertyOptional({ nullable: true }) mlflow_run_id: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Link to the run in the MLflow UI' }) mlflow_run_url: string | null;
-  @ApiPropertyOptional({ nullable: true }) model_version: string | null;
-  @ApiPropertyOptional({ nullable: true }) model_family: string | null;
-  @ApiPropertyOptional({ type: Object, nullable: true }) metrics: Record<string, number> | null;
-  @ApiPropertyOptional({ type: [GateView], nullable: true }) gates: GateView[] | null;
-  @ApiPropertyOptional({ nullable: true }) gates_passed: boolean | null;
-  @ApiPropertyOptional({ type: [ChampionChallengerRow], nullable: true, description: 'Challenger vs the Production version on the same holdout' })
+  @ApiNullable(String) started_at: string | null;
+  @ApiNullable(String) finished_at: string | null;
+  @ApiNullable(Number) duration_seconds: number | null;
+  @ApiNullable(String) mlflow_run_id: string | null;
+  @ApiNullable(String, { description: 'Link to the run in the MLflow UI' }) mlflow_run_url: string | null;
+  @ApiNullable(String) model_version: string | null;
+  @ApiNullable(String) model_family: string | null;
+  @ApiNullable(Object, { additionalProperties: { type: 'number' }, description: 'Holdout metrics by name' }) metrics: Record<string, number> | null;
+  @ApiNullable([GateView]) gates: GateView[] | null;
+  @ApiNullable(Boolean) gates_passed: boolean | null;
+  @ApiNullable([ChampionChallengerRow], { description: 'Challenger vs the Production version on the same holdout' })
   champion_challenger: ChampionChallengerRow[] | null;
-  @ApiPropertyOptional({ nullable: true }) champion_version: string | null;
-  @ApiPropertyOptional({ type: Object, nullable: true }) validation: object | null;
+  @ApiNullable(String) champion_version: string | null;
+  @ApiNullable(Object, { additionalProperties: true }) validation: object | null;
   @ApiProperty({ description: 'true when the new version was moved to Staging (never to Production)' }) staged: boolean;
-  @ApiPropertyOptional({ nullable: true }) failure_reason: string | null;
+  @ApiNullable(String) failure_reason: string | null;
 }
 
 export class TrainingLogLine {

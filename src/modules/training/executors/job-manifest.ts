@@ -1,4 +1,5 @@
 import type { V1Job } from '@kubernetes/client-node';
+import { MLFLOW_NO_TELEMETRY_ENV } from 'src/mlflow/mlflow-telemetry';
 
 export interface JobManifestInput {
   runId: string;
@@ -42,7 +43,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
               image: input.image,
               command: ['python', '-u', '-m', 'trainer.train'], // same as docker/trainer.Dockerfile's entrypoint
               args: input.args,
-              env: [{ name: 'PYTHONUNBUFFERED', value: '1' }],
+              env: [{ name: 'PYTHONUNBUFFERED', value: '1' }, ...Object.entries(MLFLOW_NO_TELEMETRY_ENV).map(([name, value]) => ({ name, value }))],
               resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [{ name: 'work', mountPath: '/tmp' }],

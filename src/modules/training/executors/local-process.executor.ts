@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
+import { MLFLOW_NO_TELEMETRY_ENV } from 'src/mlflow/mlflow-telemetry';
 import { ExecutionCallbacks, lineSplitter, TrainerInvocation, TrainingExecutor } from 'src/modules/training/executors/training-executor';
 
 const KILL_GRACE_MS = 10_000;
@@ -21,7 +22,7 @@ export class LocalProcessExecutor implements TrainingExecutor {
         cwd: this.config.TRAINER_WORKDIR,
         detached: true, // own process group: cancel and timeout kill the trainer and anything it started
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PYTHONUNBUFFERED: '1' },
+        env: { ...MLFLOW_NO_TELEMETRY_ENV, ...process.env, PYTHONUNBUFFERED: '1' },
       });
       const entry = { child, cancelled: false };
       let timedOut = false;

@@ -1,0 +1,44 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { BATCH_RUN_STATES, BatchRunState } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+
+export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+
+/** Query parameters of GET /api/v1/batch-scoring/runs. */
+export class ListBatchRunsQuery {
+  @ApiPropertyOptional({ enum: BATCH_RUN_STATES })
+  @IsOptional()
+  @IsIn(BATCH_RUN_STATES, { message: `state must be one of: ${BATCH_RUN_STATES.join(', ')}` })
+  state?: BatchRunState;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+}
+
+/** Query parameters of GET /api/v1/batch-scoring/runs/:id/predictions. */
+export class BatchPredictionsQuery {
+  @ApiPropertyOptional({ enum: RISK_LEVELS })
+  @IsOptional()
+  @IsIn(RISK_LEVELS, { message: `risk_level must be one of: ${RISK_LEVELS.join(', ')}` })
+  risk_level?: (typeof RISK_LEVELS)[number];
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+
+  @ApiPropertyOptional({ description: 'customer_id to continue after (next_after of the previous page)', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  after?: string;
+}

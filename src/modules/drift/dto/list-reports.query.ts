@@ -1,0 +1,39 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { DRIFT_WINDOWS, DriftWindow } from 'src/modules/drift/entities/drift-report.entity';
+
+/** Query parameters of GET /api/v1/drift/reports/latest (and the filters of the list). */
+export class LatestReportQuery {
+  @ApiPropertyOptional({ example: 'churn-model', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  model_name?: string;
+
+  @ApiPropertyOptional({ example: '2', pattern: '^[0-9]{1,12}$' })
+  @IsOptional()
+  @Matches(/^[0-9]{1,12}$/, { message: 'version must be a version number' })
+  version?: string;
+
+  @ApiPropertyOptional({ enum: DRIFT_WINDOWS })
+  @IsOptional()
+  @IsIn(DRIFT_WINDOWS, { message: `window must be one of: ${DRIFT_WINDOWS.join(', ')}` })
+  window?: DriftWindow;
+}
+
+/** Query parameters of GET /api/v1/drift/reports. */
+export class ListReportsQuery extends LatestReportQuery {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+
+  @ApiPropertyOptional({ description: 'next_before_id of the previous page', pattern: '^[0-9]{1,18}$' })
+  @IsOptional()
+  @Matches(/^[0-9]{1,18}$/, { message: 'before_id must be a report id' })
+  before_id?: string;
+}

@@ -1,0 +1,45 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { RUN_STATES, RunState } from 'src/modules/training/entities/training-run.entity';
+
+/** Query parameters of GET /api/v1/training/runs. */
+export class ListRunsQuery {
+  @ApiPropertyOptional({ description: 'Only runs of this registered model', example: 'churn-model', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'model_name must be 1-100 letters, digits, dots, dashes or underscores' })
+  model_name?: string;
+
+  @ApiPropertyOptional({ enum: RUN_STATES })
+  @IsOptional()
+  @IsIn(RUN_STATES, { message: `state must be one of: ${RUN_STATES.join(', ')}` })
+  state?: RunState;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+}
+
+/** Query parameters of GET /api/v1/training/runs/:id/logs. */
+export class RunLogsQuery {
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2147483647, default: 0, description: 'Return lines after this sequence number (next_after of the previous page)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'after must be an integer' })
+  @Min(0)
+  @Max(2147483647)
+  after: number = 0;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 5000, default: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
+  @Max(5000)
+  limit: number = 1000;
+}
