@@ -4,7 +4,7 @@ import { IsInt, Matches, Max, Min, ValidateIf } from 'class-validator';
 
 /** Query parameters of GET /api/v1/audit/verify: an optional head kept outside the database. */
 export class VerifyAuditQuery {
-  @ApiPropertyOptional({ description: 'Position of an anchored head (head.seq of an earlier verification); needs expected_head_hash', example: 42, minimum: 1 })
+  @ApiPropertyOptional({ description: 'Position of an anchored head (head.seq of an earlier verification); needs expected_head_hash', example: 42, type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
   @ValidateIf((q: VerifyAuditQuery) => q.expected_head_seq !== undefined || q.expected_head_hash !== undefined)
   @Type(() => Number)
   @IsInt({ message: 'expected_head_seq must be an integer (head.seq of an earlier verification), given together with expected_head_hash' })
