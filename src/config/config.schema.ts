@@ -108,6 +108,8 @@ export const configSchema = z
     PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
+    PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('On shutdown, queued predictions that cannot reach Postgres within this go to the spill file (replayed at the next start).'),
+    PREDICTION_LOG_STALL_SECONDS: int(1, 86_400).default(60).describe('/health reports the prediction log as stalled (degraded) once its oldest unwritten prediction is older than this.'),
     RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per minute per API key and replica (a key may set its own limit).'),
     RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
