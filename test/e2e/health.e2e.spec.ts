@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv from 'ajv';
 import { Client } from 'pg';
 import { freezePostgres } from '../support/freeze-postgres';
 import { freePort } from '../support/processes';
@@ -34,6 +35,15 @@ describe('/health tells what the service can do', () => {
 
   const health = () => http('GET', `${t.url}/health`);
 
+  /** Checks a /health answer against the schema the service publishes for that status. */
+  const matchesPublishedSchema = async (res: { status: number; body: unknown }) => {
+    const spec = (await http('GET', `${t.url}/openapi.json`)).body;
+    const schema = spec.paths['/health'].get.responses[String(res.status)].content['application/json'].schema;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const validate = ajv.compile({ ...schema, components: spec.components });
+    return validate(res.body) ? [] : validate.errors;
+  };
+
   it('answers 503 unhealthy, and is not ready, only while no model is loaded', async () => {
     const before = await health();
     expect(before.status).toBe(503);
@@ -41,12 +51,14 @@ describe('/health tells what the service can do', () => {
     expect(before.body.reasons).toEqual([expect.stringMatching(/no model loaded/)]);
     expect((await http('GET', `${t.url}/health/ready`)).status).toBe(503);
     expect((await http('GET', `${t.url}/health/live`)).status).toBe(200);
+    expect(await matchesPublishedSchema(before)).toEqual([]);
 
     await promoteAndServe(t.url, env.modelName, env.trained[0].version);
     const after = await health();
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ status: 'healthy', reasons: [], model_loaded: true });
     expect(after.body.checks.prediction_log).toMatchObject({ status: 'up', postgres_accepting: true, spill_error: null });
+    expect(await matchesPublishedSchema(after)).toEqual([]);
     expect((await http('GET', `${t.url}/health/ready`)).status).toBe(200);
   });
 
@@ -79,6 +91,7 @@ describe('/health tells what the service can do', () => {
       );
       expect(degraded.body.checks.database.status).toBe('down');
       expect(degraded.body.checks.prediction_log.status).toBe('stalled');
+      expect(await matchesPublishedSchema(degraded)).toEqual([]);
       expect((await http('GET', `${t.url}/health/ready`)).status).toBe(200);
       const servedBefore = ok;
       await eventually(async () => ok > servedBefore + 20, 30_000, 'more predictions served while Postgres is frozen');

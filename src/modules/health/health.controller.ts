@@ -1,8 +1,9 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from 'src/common/auth/auth.decorators';
+import { HealthReportDto } from 'src/modules/health/dto/health-report.dto';
 import { HealthReport, HealthService } from 'src/modules/health/health.service';
 import { ModelHealthIndicator } from 'src/modules/health/model.health';
 
@@ -22,6 +23,8 @@ export class HealthController {
     description:
       '200 `healthy`; 200 `degraded` when the service scores but something is wrong (Postgres or MLflow unreachable, prediction log stalled, spill directory not writable, a refused version), with one sentence per cause in `reasons`; 503 `unhealthy` only when it cannot score (no model loaded).',
   })
+  @ApiOkResponse({ type: HealthReportDto, description: '`healthy`, or `degraded` with its `reasons`: the service can score' })
+  @ApiServiceUnavailableResponse({ type: HealthReportDto, description: '`unhealthy`: no model is loaded, so it cannot score' })
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const report = await this.health.report();
     reply.status(report.status === 'unhealthy' ? 503 : 200);
@@ -30,6 +33,7 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }

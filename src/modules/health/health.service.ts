@@ -4,34 +4,14 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { DependencyCheckDto, HealthReportDto } from 'src/modules/health/dto/health-report.dto';
 import { PredictionLogService, PredictionLogStatus } from 'src/modules/prediction-log/prediction-log.service';
 import { ModelLoaderService, ServingStatus } from 'src/modules/serving/model-loader.service';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-export interface DependencyCheck {
-  status: 'up' | 'down';
-  latency_ms?: number;
-  error?: string;
-}
-
-export interface HealthReport {
-  /** unhealthy (503): no model to score with. degraded (200): scoring works, something else does not (see reasons). */
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  /** Why the status is not healthy, one sentence each; empty when healthy. */
-  reasons: string[];
-  model_loaded: boolean;
-  model_name: string;
-  model_version: string | null;
-  uptime_seconds: number;
-  version: string;
-  checks: {
-    database: DependencyCheck;
-    mlflow: DependencyCheck;
-    model: ServingStatus & { status: 'up' | 'down' };
-    prediction_log: PredictionLogStatus;
-  };
-}
+export type HealthReport = HealthReportDto;
+export type DependencyCheck = DependencyCheckDto;
 
 /**
  * One check per dependency, each with a timeout. The service can serve as long as a model is
