@@ -122,6 +122,8 @@ export const configSchema = z
       .describe('How often each replica verifies the audit chain and writes its head (sequence and hash) to the log and the churn_audit_* metrics.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
+    PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('On shutdown, queued predictions that cannot reach Postgres within this go to the spill file (replayed at the next start).'),
+    PREDICTION_LOG_STALL_SECONDS: int(1, 86_400).default(60).describe('/health reports the prediction log as stalled (degraded) once its oldest unwritten prediction is older than this.'),
     RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per calendar minute per API key, across all replicas (a key may set its own limit). Per replica while Postgres is unreachable.'),
     RATE_LIMIT_EXPECTED_REPLICAS: int(1, 1000).default(10).describe('Replicas the rate limit is shared by (the chart\'s maximum): each leases max(1, limit / (4 × this)) requests at a time from the shared counter in Postgres.'),
     RATE_LIMIT_LEASE_TIMEOUT_MS: int(10, 10_000).default(200).describe('Longest a request waits for a rate-limit lease from Postgres before the replica applies the limit on its own (for 5 s).'),

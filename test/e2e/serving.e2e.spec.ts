@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import { ApiKeysService } from 'src/common/auth/api-keys.service';
 import { mlflowGet, registerEditedCopy } from '../support/mlflow-fixtures';
 import { eventually, http, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
@@ -25,6 +26,20 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   afterAll(async () => {
     await t?.close();
   });
+
+  /** Rows of the prediction log, from the app's own database. */
+  const query = async <R = any>(text: string, params: unknown[] = []): Promise<R[]> => {
+    const db = new Client({ connectionString: t.databaseUrl });
+    await db.connect();
+    try {
+      return (await db.query(text, params)).rows;
+    } finally {
+      await db.end();
+    }
+  };
+  const loggedWithRequestId = async (id: string) => (await query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE request_id = $1', [id]))[0].n;
+  const post = (route: string, body: unknown, requestId: string) =>
+    fetch(`${t.url}${route}`, { method: 'POST', headers: { 'x-api-key': predictKey, 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(body) });
 
   it('answers /predict with the seed-004 shape, scoring exactly as the trainer did', async () => {
     const vectors = JSON.parse(fs.readFileSync(path.join(v1.output_dir, 'test_vectors.json'), 'utf8'));
@@ -65,6 +80,10 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
     ['total_charges', -0.01],
     ['support_calls', -1],
     ['customer_id', ''],
+    // Non-zero values that the model's float32 inputs would read as 0, or as Infinity.
+    ['monthly_charges', 1e-300],
+    ['total_charges', 1e-40],
+    ['total_charges', 1e39],
   ])('rejects %s = %p with a 400 naming the field', async (field, value) => {
     const res = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ [field]: value }) });
     expect(res.status).toBe(400);
@@ -88,6 +107,62 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
     const c = await http('POST', `${t.url}/predict`, { key: predictKey, raw: '{"age": 4' });
     expect(c.status).toBe(400);
     expect(c.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('refuses a non-zero number that underflows the float32 input, saying what to send instead', async () => {
+    const res = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ monthly_charges: 1e-300 }) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ field: 'monthly_charges', message: expect.stringMatching(/too close to zero .*32-bit float.* at least 1.1754943508222875e-38/) }]);
+  });
+
+  it("refuses any property that is not one of the model's inputs, naming it, and never stores it", async () => {
+    const SENTINEL = `SENTINEL-${Date.now()}-PII`;
+    const allowed = /is not a field of the model's input; allowed fields: customer_id, age, .*payment_method/;
+    for (const [extra, field] of [
+      [{ email: `${SENTINEL}@example.com` }, 'email'],
+      [{ ssn: SENTINEL }, 'ssn'],
+      [{ note: `a\u0000b${SENTINEL}` }, 'note'],
+      ['"deep": ' + '['.repeat(5000) + ']'.repeat(5000), 'deep'], // too deep for JSON.stringify: sent as raw JSON
+    ] as const) {
+      const raw = typeof extra === 'string' ? `${JSON.stringify(sampleCustomer()).slice(0, -1)}, ${extra}}` : JSON.stringify(sampleCustomer(extra));
+      const res = await http('POST', `${t.url}/predict`, { key: predictKey, raw });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(res.body.errors).toEqual([{ field, message: expect.stringMatching(allowed) }]);
+    }
+    const batch = await http('POST', `${t.url}/predict/batch`, { key: predictKey, body: { customers: [sampleCustomer(), sampleCustomer({ email: SENTINEL })] } });
+    expect(batch.status).toBe(400);
+    expect(batch.body.errors).toEqual([{ field: 'customers[1].email', message: expect.stringMatching(allowed) }]);
+
+    // The log keeps flowing, and nothing of the refused requests is anywhere in a stored row.
+    const after = `after-extras-${Date.now()}`;
+    expect((await post('/predict', sampleCustomer(), after)).status).toBe(200);
+    await eventually(async () => (await loggedWithRequestId(after)) === 1, 30_000, 'the valid prediction to be logged');
+    const [{ n }] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM predictions p WHERE p::text LIKE '%' || $1 || '%'`, [SENTINEL]);
+    expect(n).toBe(0);
+    const [row] = await query(`SELECT features FROM predictions WHERE request_id = $1`, [after]);
+    expect(Object.keys(row.features).sort()).toEqual(['age', 'contract', 'internet_service', 'monthly_charges', 'payment_method', 'support_calls', 'tenure_months', 'total_charges']);
+  });
+
+  it('logs every one of n requests that reuse one X-Request-Id, each as a row of its own', async () => {
+    const reused = `reused-${Date.now()}`;
+    const n = 1000;
+    // Concurrent, so that many are answered within the same millisecond (the old key collided then:
+    // 919 of 1,002 rows were logged before the fix).
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => post('/predict', sampleCustomer({ customer_id: `R${i}` }), reused)));
+    expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
+    expect(answers.every((a) => a.headers.get('x-request-id') === reused)).toBe(true);
+    const batch = await post('/predict/batch', { customers: [sampleCustomer({ customer_id: 'RB0' }), sampleCustomer({ customer_id: 'RB1' })] }, reused);
+    expect(batch.status).toBe(200);
+    await eventually(async () => (await loggedWithRequestId(reused)) === n + 2, 30_000, `${n + 2} rows with request_id ${reused}`);
+    const [ids] = await query<{ distinct_ids: number }>('SELECT count(DISTINCT id)::int AS distinct_ids FROM predictions WHERE request_id = $1', [reused]);
+    expect(ids.distinct_ids).toBe(n + 2);
+  });
+
+  it("publishes in OpenAPI that a customer has only the model's inputs", async () => {
+    const spec = (await http('GET', `${t.url}/openapi.json`)).body;
+    expect(spec.components.schemas.CustomerDataDto.additionalProperties).toBe(false);
+    expect(spec.components.schemas.CustomerDataDto.description).toMatch(/Any other property is refused with 400/);
   });
 
   it('scores a batch with totals, and names the bad row of an invalid batch', async () => {

@@ -1,8 +1,9 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from 'src/common/auth/auth.decorators';
+import { HealthReportDto } from 'src/modules/health/dto/health-report.dto';
 import { HealthReport, HealthService } from 'src/modules/health/health.service';
 import { ModelHealthIndicator } from 'src/modules/health/model.health';
 
@@ -13,12 +14,17 @@ export class HealthController {
   constructor(
     private readonly health: HealthService,
     private readonly checks: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
     private readonly model: ModelHealthIndicator,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Status, model_loaded, model version, uptime and one check per dependency; 503 when unhealthy' })
+  @ApiOperation({
+    summary: 'Status, model_loaded, model version, uptime and one check per dependency',
+    description:
+      '200 `healthy`; 200 `degraded` when the service scores but something is wrong (Postgres or MLflow unreachable, prediction log stalled, spill directory not writable, a refused version), with one sentence per cause in `reasons`; 503 `unhealthy` only when it cannot score (no model loaded).',
+  })
+  @ApiOkResponse({ type: HealthReportDto, description: '`healthy`, or `degraded` with its `reasons`: the service can score' })
+  @ApiServiceUnavailableResponse({ type: HealthReportDto, description: '`unhealthy`: no model is loaded, so it cannot score' })
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const report = await this.health.report();
     reply.status(report.status === 'unhealthy' ? 503 : 200);
@@ -27,16 +33,17 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database reachable and a model loaded (503 otherwise)' })
+  @ApiOperation({ summary: 'Readiness: follows the ability to score, i.e. a model is loaded (503 otherwise); Postgres and MLflow outages do not make it unready' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
-      return await this.checks.check([() => this.database.pingCheck('database', { timeout: 2000 }), () => this.model.check()]);
+      return await this.checks.check([() => this.model.check()]);
     } catch (err) {
       // Terminus reports "not ready" as an exception carrying the per-check details; answer them as is.
       if (!(err instanceof ServiceUnavailableException)) throw err;

@@ -4,29 +4,20 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
 import { MlflowClient } from 'src/mlflow/mlflow.client';
+import { DependencyCheckDto, HealthReportDto } from 'src/modules/health/dto/health-report.dto';
+import { PredictionLogService, PredictionLogStatus } from 'src/modules/prediction-log/prediction-log.service';
 import { ModelLoaderService, ServingStatus } from 'src/modules/serving/model-loader.service';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-export interface DependencyCheck {
-  status: 'up' | 'down';
-  latency_ms?: number;
-  error?: string;
-}
-
-export interface HealthReport {
-  status: 'healthy' | 'degraded' | 'unhealthy';
-  model_loaded: boolean;
-  model_name: string;
-  model_version: string | null;
-  uptime_seconds: number;
-  version: string;
-  checks: { database: DependencyCheck; mlflow: DependencyCheck; model: ServingStatus & { status: 'up' | 'down' } };
-}
+export type HealthReport = HealthReportDto;
+export type DependencyCheck = DependencyCheckDto;
 
 /**
- * One check per dependency, each with a timeout. Serving needs the database and a loaded model;
- * MLflow being down only degrades (the served model keeps working).
+ * One check per dependency, each with a timeout. The service can serve as long as a model is
+ * loaded: scoring needs neither Postgres (predictions are spilled and replayed) nor MLflow (the
+ * model is in memory), so their loss, a stalled prediction log or an unwritable spill directory
+ * only degrade it, each with its reason.
  */
 @Injectable()
 export class HealthService {
@@ -37,27 +28,59 @@ export class HealthService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly mlflow: MlflowClient,
     private readonly loader: ModelLoaderService,
+    private readonly predictionLog: PredictionLogService,
   ) {}
 
   async report(): Promise<HealthReport> {
-    const [database, mlflow] = await Promise.all([
+    const [database, mlflow, log] = await Promise.all([
       timed(() => this.db.query('SELECT 1')),
       timed(() => this.mlflow.ping()),
+      this.predictionLog.status(),
     ]);
     const serving = this.loader.status();
-    const modelUp = serving.model_loaded;
-    const inStep = serving.desired_version === null || serving.desired_version === serving.model_version;
-    const status = database.status === 'down' || !modelUp ? 'unhealthy' : mlflow.status === 'down' || !inStep ? 'degraded' : 'healthy';
+    const reasons = healthReasons(serving, database, mlflow, log);
     return {
-      status,
-      model_loaded: modelUp,
+      status: !serving.model_loaded ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy',
+      reasons,
+      model_loaded: serving.model_loaded,
       model_name: serving.model_name,
       model_version: serving.model_version,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       version: this.config.serviceVersion,
-      checks: { database, mlflow, model: { status: modelUp ? 'up' : 'down', ...serving } },
+      checks: { database, mlflow, model: { status: serving.model_loaded ? 'up' : 'down', ...serving }, prediction_log: log },
     };
   }
+}
+
+/** One sentence per thing that is wrong, saying what it means for callers. */
+export function healthReasons(serving: ServingStatus, database: DependencyCheck, mlflow: DependencyCheck, log: PredictionLogStatus): string[] {
+  const reasons: string[] = [];
+  if (!serving.model_loaded) {
+    reasons.push(
+      serving.last_error
+        ? `no model loaded: version ${serving.last_error.version} was refused (${serving.last_error.message}); /predict answers 503`
+        : `no model loaded yet for '${serving.model_name}'; /predict answers 503 until a Production version is loaded`,
+    );
+  } else if (serving.desired_version !== null && serving.desired_version !== serving.model_version) {
+    reasons.push(
+      `serving version ${serving.model_version} while Production is version ${serving.desired_version}` +
+        (serving.last_error?.version === serving.desired_version ? ` (refused: ${serving.last_error.message})` : ' (loading)'),
+    );
+  }
+  if (database.status === 'down') {
+    reasons.push(`Postgres is unreachable (${database.error}): predictions are still served and spilled to disk for replay; the control API and jobs need it`);
+  }
+  if (mlflow.status === 'down') reasons.push(`MLflow is unreachable (${mlflow.error}): the loaded model keeps serving; new versions cannot be loaded`);
+  if (log.status === 'stalled') {
+    reasons.push(
+      `prediction log stalled: the oldest prediction not yet in Postgres is ${log.oldest_unwritten_age_seconds} s old (limit ${log.stall_after_seconds} s; ` +
+        `${log.in_memory} in memory, ${log.spill_bytes} bytes spilled${log.postgres_error ? `; last error: ${log.postgres_error}` : ''})`,
+    );
+  }
+  if (log.spill_error !== null) {
+    reasons.push(`the prediction spill directory is not writable (${log.spill_error}): while Postgres is unreachable, predictions are held in memory only and can be lost`);
+  }
+  return reasons;
 }
 
 async function timed(check: () => Promise<unknown>): Promise<DependencyCheck> {

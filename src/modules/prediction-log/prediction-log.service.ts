@@ -8,8 +8,11 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from 'src/config/config';
 import { AppConfig } from 'src/config/config.schema';
-import { LOG_QUEUE_DEPTH, LOG_REPLAYED, LOG_SPILL_BYTES, LOG_SPILLED, LOG_WRITTEN } from 'src/modules/prediction-log/prediction-log.metrics';
-import { insertParams, insertSql, PredictionRecord } from 'src/modules/prediction-log/prediction-record';
+import { DeadLetter, DeadLetterFile } from 'src/modules/prediction-log/dead-letter-file';
+import { LOG_LOST, LOG_QUARANTINED, LOG_QUEUE_DEPTH, LOG_REPLAYED, LOG_SPILL_BYTES, LOG_SPILLED, LOG_WRITTEN } from 'src/modules/prediction-log/prediction-log.metrics';
+import { PredictionRecord } from 'src/modules/prediction-log/prediction-record';
+import { PredictionWriter, RejectedLine } from 'src/modules/prediction-log/prediction-writer';
+import { decodeSpillLine, encodeRecord, summariseRecord } from 'src/modules/prediction-log/record-codec';
 import { SpillFile } from 'src/modules/prediction-log/spill-file';
 
 const FLUSH_INTERVAL_MS = 200;
@@ -17,34 +20,70 @@ const BATCH_ROWS = 2000;
 const INSERT_TIMEOUT_MS = 5000;
 const REPLAY_RETRY_MS = 2000;
 
+/** What /health shows of the log. */
+export interface PredictionLogStatus {
+  /** stalled: the oldest prediction not yet in Postgres is older than PREDICTION_LOG_STALL_SECONDS. */
+  status: 'up' | 'stalled';
+  /** Predictions held in memory (queued, being written, or waiting for the disk). */
+  in_memory: number;
+  spill_bytes: number;
+  oldest_unwritten_at: string | null;
+  oldest_unwritten_age_seconds: number | null;
+  stall_after_seconds: number;
+  postgres_accepting: boolean;
+  postgres_error: string | null;
+  /** Null when the spill directory takes writes, else why it does not. */
+  spill_error: string | null;
+  quarantined_since_start: number;
+  dead_letter_dir: string;
+}
+
 /**
  * Logs every prediction without ever slowing or failing a request: records go to a bounded
  * in-memory queue, are written in multi-row batches, and when Postgres is slow or down they are
- * spilled to an append-only file and replayed once it answers again.
+ * spilled to an append-only file and replayed once it answers again. A record Postgres refuses
+ * (or that cannot be serialised) is set aside alone in a dead-letter file; the others go on.
  */
 @Injectable()
 export class PredictionLogService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PredictionLogService.name);
   private queue: PredictionRecord[] = [];
+  /** Encoded records that neither Postgres nor the disk took yet (disk full), oldest first. */
+  private unspilled: { lines: string[]; oldestAt: number }[] = [];
+  private unspilledCount = 0;
+  /** The batch being written by flush(), so a shutdown past its deadline can still spill it. */
+  private inflight: { lines: string[]; oldestAt: number } | null = null;
   private readonly spill: SpillFile;
+  private readonly deadLetter: DeadLetterFile;
+  private readonly writer: PredictionWriter;
   private readonly hashKey: Buffer;
   private timer?: NodeJS.Timeout;
   private flushing = false;
   private replaying = false;
+  private stopping = false;
   private dbHealthy = true;
+  private dbError: string | null = null;
+  private spillError: string | null = null;
+  private quarantinedSinceStart = 0;
   private lastReplayAttempt = 0;
-  private readonly insert = insertSql();
+  /** Lines of a spill file already replayed, so a replay cut short resumes where it stopped. */
+  private readonly replayProgress = new Map<string, number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectDataSource() db: DataSource,
     @InjectMetric(LOG_QUEUE_DEPTH) private readonly depth: Gauge,
     @InjectMetric(LOG_WRITTEN) private readonly written: Counter,
     @InjectMetric(LOG_SPILLED) private readonly spilled: Counter,
     @InjectMetric(LOG_REPLAYED) private readonly replayed: Counter,
     @InjectMetric(LOG_SPILL_BYTES) private readonly spillBytes: Gauge,
+    @InjectMetric(LOG_QUARANTINED) private readonly quarantined: Counter,
+    @InjectMetric(LOG_LOST) private readonly lost: Counter,
   ) {
-    this.spill = new SpillFile(path.join(config.DATA_DIR, 'prediction-spill'));
+    const dir = path.join(config.DATA_DIR, 'prediction-spill');
+    this.spill = new SpillFile(dir);
+    this.deadLetter = new DeadLetterFile(path.join(dir, 'dead-letter'));
+    this.writer = new PredictionWriter((sql, params) => db.query(sql, params), INSERT_TIMEOUT_MS);
     this.hashKey = loadHashKey(config, this.logger);
   }
 
@@ -54,13 +93,34 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     void this.replay(); // anything spilled before a restart
   }
 
-  /** Drains the queue on shutdown; what cannot be written in time goes to the spill file. */
+  /**
+   * Drains the queue on shutdown, within PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: what cannot reach
+   * Postgres by then goes to the spill file and is replayed at the next start.
+   */
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
-    while (this.flushing) await new Promise((r) => setTimeout(r, 20));
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, BATCH_ROWS);
-      if (!(await this.write(batch))) await this.toSpill(batch);
+    const deadline = Date.now() + this.config.PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS;
+    while (this.flushing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!this.flushing) {
+      await this.retryUnspilled(deadline);
+      while (this.queue.length > 0 && this.dbHealthy && Date.now() < deadline) {
+        const batch = this.queue.splice(0, BATCH_ROWS);
+        await this.writeOrSpill(await this.encode(batch), oldestOf(batch), deadline);
+      }
+    }
+    // Past the deadline or without Postgres: to disk. A batch still in flight is spilled too; if
+    // its insert lands after all, replaying it is a no-op (the rows carry their own ids).
+    const rest = [...(this.flushing && this.inflight ? [this.inflight] : []), ...this.takeUnspilled()];
+    if (this.queue.length > 0) {
+      const records = this.queue;
+      this.queue = [];
+      rest.push({ lines: await this.encode(records), oldestAt: oldestOf(records) });
+    }
+    for (const part of rest) await this.toSpill(part.lines, part.oldestAt);
+    if (this.unspilledCount > 0) {
+      this.logger.error(`shutting down with ${this.unspilledCount} answered predictions neither in Postgres nor on disk: they are lost (${this.spillError})`);
+      this.lost.inc(this.unspilledCount);
     }
     this.depth.set(0);
   }
@@ -77,88 +137,245 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
       // Postgres is not keeping up: move the backlog to disk now rather than grow without bound.
       const backlog = this.queue;
       this.queue = [];
-      void this.toSpill(backlog);
+      void this.spillRecords(backlog);
     }
+  }
+
+  /** The log's state for /health: stalled when its oldest unwritten prediction is too old. */
+  async status(now = Date.now()): Promise<PredictionLogStatus> {
+    const candidates = [this.queue.length > 0 ? oldestOf(this.queue) : null, this.inflight?.oldestAt ?? null, this.unspilled[0]?.oldestAt ?? null, this.spill.oldestPendingAt()];
+    const known = candidates.filter((t): t is number => t !== null && Number.isFinite(t));
+    const oldest = known.length > 0 ? Math.min(...known) : null;
+    const age = oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000));
+    const stallAfter = this.config.PREDICTION_LOG_STALL_SECONDS;
+    const spillError = (await this.spill.probeWritable()) ?? this.spillError;
+    return {
+      status: age !== null && age > stallAfter ? 'stalled' : 'up',
+      in_memory: this.queue.length + (this.inflight?.lines.length ?? 0) + this.unspilledCount,
+      spill_bytes: await this.spill.pendingBytes().catch(() => 0),
+      oldest_unwritten_at: oldest === null ? null : new Date(oldest).toISOString(),
+      oldest_unwritten_age_seconds: age,
+      stall_after_seconds: stallAfter,
+      postgres_accepting: this.dbHealthy,
+      postgres_error: this.dbHealthy ? null : this.dbError,
+      spill_error: spillError,
+      quarantined_since_start: this.quarantinedSinceStart,
+      dead_letter_dir: this.deadLetter.dir,
+    };
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushing || this.stopping) return;
     this.flushing = true;
     try {
-      while (this.queue.length > 0) {
+      await this.retryUnspilled();
+      while (this.queue.length > 0 && !this.stopping) {
         const batch = this.queue.splice(0, BATCH_ROWS);
         this.depth.set(this.queue.length);
-        if (!this.dbHealthy || !(await this.write(batch))) {
-          await this.toSpill(batch);
-          await this.spillRest();
+        this.inflight = { lines: await this.encode(batch), oldestAt: oldestOf(batch) };
+        if (!(await this.writeOrSpill(this.inflight.lines, this.inflight.oldestAt))) {
+          // While Postgres is failing, new records go straight to disk.
+          this.inflight = null;
+          await this.spillRecords(this.takeQueue());
           break;
         }
-        this.written.inc(batch.length);
       }
-      this.depth.set(this.queue.length);
-      // Replay also probes Postgres while it is down (new records meanwhile go straight to disk).
-      if (Date.now() - this.lastReplayAttempt > REPLAY_RETRY_MS) void this.replay();
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** While Postgres is failing, new records go straight to disk. */
-  private async spillRest(): Promise<void> {
-    const rest = this.queue;
-    this.queue = [];
-    if (rest.length) await this.toSpill(rest);
-    this.depth.set(0);
-  }
-
-  private async write(batch: PredictionRecord[]): Promise<boolean> {
-    try {
-      await withTimeout(this.db.query(this.insert, insertParams(batch)), INSERT_TIMEOUT_MS);
-      if (!this.dbHealthy) this.logger.log('Postgres accepts predictions again');
-      this.dbHealthy = true;
-      return true;
     } catch (err) {
-      if (this.dbHealthy) this.logger.warn(`cannot write predictions to Postgres, spilling to disk: ${(err as Error).message}`);
-      this.dbHealthy = false;
+      this.logger.error(`prediction log flush failed: ${(err as Error).message}`);
+    } finally {
+      this.inflight = null;
+      this.flushing = false;
+      this.depth.set(this.queue.length);
+    }
+    // Replay also probes Postgres while it is down (new records meanwhile go straight to disk).
+    if (!this.stopping && Date.now() - this.lastReplayAttempt > REPLAY_RETRY_MS) void this.replay();
+  }
+
+  /** Writes encoded records, quarantining those Postgres refuses and spilling the rest when it is unavailable; false then. */
+  private async writeOrSpill(lines: string[], oldestAt: number, deadline = Infinity): Promise<boolean> {
+    if (!this.dbHealthy) {
+      await this.toSpill(lines, oldestAt);
       return false;
     }
+    const outcome = await this.writer.write(lines, deadline);
+    this.written.inc(outcome.written);
+    await this.quarantineRejected(outcome.rejected, 'queue');
+    if (outcome.unavailable) {
+      this.markUnavailable(outcome.unavailable.error);
+      await this.toSpill(lines.slice(outcome.unavailable.firstUnwritten), oldestAt);
+      return false;
+    }
+    this.markAvailable();
+    return true;
   }
 
-  private async toSpill(batch: PredictionRecord[]): Promise<void> {
+  private takeQueue(): PredictionRecord[] {
+    const rest = this.queue;
+    this.queue = [];
+    this.depth.set(0);
+    return rest;
+  }
+
+  private takeUnspilled(): { lines: string[]; oldestAt: number }[] {
+    const parts = this.unspilled;
+    this.unspilled = [];
+    this.unspilledCount = 0;
+    return parts;
+  }
+
+  /** Encodes records in chunks (a backlog must not block requests); one that cannot be serialised is quarantined. */
+  private async encode(records: PredictionRecord[]): Promise<string[]> {
+    const lines: string[] = [];
+    const letters: DeadLetter[] = [];
+    for (let i = 0; i < records.length; i++) {
+      if (i > 0 && i % BATCH_ROWS === 0) await new Promise((resolve) => setImmediate(resolve));
+      const encoded = encodeRecord(records[i]);
+      if ('line' in encoded) lines.push(encoded.line);
+      else letters.push({ reason: 'unserialisable', error: encoded.error, source: 'queue', summary: summariseRecord(records[i]) });
+    }
+    await this.quarantine(letters);
+    return lines;
+  }
+
+  private async spillRecords(records: PredictionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.toSpill(await this.encode(records), oldestOf(records));
+  }
+
+  /** Appends to the spill file; when the disk refuses, keeps the lines in memory (bounded) and says so. */
+  private async toSpill(lines: string[], oldestAt: number): Promise<void> {
+    if (lines.length === 0) return;
     try {
-      await this.spill.append(batch);
+      await this.spill.append(lines, oldestAt);
     } catch (err) {
-      // Disk full or read-only: keep the records in memory rather than drop them.
-      this.logger.error(`cannot spill ${batch.length} predictions to disk: ${(err as Error).message}`);
-      for (const r of batch) this.queue.push(r);
+      const message = (err as Error).message;
+      if (this.spillError !== message) this.logger.error(`cannot spill predictions to disk, keeping them in memory (up to PREDICTION_LOG_QUEUE_MAX): ${message}`);
+      this.spillError = message;
+      this.unspilled.push({ lines, oldestAt });
+      this.unspilledCount += lines.length;
+      this.dropUnspilledBeyondLimit();
       return;
     }
-    this.spilled.inc(batch.length);
+    if (this.spillError !== null) this.logger.log('the spill directory takes writes again');
+    this.spillError = null;
+    this.spilled.inc(lines.length);
     this.spillBytes.set(await this.spill.pendingBytes().catch(() => 0));
   }
 
-  /** Replays sealed spill files once Postgres answers; a file is deleted only after all its rows are in. */
+  /** Neither Postgres nor the disk takes records: beyond the queue's bound, the oldest are dropped, counted and reported. */
+  private dropUnspilledBeyondLimit(): void {
+    while (this.unspilledCount > this.config.PREDICTION_LOG_QUEUE_MAX && this.unspilled.length > 1) {
+      const dropped = this.unspilled.shift()!;
+      this.unspilledCount -= dropped.lines.length;
+      this.lost.inc(dropped.lines.length);
+      this.logger.error(`lost ${dropped.lines.length} answered predictions: Postgres and the spill directory both refuse them (${this.spillError})`);
+    }
+  }
+
+  /** Records kept in memory because the disk refused them get another chance, in Postgres or on disk. */
+  private async retryUnspilled(deadline = Infinity): Promise<void> {
+    for (const part of this.takeUnspilled()) await this.writeOrSpill(part.lines, part.oldestAt, deadline);
+  }
+
+  private markUnavailable(error: string): void {
+    if (this.dbHealthy) this.logger.warn(`cannot write predictions to Postgres, spilling to disk: ${error}`);
+    this.dbHealthy = false;
+    this.dbError = error;
+  }
+
+  private markAvailable(): void {
+    if (!this.dbHealthy) this.logger.log('Postgres accepts predictions again');
+    this.dbHealthy = true;
+    this.dbError = null;
+  }
+
+  private quarantineRejected(rejected: RejectedLine[], source: string): Promise<void> {
+    return this.quarantine(rejected.map((r) => ({ reason: 'rejected_by_postgres', error: r.error, sqlstate: r.sqlstate, source, line: r.line })));
+  }
+
+  /** Sets records aside in the dead-letter file, counted and reported, so they never block the others. */
+  private async quarantine(letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    this.quarantinedSinceStart += letters.length;
+    for (const l of letters) this.quarantined.inc({ reason: l.reason });
+    const first = letters[0];
+    this.logger.warn(
+      `quarantined ${letters.length} prediction(s) in ${this.deadLetter.dir} (${first.reason}${first.sqlstate ? ` ${first.sqlstate}` : ''}: ${first.error.slice(0, 300)}); the rest of the log goes on`,
+    );
+    try {
+      await this.deadLetter.append(letters);
+    } catch (err) {
+      this.lost.inc(letters.length);
+      this.logger.error(`cannot write ${letters.length} quarantined predictions to the dead-letter file, they are lost: ${(err as Error).message}`);
+    }
+  }
+
+  /** Replays sealed spill files once Postgres answers; a file is deleted only after all its rows are in or quarantined. */
   private async replay(): Promise<void> {
-    if (this.replaying) return;
+    if (this.replaying || this.stopping) return;
     this.replaying = true;
     this.lastReplayAttempt = Date.now();
     try {
-      const files = await this.spill.sealAndList();
-      for (const file of files) {
-        for await (const batch of this.spill.read(file, BATCH_ROWS)) {
-          if (!(await this.write(batch))) return; // still down; the file stays for the next attempt
-          this.replayed.inc(batch.length);
-        }
-        await this.spill.remove(file);
-        this.logger.log(`replayed spilled predictions from ${path.basename(file)}`);
+      for (const file of await this.spill.sealAndList()) {
+        if (!(await this.replayFile(file))) return; // still down; the file stays for the next attempt
       }
-      this.spillBytes.set(await this.spill.pendingBytes());
     } catch (err) {
       this.logger.warn(`prediction replay failed, will retry: ${(err as Error).message}`);
     } finally {
+      this.spillBytes.set(await this.spill.pendingBytes().catch(() => 0));
       this.replaying = false;
     }
   }
+
+  /** True once every line of `file` is in Postgres or quarantined, and the file is gone. */
+  private async replayFile(file: string): Promise<boolean> {
+    const source = path.basename(file);
+    const done = this.replayProgress.get(file) ?? 0;
+    let next = 0;
+    for await (const lines of this.spill.read(file, BATCH_ROWS)) {
+      const first = next;
+      next += lines.length;
+      if (next <= done) continue;
+      if (this.stopping) return false;
+      const good: string[] = [];
+      const lineOf: number[] = [];
+      const unreadable: DeadLetter[] = [];
+      for (let i = Math.max(0, done - first); i < lines.length; i++) {
+        const decoded = decodeSpillLine(lines[i]);
+        if ('line' in decoded) {
+          good.push(decoded.line);
+          lineOf.push(first + i);
+        } else {
+          unreadable.push({ reason: 'unparseable_spill_line', error: decoded.error, source, line: lines[i] });
+        }
+      }
+      await this.quarantine(unreadable);
+      if (good.length === 0) {
+        this.replayProgress.set(file, next);
+        continue;
+      }
+      const outcome = await this.writer.write(good);
+      this.replayed.inc(outcome.written);
+      await this.quarantineRejected(outcome.rejected, source);
+      if (outcome.unavailable) {
+        this.replayProgress.set(file, lineOf[outcome.unavailable.firstUnwritten] ?? next);
+        this.markUnavailable(outcome.unavailable.error);
+        return false;
+      }
+      this.markAvailable();
+      this.replayProgress.set(file, next);
+    }
+    await this.spill.remove(file);
+    this.replayProgress.delete(file);
+    this.logger.log(`replayed spilled predictions from ${source}`);
+    return true;
+  }
+}
+
+/** When the oldest of these records was made (they are queued in order). */
+function oldestOf(records: readonly PredictionRecord[]): number {
+  const t = Date.parse(records[0]?.predicted_at ?? '');
+  return Number.isFinite(t) ? t : Date.now();
 }
 
 function loadHashKey(config: AppConfig, logger: Logger): Buffer {
@@ -170,14 +387,4 @@ function loadHashKey(config: AppConfig, logger: Logger): Buffer {
   fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
   if (!config.localMode) logger.warn(`PII_HASH_KEY is unset: generated one in ${file}; replicas must share one key, so set PII_HASH_KEY from your secret store`);
   return Buffer.from(key, 'utf8');
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -16,9 +16,35 @@ describe('CustomerValidator', () => {
   const v = new CustomerValidator(signature);
   const ok = { customer_id: 'C1', age: 30, monthly_charges: 10, contract: 'One year' };
 
-  it('accepts a valid customer and ignores extra fields', () => {
+  it('accepts a valid customer', () => {
     expect(v.errors(ok)).toEqual([]);
-    expect(v.errors({ ...ok, crm_segment: 'gold' })).toEqual([]);
+  });
+
+  it("refuses every property that is not one of the model's inputs, naming it and the allowed fields", () => {
+    const allowed = "is not a field of the model's input; allowed fields: customer_id, age, monthly_charges, contract";
+    expect(v.errors({ ...ok, email: 'x@example.com', deep: [[[]]] })).toEqual([
+      { field: 'email', message: allowed },
+      { field: 'deep', message: allowed },
+    ]);
+    expect(v.errors({ ...ok, ssn: '000-00-0000' }, 'customers[3].')).toEqual([{ field: 'customers[3].ssn', message: allowed }]);
+  });
+
+  it("ignores properties the model does not read when asked for its inputs' errors only (a challenger scoring an accepted request)", () => {
+    expect(v.inputErrors({ ...ok, crm_segment: 'gold' })).toEqual([]);
+    expect(v.inputErrors({ ...ok, crm_segment: 'gold', age: 5 })).toEqual([{ field: 'age', message: 'must be >= 18' }]);
+  });
+
+  it('refuses a non-zero number that a 32-bit float input would read as 0, and one beyond float32', () => {
+    const underflow = { field: 'monthly_charges', message: expect.stringMatching(/too close to zero .* 32-bit float .* at least 1.1754943508222875e-38/) };
+    expect(v.errors({ ...ok, monthly_charges: 1e-300 })).toEqual([underflow]);
+    expect(v.errors({ ...ok, monthly_charges: 1e-39 })).toEqual([underflow]);
+    expect(v.errors({ ...ok, monthly_charges: 1.2e-38 })).toEqual([]);
+    const unbounded = new CustomerValidator({ ...signature, inputs: [{ name: 'balance', type: 'number', onnx_type: 'float32' }] });
+    expect(unbounded.errors({ customer_id: 'C1', balance: 0 })).toEqual([]);
+    expect(unbounded.errors({ customer_id: 'C1', balance: -1e-40 })).toEqual([{ ...underflow, field: 'balance' }]);
+    expect(unbounded.errors({ customer_id: 'C1', balance: 1e39 })).toEqual([{ field: 'balance', message: 'must be <= 3.4028234663852886e+38' }]);
+    expect(unbounded.errors({ customer_id: 'C1', balance: -1e39 })).toEqual([{ field: 'balance', message: 'must be >= -3.4028234663852886e+38' }]);
+    expect(unbounded.errors({ customer_id: 'C1', balance: 3.4028234663852886e38 })).toEqual([]);
   });
 
   it('names every offending field with a readable message', () => {

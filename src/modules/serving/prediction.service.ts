@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
@@ -54,7 +55,7 @@ export class PredictionService {
     this.latency.observe({ endpoint: 'predict' }, latencyMs / 1000);
     const response = this.present(model, customer, p, latencyMs, new Date().toISOString());
     this.predictions.inc({ risk_level: response.risk_level, model_version: model.version });
-    this.log(requestId, 0, customer, response, 'champion');
+    this.log(model, requestId, 0, customer, response, 'champion');
     return response;
   }
 
@@ -78,14 +79,14 @@ export class PredictionService {
     const variant = answeredBy === champion ? 'champion' : 'canary';
     const compareWith = variant === 'canary' ? champion : canary.shadows(customer.customer_id) ? canary.model : null;
     if (compareWith && canary.tryBeginComparison()) {
-      setImmediate(() => void this.compare(canary, champion, compareWith, customer, requestId, response, variant));
+      setImmediate(() => void this.compare(canary, champion, answeredBy, compareWith, customer, requestId, response, variant));
     } else {
-      this.log(requestId, 0, customer, response, variant);
+      this.log(answeredBy, requestId, 0, customer, response, variant);
     }
     return response;
   }
 
-  private async compare(canary: LiveCanary, champion: OnnxModel, other: OnnxModel, customer: CustomerRecord, requestId: string, response: PredictionResponseDto, variant: 'champion' | 'canary'): Promise<void> {
+  private async compare(canary: LiveCanary, champion: OnnxModel, answeredBy: OnnxModel, other: OnnxModel, customer: CustomerRecord, requestId: string, response: PredictionResponseDto, variant: 'champion' | 'canary'): Promise<void> {
     let q: number | null = null;
     try {
       q = other === champion ? await this.scoreChampion(champion, canary, customer).catch(() => null) : await this.scoreChallenger(canary, customer, 'shadow');
@@ -95,7 +96,7 @@ export class PredictionService {
         canary.window.recordComparison(p >= threshold === q >= threshold, riskLevel(p, this.policy) === riskLevel(q, this.policy), Math.abs(p - q));
       }
     } finally {
-      this.log(requestId, 0, customer, response, variant, q === null ? undefined : { version: other.version, probability: q });
+      this.log(answeredBy, requestId, 0, customer, response, variant, q === null ? undefined : { version: other.version, probability: q });
       canary.endComparison();
     }
   }
@@ -120,7 +121,8 @@ export class PredictionService {
     const t0 = process.hrtime.bigint();
     let p: number | null = null;
     try {
-      if (model.validator.errors(customer).length === 0) {
+      // The request met the champion's contract; the challenger only needs its own inputs in it.
+      if (model.validator.inputErrors(customer).length === 0) {
         const score = await model.scoreOne(customer);
         if (score >= 0 && score <= 1) p = score;
       }
@@ -170,7 +172,7 @@ export class PredictionService {
     this.countBatch(model, predictions);
     // Hashing ids and building 1000 log records is done after the response is on its way.
     setImmediate(() => {
-      for (let i = 0; i < customers.length; i++) this.log(requestId, i, customers[i], predictions[i], 'champion');
+      for (let i = 0; i < customers.length; i++) this.log(model, requestId, i, customers[i], predictions[i], 'champion');
     });
     return {
       predictions,
@@ -189,7 +191,9 @@ export class PredictionService {
     for (const [level, n] of byLevel) this.predictions.inc({ risk_level: level, model_version: model.version }, n);
   }
 
+  /** The log record keeps the answering model's inputs only (never a copy of the request) and gets an id of its own. */
   private log(
+    model: OnnxModel,
     requestId: string,
     rowIndex: number,
     customer: CustomerRecord,
@@ -197,8 +201,10 @@ export class PredictionService {
     variant: 'champion' | 'canary',
     comparison?: { version: string; probability: number },
   ): void {
-    const { customer_id: _pii, ...features } = customer;
+    const features: Record<string, unknown> = {};
+    for (const input of model.signature.inputs) features[input.name] = customer[input.name];
     this.predictionLog.enqueue({
+      id: randomUUID(),
       predicted_at: p.timestamp,
       request_id: requestId,
       row_index: rowIndex,
