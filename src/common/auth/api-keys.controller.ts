@@ -5,6 +5,7 @@ import { ModelFrom } from 'src/common/auth/access-policy';
 import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
 import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
 import { Principal, ROLES, Role } from 'src/common/auth/roles';
+import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'crm-sync' })
@@ -61,6 +62,7 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(200)
+  @ApiProblem(409, 'The key is already revoked, or it is the key making the request (use another admin key)')
   revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView> {
     return this.keys.revoke(id, principal, req.id);
   }
