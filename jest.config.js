@@ -5,7 +5,6 @@ const common = {
   testEnvironment: '<rootDir>/test/support/native-typed-arrays-environment.js',
   // Type-checking is done once by `tsc --noEmit` (npm test); jest only transpiles.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
-  moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1' },
 };
 
 module.exports = {

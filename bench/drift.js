@@ -123,10 +123,9 @@ function buildProfile(nRef) {
 }
 
 async function main() {
-  for (const f of ['module-paths.js', 'modules/drift/drift-analyzer.js', 'modules/drift/reference-profile.js', 'database/migrations.js']) {
+  for (const f of ['modules/drift/drift-analyzer.js', 'modules/drift/reference-profile.js', 'database/migrations.js']) {
     if (!fs.existsSync(path.join(DIST, f))) throw new Error(`dist/src/${f} is missing: compile first (npx tsc -p tsconfig.build.json)`);
   }
-  require(path.join(DIST, 'module-paths.js')); // resolves the compiled code's `src/...` imports
   const { analyzeWindow } = require(path.join(DIST, 'modules/drift/drift-analyzer.js'));
   const { parseReferenceProfile } = require(path.join(DIST, 'modules/drift/reference-profile.js'));
   const { runMigrations } = require(path.join(DIST, 'database/migrations.js'));

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from 'src/common/auth/auth.decorators';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { Public } from './common/auth/auth.decorators';
+import { APP_CONFIG } from './config/config';
+import { AppConfig } from './config/config.schema';
+import { ModelLoaderService } from './modules/serving/model-loader.service';
 
 @ApiTags('service')
 @Public()

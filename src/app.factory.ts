@@ -4,15 +4,15 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { AppModule } from 'src/app.module';
-import { parseJsonBodies } from 'src/common/errors/json-body-parser';
-import { answerMethodNotAllowed } from 'src/common/errors/method-not-allowed';
-import { ProblemDetails } from 'src/common/errors/problem-details';
-import { documentProblemResponses } from 'src/common/errors/problem-responses.openapi';
-import { AppConfig } from 'src/config/config.schema';
-import { registerHttpMetrics } from 'src/modules/metrics/http-metrics';
-import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from 'src/modules/serving/dto/prediction.dto';
-import { addPredictionPaths } from 'src/modules/serving/predict.openapi';
+import { AppModule } from './app.module';
+import { parseJsonBodies } from './common/errors/json-body-parser';
+import { answerMethodNotAllowed } from './common/errors/method-not-allowed';
+import { ProblemDetails } from './common/errors/problem-details';
+import { documentProblemResponses } from './common/errors/problem-responses.openapi';
+import { AppConfig } from './config/config.schema';
+import { registerHttpMetrics } from './modules/metrics/http-metrics';
+import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from './modules/serving/dto/prediction.dto';
+import { addPredictionPaths } from './modules/serving/predict.openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

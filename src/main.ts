@@ -1,14 +1,13 @@
-import './module-paths'; // must stay relative: it is what makes `src/...` resolvable
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
-import { createApp } from 'src/app.factory';
-import { HttpDrain } from 'src/common/http/http-drain';
-import { BootstrapLogger } from 'src/common/logging/bootstrap-logger';
-import { logDestination } from 'src/common/logging/logging.module';
-import { ConfigError, loadConfig } from 'src/config/config';
-import { EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
-import { runMigrations } from 'src/database/migrations';
-import { missingAuditKey } from 'src/modules/audit/audit-key';
+import { createApp } from './app.factory';
+import { HttpDrain } from './common/http/http-drain';
+import { BootstrapLogger } from './common/logging/bootstrap-logger';
+import { logDestination } from './common/logging/logging.module';
+import { ConfigError, loadConfig } from './config/config';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { runMigrations } from './database/migrations';
+import { missingAuditKey } from './modules/audit/audit-key';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');

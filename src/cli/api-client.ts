@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AppConfig } from 'src/config/config.schema';
+import { AppConfig } from '../config/config.schema';
 
 /** A mistake in how the CLI was called: printed with the usage text, exit code 2. */
 export class CliUsageError extends Error {}

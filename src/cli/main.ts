@@ -1,21 +1,20 @@
-import '../module-paths'; // must stay relative: it is what makes `src/...` resolvable
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
-import { scoreCommand } from 'src/cli/score.command';
-import { apiClient, CliUsageError as UsageError, option } from 'src/cli/api-client';
-import { trainCommand } from 'src/cli/train.command';
-import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { ROLES, Role } from 'src/common/auth/roles';
-import { BootstrapLogger } from 'src/common/logging/bootstrap-logger';
-import { loadConfig } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { createDataSource } from 'src/database/data-source';
-import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from 'src/database/embedded-postgres';
-import { runMigrations } from 'src/database/migrations';
-import { loadAuditKey } from 'src/modules/audit/audit-key';
-import { AuditService, ExpectedHead } from 'src/modules/audit/audit.service';
+import { scoreCommand } from './score.command';
+import { apiClient, CliUsageError as UsageError, option } from './api-client';
+import { trainCommand } from './train.command';
+import { ApiKeyEntity } from '../common/auth/api-key.entity';
+import { ApiKeysService } from '../common/auth/api-keys.service';
+import { ROLES, Role } from '../common/auth/roles';
+import { BootstrapLogger } from '../common/logging/bootstrap-logger';
+import { loadConfig } from '../config/config';
+import { AppConfig } from '../config/config.schema';
+import { createDataSource } from '../database/data-source';
+import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { runMigrations } from '../database/migrations';
+import { loadAuditKey } from '../modules/audit/audit-key';
+import { AuditService, ExpectedHead } from '../modules/audit/audit.service';
 
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]

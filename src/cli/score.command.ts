@@ -1,5 +1,5 @@
-import { apiClient, CliUsageError, option } from 'src/cli/api-client';
-import { AppConfig } from 'src/config/config.schema';
+import { apiClient, CliUsageError, option } from './api-client';
+import { AppConfig } from '../config/config.schema';
 
 interface BatchRunView {
   id: string;

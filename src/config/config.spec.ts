@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, loadConfig } from 'src/config/config';
-import { configTable } from 'src/config/config-table';
+import { ConfigError, loadConfig } from './config';
+import { configTable } from './config-table';
 
 describe('loadConfig', () => {
   it('applies defaults and runs in local mode without DATABASE_URL', () => {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { configSchema, AppConfig } from 'src/config/config.schema';
+import { configSchema, AppConfig } from './config.schema';
 import { version as serviceVersion } from '../../package.json';
 
 export class ConfigError extends Error {

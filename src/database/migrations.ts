@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createDataSource } from 'src/database/data-source';
+import { createDataSource } from './data-source';
 
 // Arbitrary constant shared by every replica: only one of them migrates at a time.
 const MIGRATION_LOCK_KEY = 727_001;

@@ -1,5 +1,5 @@
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { MlflowRequestError } from 'src/mlflow/mlflow.errors';
+import { MlflowClient } from './mlflow.client';
+import { MlflowRequestError } from './mlflow.errors';
 
 describe('MlflowClient.artifactProxyPath', () => {
   it.each([

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
 import type { Counter, Gauge } from 'prom-client';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
-import { MLFLOW_BREAKER_OPEN, MLFLOW_CALLS } from 'src/mlflow/mlflow.metrics';
-import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from 'src/mlflow/mlflow.types';
+import { APP_CONFIG } from '../config/config';
+import { AppConfig } from '../config/config.schema';
+import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from './mlflow.errors';
+import { MLFLOW_BREAKER_OPEN, MLFLOW_CALLS } from './mlflow.metrics';
+import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from './mlflow.types';
 
 interface CallOptions {
   /** Safe to repeat: retried with exponential backoff and jitter on network errors, 429 and 5xx. */

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppError, ErrorCode } from 'src/common/errors/app-error';
+import { AppError, ErrorCode } from '../common/errors/app-error';
 
 /** MLflow could not be reached, timed out, or answered 5xx/429: the caller may retry later (503). */
 export class MlflowUnavailableError extends AppError {

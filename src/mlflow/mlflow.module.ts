@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { mlflowMetrics } from 'src/mlflow/mlflow.metrics';
+import { MlflowClient } from './mlflow.client';
+import { mlflowMetrics } from './mlflow.metrics';
 
 @Global()
 @Module({ providers: [MlflowClient, ...mlflowMetrics], exports: [MlflowClient] })

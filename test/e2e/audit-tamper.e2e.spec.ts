@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from 'src/database/data-source';
-import { entryHash, GENESIS_HASH, HashedFields } from 'src/modules/audit/audit-hash';
-import { AuditService } from 'src/modules/audit/audit.service';
+import { dataSourceOptions } from '../../src/database/data-source';
+import { entryHash, GENESIS_HASH, HashedFields } from '../../src/modules/audit/audit-hash';
+import { AuditService } from '../../src/modules/audit/audit.service';
 import { run } from '../support/processes';
 import { AUDIT_TEST_KEY, freshDatabase, http, startTestApp, TestApp } from '../support/test-app';
 

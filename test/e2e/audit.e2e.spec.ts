@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { entryHash, GENESIS_HASH, keyedEntryHash } from 'src/modules/audit/audit-hash';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { AuditEntryView } from 'src/modules/audit/dto/audit.responses';
+import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { entryHash, GENESIS_HASH, keyedEntryHash } from '../../src/modules/audit/audit-hash';
+import { AuditService } from '../../src/modules/audit/audit.service';
+import { AuditEntryView } from '../../src/modules/audit/dto/audit.responses';
 import { run } from '../support/processes';
 import { AUDIT_TEST_KEY, http, startTestApp, TestApp } from '../support/test-app';
 

@@ -1,6 +1,6 @@
 import * as http_ from 'node:http';
 import * as path from 'node:path';
-import { verifyWebhookSignature } from 'src/modules/notifications/signature';
+import { verifyWebhookSignature } from '../../src/modules/notifications/signature';
 import { shuffleColumn } from '../support/datasets';
 import { mlflowGet } from '../support/mlflow-fixtures';
 import { run } from '../support/processes';

@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { binaryMetrics } from 'src/modules/outcomes/binary-metrics';
-import { MONTHLY_OUTCOME_REPORT_JOB } from 'src/modules/outcomes/outcomes.schedule';
-import { OutcomeReportsService } from 'src/modules/outcomes/outcome-reports.service';
-import { PredictionLogService } from 'src/modules/prediction-log/prediction-log.service';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
+import { binaryMetrics } from '../../src/modules/outcomes/binary-metrics';
+import { MONTHLY_OUTCOME_REPORT_JOB } from '../../src/modules/outcomes/outcomes.schedule';
+import { OutcomeReportsService } from '../../src/modules/outcomes/outcome-reports.service';
+import { PredictionLogService } from '../../src/modules/prediction-log/prediction-log.service';
+import { JobSchedulerService } from '../../src/modules/scheduler/job-scheduler.service';
 import { eventually, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 

@@ -1,9 +1,9 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { NotificationsService } from 'src/modules/notifications/notifications.service';
-import { verifyWebhookSignature } from 'src/modules/notifications/signature';
+import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { NotificationsService } from '../../src/modules/notifications/notifications.service';
+import { verifyWebhookSignature } from '../../src/modules/notifications/signature';
 import { freePort } from '../support/processes';
 import { eventually, http, startTestApp, TestApp } from '../support/test-app';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { runMigrations } from 'src/database/migrations';
+import { runMigrations } from '../../src/database/migrations';
 import { freshDatabase } from '../support/test-app';
 
 describe('migrations', () => {

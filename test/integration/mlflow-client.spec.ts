@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import { loadConfig } from 'src/config/config';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { MlflowNotFoundError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
-import { tagValue } from 'src/mlflow/mlflow.types';
+import { loadConfig } from '../../src/config/config';
+import { MlflowClient } from '../../src/mlflow/mlflow.client';
+import { MlflowNotFoundError, MlflowUnavailableError } from '../../src/mlflow/mlflow.errors';
+import { tagValue } from '../../src/mlflow/mlflow.types';
 import { testEnv } from '../support/test-env';
 
 describe('MlflowClient against a real MLflow server', () => {

@@ -1,6 +1,6 @@
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
+import { JobSchedulerService } from '../../src/modules/scheduler/job-scheduler.service';
 import { eventually, http, startTestApp, TestApp } from '../support/test-app';
 
 /** The value of one series in the app's /metrics, or undefined when it is absent. */

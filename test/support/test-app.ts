@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
-import { createApp } from 'src/app.factory';
-import { loadConfig } from 'src/config/config';
-import { runMigrations } from 'src/database/migrations';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/config';
+import { runMigrations } from '../../src/database/migrations';
 import { testEnv } from './test-env';
 
 export interface TestApp {

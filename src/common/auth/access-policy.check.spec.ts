@@ -1,9 +1,9 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { AccessPolicyCheck } from 'src/common/auth/access-policy.check';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { ModelScoped, Public, Roles } from 'src/common/auth/auth.decorators';
+import { AccessPolicyCheck } from './access-policy.check';
+import { ModelFrom } from './access-policy';
+import { ModelScoped, Public, Roles } from './auth.decorators';
 
 async function start(controller: new () => unknown): Promise<void> {
   @Module({ imports: [DiscoveryModule], controllers: [controller], providers: [AccessPolicyCheck] })

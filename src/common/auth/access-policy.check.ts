@@ -1,8 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { ModelSource } from 'src/common/auth/access-policy';
-import { MODEL_SCOPE_KEY, PUBLIC_KEY, ROLES_KEY } from 'src/common/auth/auth.decorators';
+import { ModelSource } from './access-policy';
+import { MODEL_SCOPE_KEY, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 
 /**
  * A route without a declared access policy is a startup error, not a silent default: every handler is

@@ -1,4 +1,4 @@
-import { ModelFrom, targetModel } from 'src/common/auth/access-policy';
+import { ModelFrom, targetModel } from './access-policy';
 
 const SERVED = 'churn-model';
 const request = (parts: { params?: unknown; query?: unknown; body?: unknown }) => ({ headers: {}, ...parts });

@@ -1,4 +1,4 @@
-import { Role } from 'src/common/auth/roles';
+import { Role } from './roles';
 
 /**
  * Where the model an operation acts on comes from. Every authenticated route declares one

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
+import { ApiKeysService } from './api-keys.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 

@@ -1,12 +1,12 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { AccessPolicy, PolicyRequest, targetModel } from 'src/common/auth/access-policy';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { assertModelScope, assertUnscoped } from 'src/common/auth/model-scope';
-import { RateLimiter } from 'src/common/auth/rate-limiter';
-import { Principal, roleAllows } from 'src/common/auth/roles';
-import { AppError, ErrorCode } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
+import { AccessPolicy, PolicyRequest, targetModel } from './access-policy';
+import { ApiKeysService } from './api-keys.service';
+import { assertModelScope, assertUnscoped } from './model-scope';
+import { RateLimiter } from './rate-limiter';
+import { Principal, roleAllows } from './roles';
+import { AppError, ErrorCode } from '../errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
 
 const CHALLENGE = { 'www-authenticate': 'ApiKey header="X-API-Key"' };
 

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { Role } from 'src/common/auth/roles';
+import { Role } from './roles';
 
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AccessPolicy, ModelFrom, ModelSource } from 'src/common/auth/access-policy';
-import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
-import { AuthenticatedRequest, MODEL_SCOPE_KEY, PUBLIC_KEY, ROLES_KEY } from 'src/common/auth/auth.decorators';
-import { Role } from 'src/common/auth/roles';
+import { AccessPolicy, ModelFrom, ModelSource } from './access-policy';
+import { ApiKeyAuthenticator } from './api-key-authenticator';
+import { AuthenticatedRequest, MODEL_SCOPE_KEY, PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
+import { Role } from './roles';
 
 /**
  * Global guard: every route needs a valid X-API-Key unless marked @Public(), and is held to the access

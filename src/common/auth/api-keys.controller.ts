@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { ApiKeysService, ApiKeyView } from 'src/common/auth/api-keys.service';
-import { Principal, ROLES, Role } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
+import { ModelFrom } from './access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from './auth.decorators';
+import { ApiKeysService, ApiKeyView } from './api-keys.service';
+import { Principal, ROLES, Role } from './roles';
+import { ApiProblem } from '../errors/problem-responses.openapi';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'crm-sync' })
@@ -62,6 +62,7 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(200)
+  @ApiOkResponse({ description: 'The key stops working at once; it is returned with `state: revoked`' })
   @ApiProblem(409, 'The key is already revoked, or it is the key making the request (use another admin key)')
   revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView> {
     return this.keys.revoke(id, principal, req.id);

@@ -2,10 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
-import { Principal, Role } from 'src/common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError } from 'src/common/errors/app-error';
-import { AuditService } from 'src/modules/audit/audit.service';
+import { ApiKeyEntity } from './api-key.entity';
+import { Principal, Role } from './roles';
+import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError } from '../errors/app-error';
+import { AuditService } from '../../modules/audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
 const ALPHANUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

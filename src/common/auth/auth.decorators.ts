@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ModelSource } from 'src/common/auth/access-policy';
-import { Principal, Role } from 'src/common/auth/roles';
+import { ModelSource } from './access-policy';
+import { Principal, Role } from './roles';
 
 export const PUBLIC_KEY = 'auth:public';
 export const ROLES_KEY = 'auth:roles';

@@ -1,16 +1,16 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccessPolicyCheck } from 'src/common/auth/access-policy.check';
-import { AdminKeyBootstrap } from 'src/common/auth/admin-key.bootstrap';
-import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
-import { ApiKeyEntity } from 'src/common/auth/api-key.entity';
-import { ApiKeyGuard } from 'src/common/auth/api-key.guard';
-import { ApiKeysController } from 'src/common/auth/api-keys.controller';
-import { ApiKeysService } from 'src/common/auth/api-keys.service';
-import { PostgresQuotaCounter } from 'src/common/auth/postgres-quota-counter';
-import { QUOTA_COUNTER } from 'src/common/auth/quota-counter';
-import { RateLimiter, rateLimitMetrics } from 'src/common/auth/rate-limiter';
+import { AccessPolicyCheck } from './access-policy.check';
+import { AdminKeyBootstrap } from './admin-key.bootstrap';
+import { ApiKeyAuthenticator } from './api-key-authenticator';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
+import { PostgresQuotaCounter } from './postgres-quota-counter';
+import { QUOTA_COUNTER } from './quota-counter';
+import { RateLimiter, rateLimitMetrics } from './rate-limiter';
 
 @Global()
 @Module({

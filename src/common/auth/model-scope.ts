@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { Principal } from 'src/common/auth/roles';
-import { AppError, ErrorCode } from 'src/common/errors/app-error';
+import { Principal } from './roles';
+import { AppError, ErrorCode } from '../errors/app-error';
 
 /** A key scoped to one model may not act on another. */
 export function assertModelScope(principal: Principal, modelName: string): void {

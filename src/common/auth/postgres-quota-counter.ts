@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { QuotaCounter } from 'src/common/auth/quota-counter';
+import { QuotaCounter } from './quota-counter';
 
 // Windows older than this are deleted now and then; they only matter while they are current.
 const KEEP_WINDOWS_MS = 60 * 60_000;

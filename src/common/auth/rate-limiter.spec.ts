@@ -1,7 +1,7 @@
-import { QuotaCounter } from 'src/common/auth/quota-counter';
-import { RateLimiter, WINDOW_MS } from 'src/common/auth/rate-limiter';
-import { Principal } from 'src/common/auth/roles';
-import { loadConfig } from 'src/config/config';
+import { QuotaCounter } from './quota-counter';
+import { RateLimiter, WINDOW_MS } from './rate-limiter';
+import { Principal } from './roles';
+import { loadConfig } from '../../config/config';
 
 /** The shared counter's contract (the atomic upsert of PostgresQuotaCounter), in memory. */
 class InMemoryQuotaCounter implements QuotaCounter {

@@ -1,11 +1,11 @@
 import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
-import { QUOTA_COUNTER, QuotaCounter } from 'src/common/auth/quota-counter';
-import { Principal } from 'src/common/auth/roles';
-import { AppError, ErrorCode } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
+import { QUOTA_COUNTER, QuotaCounter } from './quota-counter';
+import { Principal } from './roles';
+import { AppError, ErrorCode } from '../errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
 
 export const WINDOW_MS = 60_000;
 // After the shared counter failed or was slow, the per-replica fallback holds for this long before it is tried again.

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ValidationFailedError } from 'src/common/errors/app-error';
+import { ValidationFailedError } from './app-error';
 
 /**
  * Fastify's own JSON parser (same prototype-poisoning protection and body limit), whose errors

@@ -1,4 +1,4 @@
-import { RouteMethods } from 'src/common/errors/method-not-allowed';
+import { RouteMethods } from './method-not-allowed';
 
 describe('RouteMethods', () => {
   const routes = new RouteMethods();

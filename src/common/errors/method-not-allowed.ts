@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { MethodNotAllowedError } from 'src/common/errors/app-error';
-import { toProblem } from 'src/common/errors/problem-details.filter';
-import { PROBLEM_CONTENT_TYPE } from 'src/common/errors/problem-responses.openapi';
+import { MethodNotAllowedError } from './app-error';
+import { toProblem } from './problem-details.filter';
+import { PROBLEM_CONTENT_TYPE } from './problem-responses.openapi';
 
 /** The methods of every route, by path pattern (`:param` matches one segment, `*` the rest). */
 export class RouteMethods {

@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { AppError, ErrorCode, ValidationFailedError } from 'src/common/errors/app-error';
-import { toProblem } from 'src/common/errors/problem-details.filter';
+import { AppError, ErrorCode, ValidationFailedError } from './app-error';
+import { toProblem } from './problem-details.filter';
 
 describe('toProblem', () => {
   it('keeps our code, detail and field errors', () => {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ErrorCode, FieldError } from 'src/common/errors/app-error';
-import { ProblemDetails } from 'src/common/errors/problem-details';
+import { AppError, ErrorCode, FieldError } from './app-error';
+import { ProblemDetails } from './problem-details';
 
 export { ProblemDetails };
 

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, getSchemaPath, OpenAPIObject } from '@nestjs/swagger';
 import type { OperationObject, ResponseObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ProblemDetails } from 'src/common/errors/problem-details';
+import { ProblemDetails } from './problem-details';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

@@ -1,6 +1,6 @@
 import { ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
-import { FieldError, ValidationFailedError } from 'src/common/errors/app-error';
+import { FieldError, ValidationFailedError } from './app-error';
 
 /** Deeper JSON than this is refused before class-transformer walks it recursively. */
 export const MAX_JSON_DEPTH = 32;

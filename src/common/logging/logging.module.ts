@@ -1,7 +1,7 @@
 import { DynamicModule, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import { AppConfig } from 'src/config/config.schema';
+import { AppConfig } from '../../config/config.schema';
 
 const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 

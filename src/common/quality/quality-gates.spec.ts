@@ -1,5 +1,5 @@
-import { loadConfig } from 'src/config/config';
-import { describeFailedGates, evaluateGates, gateSpecs } from 'src/common/quality/quality-gates';
+import { loadConfig } from '../../config/config';
+import { describeFailedGates, evaluateGates, gateSpecs } from './quality-gates';
 
 describe('evaluateGates', () => {
   const specs = gateSpecs(loadConfig({}));

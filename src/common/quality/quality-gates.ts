@@ -1,5 +1,5 @@
-import { AppConfig } from 'src/config/config.schema';
-import type { GateResult } from 'src/modules/training/entities/training-run.entity';
+import { AppConfig } from '../../config/config.schema';
+import type { GateResult } from '../../modules/training/entities/training-run.entity';
 
 interface GateSpec {
   name: string;

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { assertModelScope } from 'src/common/auth/model-scope';
-import { Principal } from 'src/common/auth/roles';
-import { AlertingService, WebhookReceipt } from 'src/modules/alerting/alerting.service';
-import { AlertIncidentView, AlertmanagerWebhookDto, ListAlertsQuery } from 'src/modules/alerting/dto/alertmanager-webhook.dto';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { assertModelScope } from '../../common/auth/model-scope';
+import { Principal } from '../../common/auth/roles';
+import { AlertingService, WebhookReceipt } from './alerting.service';
+import { AlertIncidentView, AlertmanagerWebhookDto, ListAlertsQuery } from './dto/alertmanager-webhook.dto';
 
 @ApiTags('alerting')
 @ApiSecurity('api-key')

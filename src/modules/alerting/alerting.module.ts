@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlertIncidentEntity } from 'src/modules/alerting/alert-incident.entity';
-import { AlertingController } from 'src/modules/alerting/alerting.controller';
-import { alertingMetrics } from 'src/modules/alerting/alerting.metrics';
-import { AlertingService } from 'src/modules/alerting/alerting.service';
-import { ServingModule } from 'src/modules/serving/serving.module';
+import { AlertIncidentEntity } from './alert-incident.entity';
+import { AlertingController } from './alerting.controller';
+import { alertingMetrics } from './alerting.metrics';
+import { AlertingService } from './alerting.service';
+import { ServingModule } from '../serving/serving.module';
 
 /** Incidents from Alertmanager, and the automatic canary rollback they may trigger. */
 @Module({

@@ -4,13 +4,13 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { DataSource, FindOptionsWhere, Repository } from 'typeorm';
-import { NotFoundError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AlertIncidentEntity } from 'src/modules/alerting/alert-incident.entity';
-import { ALERTS_RECEIVED } from 'src/modules/alerting/alerting.metrics';
-import { AlertIncidentView, AlertmanagerAlertDto, AlertmanagerWebhookDto, ListAlertsQuery } from 'src/modules/alerting/dto/alertmanager-webhook.dto';
-import { CanaryService } from 'src/modules/serving/canary/canary.service';
+import { NotFoundError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AlertIncidentEntity } from './alert-incident.entity';
+import { ALERTS_RECEIVED } from './alerting.metrics';
+import { AlertIncidentView, AlertmanagerAlertDto, AlertmanagerWebhookDto, ListAlertsQuery } from './dto/alertmanager-webhook.dto';
+import { CanaryService } from '../serving/canary/canary.service';
 
 const LIST_LIMIT = 200;
 

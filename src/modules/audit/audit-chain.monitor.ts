@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Gauge } from 'prom-client';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditAnchor, AuditHead } from 'src/modules/audit/audit-anchor';
-import { AuditService, ExpectedHead } from 'src/modules/audit/audit.service';
-import { AUDIT_CHAIN_VALID, AUDIT_HEAD_SEQUENCE, AUDIT_LAST_VERIFY } from 'src/modules/audit/audit.metrics';
-import { AuditVerification } from 'src/modules/audit/dto/audit.responses';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditAnchor, AuditHead } from './audit-anchor';
+import { AuditService, ExpectedHead } from './audit.service';
+import { AUDIT_CHAIN_VALID, AUDIT_HEAD_SEQUENCE, AUDIT_LAST_VERIFY } from './audit.metrics';
+import { AuditVerification } from './dto/audit.responses';
 
 /**
  * Keeps the audit chain's head visible outside the database. Every AUDIT_HEAD_LOG_INTERVAL_MS (and at

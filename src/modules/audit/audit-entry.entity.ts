@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { HashScheme } from 'src/modules/audit/audit-hash';
+import type { HashScheme } from './audit-hash';
 
 /**
  * One entry of the audit trail (table audit_log, created by migration AuditLog1764100000000). The

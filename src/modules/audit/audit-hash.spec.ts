@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { canonicalJson, entryHash, GENESIS_HASH, HashedFields, keyedEntryHash, schemeHash, toJsonValue } from 'src/modules/audit/audit-hash';
+import { canonicalJson, entryHash, GENESIS_HASH, HashedFields, keyedEntryHash, schemeHash, toJsonValue } from './audit-hash';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth, keeps array order and writes no spaces', () => {

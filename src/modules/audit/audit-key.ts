@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
+import { ConfigError } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
 
 /** <DATA_DIR>/audit-hmac-key (mode 0600): the local mode's generated AUDIT_HMAC_KEY. */
 export const AUDIT_KEY_FILE = 'audit-hmac-key';

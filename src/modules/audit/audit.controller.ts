@@ -1,13 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { ValidationFailedError } from 'src/common/errors/app-error';
-import { AuditChainMonitor } from 'src/modules/audit/audit-chain.monitor';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { AuditEntryList, AuditVerification } from 'src/modules/audit/dto/audit.responses';
-import { ListAuditQuery } from 'src/modules/audit/dto/list-audit.query';
-import { VerifyAuditQuery } from 'src/modules/audit/dto/verify-audit.query';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { ValidationFailedError } from '../../common/errors/app-error';
+import { AuditChainMonitor } from './audit-chain.monitor';
+import { AuditService } from './audit.service';
+import { AuditEntryList, AuditVerification } from './dto/audit.responses';
+import { ListAuditQuery } from './dto/list-audit.query';
+import { VerifyAuditQuery } from './dto/verify-audit.query';
 
 @ApiTags('audit')
 @ApiSecurity('api-key')

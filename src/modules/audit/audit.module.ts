@@ -1,13 +1,13 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditEntryEntity } from 'src/modules/audit/audit-entry.entity';
-import { AuditChainMonitor } from 'src/modules/audit/audit-chain.monitor';
-import { AUDIT_HMAC_KEY, loadAuditKey } from 'src/modules/audit/audit-key';
-import { AuditController } from 'src/modules/audit/audit.controller';
-import { auditMetrics } from 'src/modules/audit/audit.metrics';
-import { AuditService } from 'src/modules/audit/audit.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditChainMonitor } from './audit-chain.monitor';
+import { AUDIT_HMAC_KEY, loadAuditKey } from './audit-key';
+import { AuditController } from './audit.controller';
+import { auditMetrics } from './audit.metrics';
+import { AuditService } from './audit.service';
 
 /** Global so that every feature module can record what it changed (AuditService.record). */
 @Global()

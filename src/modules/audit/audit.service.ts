@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ValidationFailedError } from 'src/common/errors/app-error';
-import { AuditEntryEntity } from 'src/modules/audit/audit-entry.entity';
-import { AuditHead } from 'src/modules/audit/audit-anchor';
-import { GENESIS_HASH, HashedFields, HashScheme, KEYED_SCHEME, schemeHash, toJsonValue } from 'src/modules/audit/audit-hash';
-import { AUDIT_HMAC_KEY } from 'src/modules/audit/audit-key';
-import { AuditEntryList, AuditEntryView, AuditSegment, AuditVerification } from 'src/modules/audit/dto/audit.responses';
-import { AUDIT_LIST_DEFAULT_LIMIT, AUDIT_LIST_MAX_LIMIT } from 'src/modules/audit/dto/list-audit.query';
+import { ValidationFailedError } from '../../common/errors/app-error';
+import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditHead } from './audit-anchor';
+import { GENESIS_HASH, HashedFields, HashScheme, KEYED_SCHEME, schemeHash, toJsonValue } from './audit-hash';
+import { AUDIT_HMAC_KEY } from './audit-key';
+import { AuditEntryList, AuditEntryView, AuditSegment, AuditVerification } from './dto/audit.responses';
+import { AUDIT_LIST_DEFAULT_LIMIT, AUDIT_LIST_MAX_LIMIT } from './dto/list-audit.query';
 
 /** Serializes every writer of the chain (shared by all replicas; the migration lock is 727_001). */
 export const AUDIT_CHAIN_LOCK_KEY = 727_002;

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { INSTANCE_ID } from 'src/common/instance/instance-id';
-import { InvalidSample } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+import { INSTANCE_ID } from '../../common/instance/instance-id';
+import { InvalidSample } from './entities/batch-scoring-run.entity';
 
 /** Progress of a run as committed with each chunk (the resume cursor and the counters). */
 export interface RunProgress {

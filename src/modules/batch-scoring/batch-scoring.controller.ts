@@ -1,14 +1,14 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { BatchScoringService } from 'src/modules/batch-scoring/batch-scoring.service';
-import { BatchPredictionPage, BatchRunView } from 'src/modules/batch-scoring/dto/batch-run.views';
-import { CreateBatchRunDto } from 'src/modules/batch-scoring/dto/create-batch-run.dto';
-import { BatchPredictionsQuery, ListBatchRunsQuery } from 'src/modules/batch-scoring/dto/list-batch-runs.query';
-import { BatchSource } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { BatchScoringService } from './batch-scoring.service';
+import { BatchPredictionPage, BatchRunView } from './dto/batch-run.views';
+import { CreateBatchRunDto } from './dto/create-batch-run.dto';
+import { BatchPredictionsQuery, ListBatchRunsQuery } from './dto/list-batch-runs.query';
+import { BatchSource } from './entities/batch-scoring-run.entity';
 
 @ApiTags('batch-scoring')
 @ApiSecurity('api-key')

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { BatchScoringService } from 'src/modules/batch-scoring/batch-scoring.service';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { BatchScoringService } from './batch-scoring.service';
+import { JobSchedulerService } from '../scheduler/job-scheduler.service';
 
 export const WEEKLY_BATCH_SCORING_JOB = 'weekly-batch-scoring';
 

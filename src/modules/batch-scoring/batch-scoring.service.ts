@@ -4,16 +4,16 @@ import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
-import { assertModelScope } from 'src/common/auth/model-scope';
-import { Principal } from 'src/common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationFailedError } from 'src/common/errors/app-error';
-import { INSTANCE_ID, isDeadLocalInstance } from 'src/common/instance/instance-id';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from 'src/modules/batch-scoring/batch-prediction.writer';
-import { BatchPredictionPage, BatchRunView, toBatchRunView } from 'src/modules/batch-scoring/dto/batch-run.views';
-import { FILE_PATH_PATTERN } from 'src/modules/batch-scoring/dto/create-batch-run.dto';
+import { assertModelScope } from '../../common/auth/model-scope';
+import { Principal } from '../../common/auth/roles';
+import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationFailedError } from '../../common/errors/app-error';
+import { INSTANCE_ID, isDeadLocalInstance } from '../../common/instance/instance-id';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditService } from '../audit/audit.service';
+import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from './batch-prediction.writer';
+import { BatchPredictionPage, BatchRunView, toBatchRunView } from './dto/batch-run.views';
+import { FILE_PATH_PATTERN } from './dto/create-batch-run.dto';
 import {
   BATCH_ACTIVE_STATES,
   BatchRunState,
@@ -21,15 +21,15 @@ import {
   BatchScoringRunEntity,
   BatchSource,
   InvalidSample,
-} from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
-import { ChunkSource, prefetch } from 'src/modules/batch-scoring/sources/chunk-source';
-import { CsvSource } from 'src/modules/batch-scoring/sources/csv-source';
-import { TABLE_NAME_PATTERN, TableSource, tableColumns } from 'src/modules/batch-scoring/sources/table-source';
-import { NotificationsService } from 'src/modules/notifications/notifications.service';
-import { CustomerRecord } from 'src/modules/serving/customer-validator';
-import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
-import { OnnxModel } from 'src/modules/serving/onnx-model';
-import { riskLevel, RiskPolicy } from 'src/modules/serving/risk';
+} from './entities/batch-scoring-run.entity';
+import { ChunkSource, prefetch } from './sources/chunk-source';
+import { CsvSource } from './sources/csv-source';
+import { TABLE_NAME_PATTERN, TableSource, tableColumns } from './sources/table-source';
+import { NotificationsService } from '../notifications/notifications.service';
+import { CustomerRecord } from '../serving/customer-validator';
+import { ModelLoaderService } from '../serving/model-loader.service';
+import { OnnxModel } from '../serving/onnx-model';
+import { riskLevel, RiskPolicy } from '../serving/risk';
 
 const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 60_000;

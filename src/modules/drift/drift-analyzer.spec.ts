@@ -1,5 +1,5 @@
-import { buildWindowQuery, currentEcdf, nextUp, numericThresholds, psiBinCounts } from 'src/modules/drift/drift-analyzer';
-import { NumericProfile, numericBinLabels, parseReferenceProfile } from 'src/modules/drift/reference-profile';
+import { buildWindowQuery, currentEcdf, nextUp, numericThresholds, psiBinCounts } from './drift-analyzer';
+import { NumericProfile, numericBinLabels, parseReferenceProfile } from './reference-profile';
 
 /** Postgres width_bucket(v, thresholds): the number of thresholds <= v. */
 const widthBucket = (v: number, t: number[]) => t.filter((x) => x <= v).length;

@@ -9,8 +9,8 @@ import {
   Thresholds,
   Verdict,
   verdictOf,
-} from 'src/modules/drift/drift-stats';
-import { CategoricalProfile, NumericProfile, numericBinLabels, ReferenceProfile, UNSEEN } from 'src/modules/drift/reference-profile';
+} from './drift-stats';
+import { CategoricalProfile, NumericProfile, numericBinLabels, ReferenceProfile, UNSEEN } from './reference-profile';
 
 /** Runs one SQL statement and returns its rows (inside a transaction: TypeORM EntityManager.query, or pg's client wrapped). */
 export type QueryFn = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;

@@ -9,7 +9,7 @@ import {
   regularizedGamma,
   statusGaugeValue,
   verdictOf,
-} from 'src/modules/drift/drift-stats';
+} from './drift-stats';
 
 // Reference values from scipy 1.17.1 (scipy.special.gammainc/gammaincc, scipy.stats.chi2.sf, scipy.special.kolmogorov).
 const close = (actual: number, expected: number, rel = 1e-10) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(Math.abs(expected), 1e-300));

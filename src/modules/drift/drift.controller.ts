@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Header, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { DriftService } from 'src/modules/drift/drift.service';
-import { CreateDriftRunDto, DriftReportPage, DriftReportView } from 'src/modules/drift/dto/drift.dto';
-import { LatestReportQuery, ListReportsQuery } from 'src/modules/drift/dto/list-reports.query';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { DriftService } from './drift.service';
+import { CreateDriftRunDto, DriftReportPage, DriftReportView } from './dto/drift.dto';
+import { LatestReportQuery, ListReportsQuery } from './dto/list-reports.query';
 
 @ApiTags('drift')
 @ApiSecurity('api-key')

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DriftController } from 'src/modules/drift/drift.controller';
-import { driftMetrics } from 'src/modules/drift/drift.metrics';
-import { DriftSchedule } from 'src/modules/drift/drift.schedule';
-import { DriftService } from 'src/modules/drift/drift.service';
-import { DriftFeatureResultEntity } from 'src/modules/drift/entities/drift-feature-result.entity';
-import { DriftReportEntity } from 'src/modules/drift/entities/drift-report.entity';
-import { RegistryModule } from 'src/modules/registry/registry.module';
-import { ServingModule } from 'src/modules/serving/serving.module';
-import { TrainingModule } from 'src/modules/training/training.module';
+import { DriftController } from './drift.controller';
+import { driftMetrics } from './drift.metrics';
+import { DriftSchedule } from './drift.schedule';
+import { DriftService } from './drift.service';
+import { DriftFeatureResultEntity } from './entities/drift-feature-result.entity';
+import { DriftReportEntity } from './entities/drift-report.entity';
+import { RegistryModule } from '../registry/registry.module';
+import { ServingModule } from '../serving/serving.module';
+import { TrainingModule } from '../training/training.module';
 
 /** Drift of logged predictions vs each model version's reference profile (fetched with serving's verified artifact cache). */
 @Module({

@@ -1,4 +1,4 @@
-import { DriftFeatureView, DriftReportView } from 'src/modules/drift/dto/drift.dto';
+import { DriftFeatureView, DriftReportView } from './dto/drift.dto';
 
 /**
  * A drift report as one self-contained HTML page: inline CSS and inline SVG bar charts (reference vs

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from 'src/modules/governance/dto/promotion.dto';
-import { PromotionsService } from 'src/modules/governance/promotions.service';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from './dto/promotion.dto';
+import { PromotionsService } from './promotions.service';
 
 @ApiTags('governance')
 @ApiSecurity('api-key')

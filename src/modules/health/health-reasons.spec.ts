@@ -1,6 +1,6 @@
-import { healthReasons } from 'src/modules/health/health.service';
-import { PredictionLogStatus } from 'src/modules/prediction-log/prediction-log.service';
-import { ServingStatus } from 'src/modules/serving/model-loader.service';
+import { healthReasons } from './health.service';
+import { PredictionLogStatus } from '../prediction-log/prediction-log.service';
+import { ServingStatus } from '../serving/model-loader.service';
 
 const serving: ServingStatus = {
   model_name: 'churn-model',

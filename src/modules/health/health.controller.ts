@@ -2,10 +2,10 @@ import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/commo
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { Public } from 'src/common/auth/auth.decorators';
-import { HealthReportDto } from 'src/modules/health/dto/health-report.dto';
-import { HealthReport, HealthService } from 'src/modules/health/health.service';
-import { ModelHealthIndicator } from 'src/modules/health/model.health';
+import { Public } from '../../common/auth/auth.decorators';
+import { HealthReportDto } from './dto/health-report.dto';
+import { HealthReport, HealthService } from './health.service';
+import { ModelHealthIndicator } from './model.health';
 
 @ApiTags('health')
 @Public()

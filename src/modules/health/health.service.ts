@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { DependencyCheckDto, HealthReportDto } from 'src/modules/health/dto/health-report.dto';
-import { PredictionLogService, PredictionLogStatus } from 'src/modules/prediction-log/prediction-log.service';
-import { ModelLoaderService, ServingStatus } from 'src/modules/serving/model-loader.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { MlflowClient } from '../../mlflow/mlflow.client';
+import { DependencyCheckDto, HealthReportDto } from './dto/health-report.dto';
+import { PredictionLogService, PredictionLogStatus } from '../prediction-log/prediction-log.service';
+import { ModelLoaderService, ServingStatus } from '../serving/model-loader.service';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { ModelLoaderService } from '../serving/model-loader.service';
 
 /** Terminus indicator: up when a model version is loaded and serving. */
 @Injectable()

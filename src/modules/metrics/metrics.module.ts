@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { MetricsController } from 'src/modules/metrics/metrics.controller';
+import { MetricsController } from './metrics.controller';
 
 @Module({
   imports: [

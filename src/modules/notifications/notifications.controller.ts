@@ -1,10 +1,10 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
-import { NotificationsService } from 'src/modules/notifications/notifications.service';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { DeliveryIdParams, ListDeliveriesQuery, WebhookDeliveryView } from './dto/deliveries.dto';
+import { NotificationsService } from './notifications.service';
 
 @ApiTags('webhooks')
 @ApiSecurity('api-key')

@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { NotificationsController } from 'src/modules/notifications/notifications.controller';
-import { NotificationsService } from 'src/modules/notifications/notifications.service';
-import { WebhookDeliveryEntity } from 'src/modules/notifications/webhook-delivery.entity';
-import { WebhookDispatcher } from 'src/modules/notifications/webhook-dispatcher';
+import { NotificationsController } from './notifications.controller';
+import { NotificationsService } from './notifications.service';
+import { WebhookDeliveryEntity } from './webhook-delivery.entity';
+import { WebhookDispatcher } from './webhook-dispatcher';
 
 /** Signed, retried outgoing webhooks through a Postgres outbox. Any module may inject NotificationsService. */
 @Global()

@@ -3,11 +3,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { ConflictError, NotFoundError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { ListDeliveriesQuery, WebhookDeliveryView } from 'src/modules/notifications/dto/deliveries.dto';
-import { WebhookDeliveryEntity, WebhookPayload } from 'src/modules/notifications/webhook-delivery.entity';
+import { ConflictError, NotFoundError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { ListDeliveriesQuery, WebhookDeliveryView } from './dto/deliveries.dto';
+import { WebhookDeliveryEntity, WebhookPayload } from './webhook-delivery.entity';
 
 /** Events other modules emit (the list receivers can subscribe to). */
 export type WebhookEvent = 'promotion.requested' | 'promotion.approved' | 'promotion.rejected' | 'model.promoted' | 'model.rolled_back' | (string & {});

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signWebhook, verifyWebhookSignature } from 'src/modules/notifications/signature';
+import { signWebhook, verifyWebhookSignature } from './signature';
 
 describe('webhook signature', () => {
   const secret = 'whsec_test_0123456789abcdef';

@@ -1,4 +1,4 @@
-import { loadConfig } from 'src/config/config';
+import { loadConfig } from '../../config/config';
 
 describe('webhook configuration', () => {
   const secret = 'a-secret-of-16-chars+';

@@ -1,4 +1,4 @@
-import { BACKOFF_CAP_MS, retryDelayMs } from 'src/modules/notifications/webhook-dispatcher';
+import { BACKOFF_CAP_MS, retryDelayMs } from './webhook-dispatcher';
 
 describe('webhook retry backoff', () => {
   const low = () => 0;

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { signWebhook, WEBHOOK_HEADERS } from 'src/modules/notifications/signature';
-import { WebhookPayload } from 'src/modules/notifications/webhook-delivery.entity';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { signWebhook, WEBHOOK_HEADERS } from './signature';
+import { WebhookPayload } from './webhook-delivery.entity';
 
 const POLL_INTERVAL_MS = 1000;
 const BATCH_SIZE = 20;

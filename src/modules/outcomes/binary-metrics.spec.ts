@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { binaryMetrics, BinaryMetricsAccumulator, scoreGroups } from 'src/modules/outcomes/binary-metrics';
+import { binaryMetrics, BinaryMetricsAccumulator, scoreGroups } from './binary-metrics';
 
 const PYTHON = path.resolve(__dirname, '..', '..', '..', '.venv', 'bin', 'python');
 

@@ -1,6 +1,6 @@
-import { ValidationFailedError } from 'src/common/errors/app-error';
-import { parseInstant, parseMonth, parseOutcomes, parseWindow } from 'src/modules/outcomes/outcome-input';
-import { monthOf, previousMonth } from 'src/modules/outcomes/outcome-reports.service';
+import { ValidationFailedError } from '../../common/errors/app-error';
+import { parseInstant, parseMonth, parseOutcomes, parseWindow } from './outcome-input';
+import { monthOf, previousMonth } from './outcome-reports.service';
 
 function fieldsOf(fn: () => unknown): string[] {
   try {

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { AppError, ErrorCode, FieldError, ValidationFailedError } from 'src/common/errors/app-error';
+import { AppError, ErrorCode, FieldError, ValidationFailedError } from '../../common/errors/app-error';
 
 /** One observed outcome as posted (customer_id is hashed before anything is stored). */
 export interface OutcomeInput {

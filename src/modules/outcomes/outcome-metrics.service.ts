@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { BinaryMetrics, BinaryMetricsAccumulator } from 'src/modules/outcomes/binary-metrics';
-import { parseWindow } from 'src/modules/outcomes/outcome-input';
-import { MODEL_ACCURACY, MODEL_OUTCOMES_MATCHED, MODEL_ROC_AUC } from 'src/modules/outcomes/outcomes.metrics';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { BinaryMetrics, BinaryMetricsAccumulator } from './binary-metrics';
+import { parseWindow } from './outcome-input';
+import { MODEL_ACCURACY, MODEL_OUTCOMES_MATCHED, MODEL_ROC_AUC } from './outcomes.metrics';
 
 /** Score groups fetched per round trip from the cursor: bounds the memory of a metrics computation. */
 const FETCH_ROWS = 5000;

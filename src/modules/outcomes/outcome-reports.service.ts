@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { Principal } from 'src/common/auth/roles';
-import { NotFoundError, ValidationFailedError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { OutcomeReportBody, OutcomeReportSummaryView, OutcomeReportView } from 'src/modules/outcomes/dto/outcomes.dto';
-import { OutcomeReportEntity, OutcomeReportTrigger } from 'src/modules/outcomes/entities/outcome-report.entity';
-import { parseMonth } from 'src/modules/outcomes/outcome-input';
-import { OutcomeMetricsService } from 'src/modules/outcomes/outcome-metrics.service';
+import { Principal } from '../../common/auth/roles';
+import { NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditService } from '../audit/audit.service';
+import { OutcomeReportBody, OutcomeReportSummaryView, OutcomeReportView } from './dto/outcomes.dto';
+import { OutcomeReportEntity, OutcomeReportTrigger } from './entities/outcome-report.entity';
+import { parseMonth } from './outcome-input';
+import { OutcomeMetricsService } from './outcome-metrics.service';
 
 const MONTH_MESSAGE = 'must be a calendar month such as 2026-10';
 

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
 import {
   CreateOutcomeReportDto,
   OutcomeMetricsView,
@@ -11,10 +11,10 @@ import {
   OutcomeReportView,
   RecordOutcomesDto,
   RecordOutcomesResult,
-} from 'src/modules/outcomes/dto/outcomes.dto';
-import { ListOutcomeReportsQuery, OutcomeMetricsQuery } from 'src/modules/outcomes/dto/outcomes.query';
-import { OutcomeReportsService } from 'src/modules/outcomes/outcome-reports.service';
-import { OutcomesService } from 'src/modules/outcomes/outcomes.service';
+} from './dto/outcomes.dto';
+import { ListOutcomeReportsQuery, OutcomeMetricsQuery } from './dto/outcomes.query';
+import { OutcomeReportsService } from './outcome-reports.service';
+import { OutcomesService } from './outcomes.service';
 
 @ApiTags('outcomes')
 @ApiSecurity('api-key')

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { OutcomeReportsService } from 'src/modules/outcomes/outcome-reports.service';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { OutcomeReportsService } from './outcome-reports.service';
+import { JobSchedulerService } from '../scheduler/job-scheduler.service';
 
 export const MONTHLY_OUTCOME_REPORT_JOB = 'monthly-outcome-report';
 

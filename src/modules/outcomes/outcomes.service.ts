@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { assertModelScope } from 'src/common/auth/model-scope';
-import { Principal } from 'src/common/auth/roles';
-import { ValidationFailedError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { RecordOutcomesResult } from 'src/modules/outcomes/dto/outcomes.dto';
-import { parseOutcomes, parseWindow } from 'src/modules/outcomes/outcome-input';
-import { OutcomeMetricsService, OutcomeWindowMetrics } from 'src/modules/outcomes/outcome-metrics.service';
-import { PredictionLogService } from 'src/modules/prediction-log/prediction-log.service';
+import { assertModelScope } from '../../common/auth/model-scope';
+import { Principal } from '../../common/auth/roles';
+import { ValidationFailedError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditService } from '../audit/audit.service';
+import { RecordOutcomesResult } from './dto/outcomes.dto';
+import { parseOutcomes, parseWindow } from './outcome-input';
+import { OutcomeMetricsService, OutcomeWindowMetrics } from './outcome-metrics.service';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 
 /** Rows per INSERT … SELECT unnest(): keeps each statement's parameters small. */
 const UPSERT_ROWS = 5000;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DeadLetterFile } from 'src/modules/prediction-log/dead-letter-file';
+import { DeadLetterFile } from './dead-letter-file';
 
 describe('DeadLetterFile', () => {
   let dir: string;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { PredictionPartitions } from 'src/modules/prediction-log/partitions';
-import { predictionLogMetrics } from 'src/modules/prediction-log/prediction-log.metrics';
-import { PredictionLogService } from 'src/modules/prediction-log/prediction-log.service';
+import { PredictionPartitions } from './partitions';
+import { predictionLogMetrics } from './prediction-log.metrics';
+import { PredictionLogService } from './prediction-log.service';
 
 @Module({
   providers: [PredictionLogService, PredictionPartitions, ...predictionLogMetrics],

@@ -1,5 +1,5 @@
-import { PredictionWriter } from 'src/modules/prediction-log/prediction-writer';
-import { classifyWriteError } from 'src/modules/prediction-log/write-error';
+import { PredictionWriter } from './prediction-writer';
+import { classifyWriteError } from './write-error';
 
 /** An in-memory stand-in for Postgres: refuses any batch holding a poisoned line, or is down. */
 class FakeTable {

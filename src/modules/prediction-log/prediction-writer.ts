@@ -1,5 +1,5 @@
-import { insertParams, insertSql } from 'src/modules/prediction-log/prediction-record';
-import { classifyWriteError, sqlState } from 'src/modules/prediction-log/write-error';
+import { insertParams, insertSql } from './prediction-record';
+import { classifyWriteError, sqlState } from './write-error';
 
 export type QueryFn = (sql: string, params: unknown[]) => Promise<unknown>;
 

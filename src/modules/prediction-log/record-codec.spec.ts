@@ -1,5 +1,5 @@
-import { PredictionRecord } from 'src/modules/prediction-log/prediction-record';
-import { decodeSpillLine, encodeRecord, legacyRecordId, summariseRecord } from 'src/modules/prediction-log/record-codec';
+import { PredictionRecord } from './prediction-record';
+import { decodeSpillLine, encodeRecord, legacyRecordId, summariseRecord } from './record-codec';
 
 const record = (overrides: Partial<PredictionRecord> = {}): PredictionRecord => ({
   id: '0b8f6c8e-64a4-4f5a-9d2b-2f0b8c1f7a11',

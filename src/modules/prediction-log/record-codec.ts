@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PredictionRecord } from 'src/modules/prediction-log/prediction-record';
+import { PredictionRecord } from './prediction-record';
 
 /** A record as one JSON line, or why it cannot be one (e.g. nested too deep to serialise). */
 export type Encoded = { line: string } | { error: string };

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpillFile } from 'src/modules/prediction-log/spill-file';
+import { SpillFile } from './spill-file';
 
 const line = (i: number) => JSON.stringify({ id: `id-${i}`, request_id: `req-${i}` });
 

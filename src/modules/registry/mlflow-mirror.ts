@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { MlflowRequestError } from 'src/mlflow/mlflow.errors';
-import { ModelVersionEntity } from 'src/modules/registry/entities/model-version.entity';
-import { Stage, STAGE_ALIASES, STAGE_TAG } from 'src/modules/registry/stages';
+import { MlflowClient } from '../../mlflow/mlflow.client';
+import { AuditService } from '../audit/audit.service';
+import { MlflowRequestError } from '../../mlflow/mlflow.errors';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { Stage, STAGE_ALIASES, STAGE_TAG } from './stages';
 
 /**
  * Makes MLflow reflect our stages for one model: aliases `production` / `staging`, a stage tag on

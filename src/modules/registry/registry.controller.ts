@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from 'src/modules/registry/dto/registry.responses';
-import { SetStageDto } from 'src/modules/registry/dto/set-stage.dto';
-import { RegistryService } from 'src/modules/registry/registry.service';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from './dto/registry.responses';
+import { SetStageDto } from './dto/set-stage.dto';
+import { RegistryService } from './registry.service';
 
 @ApiTags('registry')
 @ApiSecurity('api-key')

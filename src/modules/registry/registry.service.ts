@@ -2,25 +2,25 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { Principal } from 'src/common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError } from 'src/common/errors/app-error';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { MlflowNotFoundError, MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
-import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from 'src/mlflow/mlflow.types';
+import { Principal } from '../../common/auth/roles';
+import { ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { AuditService } from '../audit/audit.service';
+import { MlflowClient } from '../../mlflow/mlflow.client';
+import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
+import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
 import {
   ModelList,
   ModelVersionList,
   ModelVersionView,
   StageChangeResult,
   StageTransitionView,
-} from 'src/modules/registry/dto/registry.responses';
-import { ModelVersionEntity } from 'src/modules/registry/entities/model-version.entity';
-import { StageTransitionEntity, TransitionReason } from 'src/modules/registry/entities/stage-transition.entity';
-import { MlflowMirror } from 'src/modules/registry/mlflow-mirror';
-import { SettableStage, STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/stages';
+} from './dto/registry.responses';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
+import { MlflowMirror } from './mlflow-mirror';
+import { SettableStage, STAGE_CHANGED_EVENT, StageChangedEvent } from './stages';
 
 export const MODEL_SHA256_TAG = 'model_sha256';
 

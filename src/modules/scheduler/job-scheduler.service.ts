@@ -5,11 +5,11 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { CronJob, CronTime } from 'cron';
 import { Counter, Gauge } from 'prom-client';
 import { Repository } from 'typeorm';
-import { INSTANCE_ID } from 'src/common/instance/instance-id';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { JobRunEntity } from 'src/modules/scheduler/job-run.entity';
-import { JOB_LAST_SUCCESS, JOB_RUNS } from 'src/modules/scheduler/scheduler.metrics';
+import { INSTANCE_ID } from '../../common/instance/instance-id';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { JobRunEntity } from './job-run.entity';
+import { JOB_LAST_SUCCESS, JOB_RUNS } from './scheduler.metrics';
 
 /** Every replica re-reads the last successes from job_runs this often, so its gauge also shows runs other replicas won. */
 const LAST_SUCCESS_REFRESH_MS = 5 * 60_000;

@@ -1,4 +1,4 @@
-import { previousOccurrence } from 'src/modules/scheduler/job-scheduler.service';
+import { previousOccurrence } from './job-scheduler.service';
 
 describe('previousOccurrence', () => {
   it('finds the last Sunday 03:00 before a moment', () => {

@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { JobRunEntity } from 'src/modules/scheduler/job-run.entity';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
-import { schedulerMetrics } from 'src/modules/scheduler/scheduler.metrics';
+import { JobRunEntity } from './job-run.entity';
+import { JobSchedulerService } from './job-scheduler.service';
+import { schedulerMetrics } from './scheduler.metrics';
 
 @Global()
 @Module({

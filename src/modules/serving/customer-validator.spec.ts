@@ -1,5 +1,5 @@
-import { CustomerValidator } from 'src/modules/serving/customer-validator';
-import { ModelSignature } from 'src/modules/serving/model-signature';
+import { CustomerValidator } from './customer-validator';
+import { ModelSignature } from './model-signature';
 
 const signature: ModelSignature = {
   format_version: 1,

@@ -1,6 +1,6 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
-import { FieldError } from 'src/common/errors/app-error';
-import { ModelSignature } from 'src/modules/serving/model-signature';
+import { FieldError } from '../../common/errors/app-error';
+import { ModelSignature } from './model-signature';
 
 export type CustomerRecord = Record<string, unknown> & { customer_id: string };
 

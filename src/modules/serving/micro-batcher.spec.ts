@@ -1,4 +1,4 @@
-import { MicroBatcher } from 'src/modules/serving/micro-batcher';
+import { MicroBatcher } from './micro-batcher';
 
 describe('MicroBatcher', () => {
   const recorder = () => {

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { MlflowClient } from 'src/mlflow/mlflow.client';
-import { SIDECAR_FILES } from 'src/modules/serving/model-signature';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { MlflowClient } from '../../mlflow/mlflow.client';
+import { SIDECAR_FILES } from './model-signature';
 
 export interface ModelFiles {
   dir: string;

@@ -2,15 +2,15 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { MlflowUnavailableError } from 'src/mlflow/mlflow.errors';
-import { RegistryService } from 'src/modules/registry/registry.service';
-import { STAGE_CHANGED_EVENT, StageChangedEvent } from 'src/modules/registry/stages';
-import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
-import { OnnxModel } from 'src/modules/serving/onnx-model';
-import { loadVerifiedModel } from 'src/modules/serving/verified-model';
-import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED, MODEL_SWAPS } from 'src/modules/serving/serving.metrics';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { MlflowUnavailableError } from '../../mlflow/mlflow.errors';
+import { RegistryService } from '../registry/registry.service';
+import { STAGE_CHANGED_EVENT, StageChangedEvent } from '../registry/stages';
+import { ModelArtifacts } from './model-artifacts';
+import { OnnxModel } from './onnx-model';
+import { loadVerifiedModel } from './verified-model';
+import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED, MODEL_SWAPS } from './serving.metrics';
 
 /** What made a replica look at the registry again (the label of churn_model_swaps_total). */
 export type RefreshTrigger = 'startup' | 'notify' | 'local_event' | 'reconnect' | 'poll';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
-import { parseSignature, parseTestVectors } from 'src/modules/serving/model-signature';
-import { OnnxModel } from 'src/modules/serving/onnx-model';
-import { RecentRequests } from 'src/modules/serving/recent-requests';
+import { ModelArtifacts } from './model-artifacts';
+import { parseSignature, parseTestVectors } from './model-signature';
+import { OnnxModel } from './onnx-model';
+import { RecentRequests } from './recent-requests';
 
 export interface SmokeCheck {
   name: 'artifacts' | 'test_vectors' | 'recent_requests' | 'latency_p95';

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
-import { CustomerRecord, CustomerValidator } from 'src/modules/serving/customer-validator';
-import { MicroBatcher } from 'src/modules/serving/micro-batcher';
-import { MAX_TEST_VECTOR_TOLERANCE, ModelSignature, TestVectors } from 'src/modules/serving/model-signature';
+import { CustomerRecord, CustomerValidator } from './customer-validator';
+import { MicroBatcher } from './micro-batcher';
+import { MAX_TEST_VECTOR_TOLERANCE, ModelSignature, TestVectors } from './model-signature';
 
 /** One loaded model version: an ONNX Runtime session plus what it needs to validate and score. */
 export class OnnxModel {

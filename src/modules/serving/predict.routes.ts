@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AccessPolicy, ModelFrom } from 'src/common/auth/access-policy';
-import { ApiKeyAuthenticator } from 'src/common/auth/api-key-authenticator';
-import { AuthenticatedRequest } from 'src/common/auth/auth.decorators';
-import { AppError } from 'src/common/errors/app-error';
-import { toProblem } from 'src/common/errors/problem-details.filter';
-import { PredictionService } from 'src/modules/serving/prediction.service';
+import { AccessPolicy, ModelFrom } from '../../common/auth/access-policy';
+import { ApiKeyAuthenticator } from '../../common/auth/api-key-authenticator';
+import { AuthenticatedRequest } from '../../common/auth/auth.decorators';
+import { AppError } from '../../common/errors/app-error';
+import { toProblem } from '../../common/errors/problem-details.filter';
+import { PredictionService } from './prediction.service';
 
 // Scores the served model, so a key scoped to another model is refused like anywhere else.
 const PREDICT_POLICY: AccessPolicy = { roles: ['predict', 'operator'], model: ModelFrom.served() };

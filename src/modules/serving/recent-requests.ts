@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CustomerRecord } from 'src/modules/serving/customer-validator';
+import { CustomerRecord } from './customer-validator';
 
 const CAPACITY = 256;
 

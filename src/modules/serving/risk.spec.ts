@@ -1,4 +1,4 @@
-import { recommendation, riskLevel } from 'src/modules/serving/risk';
+import { recommendation, riskLevel } from './risk';
 
 describe('riskLevel', () => {
   const policy = { churnThreshold: 0.5, mediumThreshold: 0.3, highThreshold: 0.7 };

@@ -2,9 +2,9 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { STAGE_CHANNEL } from 'src/modules/registry/registry.service';
-import { CANARY_CHANNEL, CanaryService } from 'src/modules/serving/canary/canary.service';
-import { ModelLoaderService } from 'src/modules/serving/model-loader.service';
+import { STAGE_CHANNEL } from '../registry/registry.service';
+import { CANARY_CHANNEL, CanaryService } from './canary/canary.service';
+import { ModelLoaderService } from './model-loader.service';
 
 const RECONNECT_MAX_MS = 10_000;
 

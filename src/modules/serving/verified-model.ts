@@ -1,6 +1,6 @@
-import { ModelArtifacts } from 'src/modules/serving/model-artifacts';
-import { parseSignature, parseTestVectors } from 'src/modules/serving/model-signature';
-import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { ModelArtifacts } from './model-artifacts';
+import { parseSignature, parseTestVectors } from './model-signature';
+import { OnnxModel } from './onnx-model';
 
 /**
  * Downloads (or reads from the verified cache) a version's artifacts, opens an ONNX Runtime

@@ -1,13 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { CreateRunDto } from 'src/modules/training/dto/create-run.dto';
-import { TrainingLogPage, TrainingRunView } from 'src/modules/training/dto/run.views';
-import { ListRunsQuery, RunLogsQuery } from 'src/modules/training/dto/list-runs.query';
-import { TrainingService } from 'src/modules/training/training.service';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
+import { Principal } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
+import { CreateRunDto } from './dto/create-run.dto';
+import { TrainingLogPage, TrainingRunView } from './dto/run.views';
+import { ListRunsQuery, RunLogsQuery } from './dto/list-runs.query';
+import { TrainingService } from './training.service';
 
 @ApiTags('training')
 @ApiSecurity('api-key')

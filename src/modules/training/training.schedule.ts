@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { JobSchedulerService } from 'src/modules/scheduler/job-scheduler.service';
-import { TrainingService } from 'src/modules/training/training.service';
+import { APP_CONFIG } from '../../config/config';
+import { AppConfig } from '../../config/config.schema';
+import { JobSchedulerService } from '../scheduler/job-scheduler.service';
+import { TrainingService } from './training.service';
 
 export const WEEKLY_RETRAIN_JOB = 'weekly-retrain';
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 /** One alert of an Alertmanager webhook (payload version 4). */
 export class AlertmanagerAlertDto {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
-import { HASH_SCHEMES, HashScheme } from 'src/modules/audit/audit-hash';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
+import { HASH_SCHEMES, HashScheme } from '../audit-hash';
 
 export class AuditEntryView {
   @ApiProperty({ example: '42' }) id: string;

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { BATCH_RUN_STATES, BatchScoringRunEntity } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { BATCH_RUN_STATES, BatchScoringRunEntity } from '../entities/batch-scoring-run.entity';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class InvalidSampleView {
   @ApiProperty({ description: '1-based data row in the source' }) row: number;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDefined, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
-import { TABLE_NAME_PATTERN } from 'src/modules/batch-scoring/sources/table-source';
+import { TABLE_NAME_PATTERN } from '../sources/table-source';
 
 export const SOURCE_TYPES = ['table', 'file'] as const;
 /** Relative path of a CSV under BATCH_SCORING_DATA_DIR: name segments only, no `..`, no leading slash. */

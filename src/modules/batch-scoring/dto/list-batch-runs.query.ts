@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { BATCH_RUN_STATES, BatchRunState } from 'src/modules/batch-scoring/entities/batch-scoring-run.entity';
+import { BATCH_RUN_STATES, BatchRunState } from '../entities/batch-scoring-run.entity';
 
 export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
 

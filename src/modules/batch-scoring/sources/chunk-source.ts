@@ -1,4 +1,4 @@
-import { SignatureInput } from 'src/modules/serving/model-signature';
+import { SignatureInput } from '../../serving/model-signature';
 
 /** Rows of one chunk, as records the model's validator checks (numbers parsed, empty cells absent). */
 export interface SourceChunk {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { ChunkSource, convertCell, ResumePoint, SourceChunk } from 'src/modules/batch-scoring/sources/chunk-source';
-import { SignatureInput } from 'src/modules/serving/model-signature';
+import { ChunkSource, convertCell, ResumePoint, SourceChunk } from './chunk-source';
+import { SignatureInput } from '../../serving/model-signature';
 
 /**
  * A CSV file with a header row, streamed line by line (RFC 4180 quoting within a line; quoted

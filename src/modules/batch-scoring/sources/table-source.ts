@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { ChunkSource, convertCell, ResumePoint, SourceChunk } from 'src/modules/batch-scoring/sources/chunk-source';
-import { SignatureInput } from 'src/modules/serving/model-signature';
+import { ChunkSource, convertCell, ResumePoint, SourceChunk } from './chunk-source';
+import { SignatureInput } from '../../serving/model-signature';
 
 /** `table` or `schema.table`, lower-case SQL identifiers only (so that quoting is never ambiguous). */
 export const TABLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/;

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { DRIFT_WINDOWS } from 'src/modules/drift/entities/drift-report.entity';
-import { REPORT_STATUSES } from 'src/modules/drift/drift-stats';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { DRIFT_WINDOWS } from '../entities/drift-report.entity';
+import { REPORT_STATUSES } from '../drift-stats';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class CreateDriftRunDto {
   @ApiPropertyOptional({ description: 'Registered model; default SERVING_MODEL_NAME', example: 'churn-model' })

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { DRIFT_WINDOWS, DriftWindow } from 'src/modules/drift/entities/drift-report.entity';
+import { DRIFT_WINDOWS, DriftWindow } from '../entities/drift-report.entity';
 
 /** Query parameters of GET /api/v1/drift/reports/latest (and the filters of the list). */
 export class LatestReportQuery {

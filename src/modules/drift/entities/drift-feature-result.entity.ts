@@ -1,7 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import type { BinnedDistribution } from 'src/modules/drift/drift-analyzer';
-import type { ReportStatus } from 'src/modules/drift/drift-stats';
-import { DriftReportEntity } from 'src/modules/drift/entities/drift-report.entity';
+import type { BinnedDistribution } from '../drift-analyzer';
+import type { ReportStatus } from '../drift-stats';
+import { DriftReportEntity } from './drift-report.entity';
 
 export type StoredBins = BinnedDistribution & { ks_grid_points?: number };
 

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
-import type { ReportStatus } from 'src/modules/drift/drift-stats';
-import { DriftFeatureResultEntity } from 'src/modules/drift/entities/drift-feature-result.entity';
+import type { ReportStatus } from '../drift-stats';
+import { DriftFeatureResultEntity } from './drift-feature-result.entity';
 
 export const DRIFT_WINDOWS = ['24h', '7d'] as const;
 export type DriftWindow = (typeof DRIFT_WINDOWS)[number];

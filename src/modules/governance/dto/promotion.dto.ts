@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
-import { PromotionEntity } from 'src/modules/governance/promotion.entity';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { PromotionEntity } from '../promotion.entity';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class CreatePromotionDto {
   @ApiProperty({ enum: ['Staging', 'Production'] })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { PredictionLogStatus } from 'src/modules/prediction-log/prediction-log.service';
-import type { ServingStatus } from 'src/modules/serving/model-loader.service';
+import type { PredictionLogStatus } from '../../prediction-log/prediction-log.service';
+import type { ServingStatus } from '../../serving/model-loader.service';
 
 /** The shape of GET /health: its OpenAPI schema and the type HealthService returns. */
 

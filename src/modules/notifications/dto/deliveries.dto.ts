@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DELIVERY_STATUSES, DeliveryStatus } from 'src/modules/notifications/webhook-delivery.entity';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { DELIVERY_STATUSES, DeliveryStatus } from '../webhook-delivery.entity';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class ListDeliveriesQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 /** One observed outcome (documentation of the body; validated by parseOutcomes, which names `outcomes[i].field`). */
 export class OutcomeDto {

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { OutcomeReportBody } from 'src/modules/outcomes/dto/outcomes.dto';
+import type { OutcomeReportBody } from '../dto/outcomes.dto';
 
 export type OutcomeReportTrigger = 'api' | 'schedule' | 'cli';
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { STAGES, Stage } from 'src/modules/registry/stages';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { STAGES, Stage } from '../stages';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class MlflowVersionInfo {
   @ApiPropertyOptional() run_id?: string;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { SETTABLE_STAGES, SettableStage } from 'src/modules/registry/stages';
+import { SETTABLE_STAGES, SettableStage } from '../stages';
 
 export class SetStageDto {
   @ApiProperty({ enum: SETTABLE_STAGES, example: 'Production' })

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { Stage } from 'src/modules/registry/stages';
+import { Stage } from '../stages';
 
 /** Our governance state of one MLflow model version; the source of truth for its stage. */
 @Entity({ name: 'model_versions' })

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { Stage } from 'src/modules/registry/stages';
+import { Stage } from '../stages';
 
 export type TransitionReason = 'requested' | 'archived-by-promotion';
 

@@ -1,4 +1,4 @@
-import { WindowSnapshot } from 'src/modules/serving/canary/canary-window';
+import { WindowSnapshot } from './canary-window';
 
 /** When a challenger is taken out of traffic automatically. */
 export interface RollbackPolicy {

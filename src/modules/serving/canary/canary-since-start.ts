@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { CanaryEntity } from 'src/modules/serving/canary/canary.entity';
+import { CanaryEntity } from './canary.entity';
 
 interface LoggedVariant {
   /** Requests this model answered. */

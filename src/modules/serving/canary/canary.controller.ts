@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ModelFrom } from 'src/common/auth/access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from 'src/common/auth/auth.decorators';
-import { Principal } from 'src/common/auth/roles';
-import { ApiProblem } from 'src/common/errors/problem-responses.openapi';
-import { CanaryViewDto, StartCanaryDto, StopCanaryDto } from 'src/modules/serving/canary/canary.dto';
-import { CanaryService, CanaryView } from 'src/modules/serving/canary/canary.service';
+import { ModelFrom } from '../../../common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../../common/auth/auth.decorators';
+import { Principal } from '../../../common/auth/roles';
+import { ApiProblem } from '../../../common/errors/problem-responses.openapi';
+import { CanaryViewDto, StartCanaryDto, StopCanaryDto } from './canary.dto';
+import { CanaryService, CanaryView } from './canary.service';
 
 @ApiTags('serving')
 @ApiSecurity('api-key')

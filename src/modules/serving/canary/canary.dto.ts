@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateIf, ValidateNested } from 'class-validator';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class RollbackPolicyDto {
   @ApiPropertyOptional({ minimum: 0, maximum: 1, description: 'Default CANARY_MAX_ERROR_RATE (0.1)' })

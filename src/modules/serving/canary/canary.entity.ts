@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { RollbackPolicy } from 'src/modules/serving/canary/canary-policy';
+import { RollbackPolicy } from './canary-policy';
 
 export type CanaryMode = 'canary' | 'shadow';
 export type CanaryStatus = 'active' | 'stopped' | 'rolled_back' | 'promoted';

@@ -1,6 +1,6 @@
-import { judgeChallenger, RollbackPolicy } from 'src/modules/serving/canary/canary-policy';
-import { CanaryWindow } from 'src/modules/serving/canary/canary-window';
-import { bucketOf, inCanaryShare } from 'src/modules/serving/canary/traffic-split';
+import { judgeChallenger, RollbackPolicy } from './canary-policy';
+import { CanaryWindow } from './canary-window';
+import { bucketOf, inCanaryShare } from './traffic-split';
 
 describe('traffic split', () => {
   const ids = Array.from({ length: 20_000 }, (_, i) => `CUST${i}`);

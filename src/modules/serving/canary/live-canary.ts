@@ -1,7 +1,7 @@
-import { CanaryEntity } from 'src/modules/serving/canary/canary.entity';
-import { CanaryWindow } from 'src/modules/serving/canary/canary-window';
-import { inCanaryShare } from 'src/modules/serving/canary/traffic-split';
-import { OnnxModel } from 'src/modules/serving/onnx-model';
+import { CanaryEntity } from './canary.entity';
+import { CanaryWindow } from './canary-window';
+import { inCanaryShare } from './traffic-split';
+import { OnnxModel } from '../onnx-model';
 
 // Comparison scorings run after the response is sent; past this many at once they are skipped
 // (and counted as not compared) rather than queued without bound behind a slow challenger.

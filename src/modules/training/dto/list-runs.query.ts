@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { RUN_STATES, RunState } from 'src/modules/training/entities/training-run.entity';
+import { RUN_STATES, RunState } from '../entities/training-run.entity';
 
 /** Query parameters of GET /api/v1/training/runs. */
 export class ListRunsQuery {

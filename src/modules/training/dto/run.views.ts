@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RUN_STATES, TrainingRunEntity } from 'src/modules/training/entities/training-run.entity';
-import { ApiNullable } from 'src/common/openapi/api-nullable';
+import { RUN_STATES, TrainingRunEntity } from '../entities/training-run.entity';
+import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 export class GateView {
   @ApiProperty() name: string;

@@ -1,5 +1,5 @@
 import type { V1Job } from '@kubernetes/client-node';
-import { MLFLOW_NO_TELEMETRY_ENV } from 'src/mlflow/mlflow-telemetry';
+import { MLFLOW_NO_TELEMETRY_ENV } from '../../../mlflow/mlflow-telemetry';
 
 export interface JobManifestInput {
   runId: string;

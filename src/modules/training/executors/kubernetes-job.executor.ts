@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type * as k8s from '@kubernetes/client-node';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { buildJobManifest, jobName, RUN_ID_LABEL } from 'src/modules/training/executors/job-manifest';
-import { ExecutionCallbacks, lineSplitter, TrainerInvocation, TrainingExecutor } from 'src/modules/training/executors/training-executor';
+import { APP_CONFIG } from '../../../config/config';
+import { AppConfig } from '../../../config/config.schema';
+import { buildJobManifest, jobName, RUN_ID_LABEL } from './job-manifest';
+import { ExecutionCallbacks, lineSplitter, TrainerInvocation, TrainingExecutor } from './training-executor';
 
 const POLL_MS = 2000;
 

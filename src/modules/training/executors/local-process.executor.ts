@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config';
-import { AppConfig } from 'src/config/config.schema';
-import { MLFLOW_NO_TELEMETRY_ENV } from 'src/mlflow/mlflow-telemetry';
-import { ExecutionCallbacks, lineSplitter, TrainerInvocation, TrainingExecutor } from 'src/modules/training/executors/training-executor';
+import { APP_CONFIG } from '../../../config/config';
+import { AppConfig } from '../../../config/config.schema';
+import { MLFLOW_NO_TELEMETRY_ENV } from '../../../mlflow/mlflow-telemetry';
+import { ExecutionCallbacks, lineSplitter, TrainerInvocation, TrainingExecutor } from './training-executor';
 
 const KILL_GRACE_MS = 10_000;
 

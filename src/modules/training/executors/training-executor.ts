@@ -1,4 +1,4 @@
-import { LogStream } from 'src/modules/training/entities/training-log.entity';
+import { LogStream } from '../entities/training-log.entity';
 
 /** What an executor needs to run one trainer invocation. */
 export interface TrainerInvocation {
