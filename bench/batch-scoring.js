@@ -34,7 +34,11 @@ const key = process.env.BENCH_API_KEY || fs.readFileSync(path.join(dataDir, 'adm
 const COLUMNS = ['customer_id', 'age', 'tenure_months', 'monthly_charges', 'total_charges', 'support_calls', 'internet_service', 'contract', 'payment_method'];
 
 async function call(method, url, body) {
-  const res = await fetch(`${api}${url}`, { method, headers: { 'x-api-key': key, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${api}${url}`, {
+    method,
+    headers: { 'x-api-key': key, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail || JSON.stringify(json)}`);
   return json;
@@ -44,7 +48,9 @@ async function call(method, url, body) {
 async function loadTable(file, table) {
   const { Client } = require('pg');
   // The embedded cluster's password is generated per data directory; the compiled module reads it.
-  const url = process.env.DATABASE_URL || require(path.join(ROOT, 'dist/src/database/embedded-postgres.js')).embeddedDatabaseUrl(dataDir, Number(process.env.EMBEDDED_PG_PORT || 54330));
+  const url =
+    process.env.DATABASE_URL ||
+    require(path.join(ROOT, 'dist/src/database/embedded-postgres.js')).embeddedDatabaseUrl(dataDir, Number(process.env.EMBEDDED_PG_PORT || 54330));
   const db = new Client({ connectionString: url });
   await db.connect();
   await db.query(`DROP TABLE IF EXISTS ${table}`);
@@ -54,7 +60,10 @@ async function loadTable(file, table) {
   let batch = COLUMNS.map(() => []);
   const flush = async () => {
     if (batch[0].length === 0) return;
-    await db.query(`INSERT INTO ${table} SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::float8[], $5::float8[], $6::int[], $7::text[], $8::text[], $9::text[])`, batch);
+    await db.query(
+      `INSERT INTO ${table} SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::float8[], $5::float8[], $6::int[], $7::text[], $8::text[], $9::text[])`,
+      batch,
+    );
     batch = COLUMNS.map(() => []);
   };
   let rest = '';
@@ -83,7 +92,11 @@ async function main() {
   const file = path.join(datasets, name);
   if (!fs.existsSync(file)) {
     const t0 = Date.now();
-    const gen = spawnSync(path.join(ROOT, '.venv/bin/python'), ['-m', 'trainer.generate', '--n-customers', String(rows), '--seed', String(seed), '--out', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const gen = spawnSync(
+      path.join(ROOT, '.venv/bin/python'),
+      ['-m', 'trainer.generate', '--n-customers', String(rows), '--seed', String(seed), '--out', file],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     if (gen.status !== 0) throw new Error('trainer.generate failed');
     console.log(`generated ${rows} customers into ${file} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }

@@ -41,7 +41,11 @@ async function main() {
     const feeds = {};
     for (const { name, isString } of inputs) {
       if (isString) {
-        feeds[name] = new ort.Tensor('string', rows.map((r) => r[name]), [n, 1]);
+        feeds[name] = new ort.Tensor(
+          'string',
+          rows.map((r) => r[name]),
+          [n, 1],
+        );
       } else {
         const values = new Float32Array(n);
         for (let i = 0; i < n; i++) values[i] = rows[i][name];
@@ -72,7 +76,11 @@ async function main() {
     return { predictions: rows.map((r, i) => ({ customer_id: r.customer_id, churn_probability: scores[i] })), total_processed: rows.length };
   });
   await app.listen({ port, host });
-  const stop = () => app.close().then(() => session.release()).finally(() => process.exit(0));
+  const stop = () =>
+    app
+      .close()
+      .then(() => session.release())
+      .finally(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   console.log(`ceiling server on http://${host}:${port} (${path.join(dir, 'model.onnx')})`);

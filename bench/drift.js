@@ -151,12 +151,18 @@ async function main() {
       const start = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + i));
       const end = new Date(start.getTime() + 86_400_000);
       const name = `predictions_p${start.toISOString().slice(0, 10).replace(/-/g, '')}`;
-      await db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF predictions FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`).catch(() => undefined);
+      await db
+        .query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF predictions FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`)
+        .catch(() => undefined);
     }
     const t0 = Date.now();
     const chunk = 250_000;
     // --keep re-uses the rows a previous --keep run left (same model name), instead of adding more.
-    existing = keep ? Number((await db.query(`SELECT count(*) AS n FROM predictions WHERE model_name = $1 AND predicted_at >= now() - interval '1 day'`, [modelName])).rows[0].n) : 0;
+    existing = keep
+      ? Number(
+          (await db.query(`SELECT count(*) AS n FROM predictions WHERE model_name = $1 AND predicted_at >= now() - interval '1 day'`, [modelName])).rows[0].n,
+        )
+      : 0;
     for (let done = existing; done < rows; done += chunk) {
       const n = Math.min(chunk, rows - done);
       // Current traffic: tenure shorter and charges higher than the reference (drift on purpose).

@@ -22,8 +22,10 @@ def main() -> None:
         t0 = time.perf_counter()
         generate_customers(n, seed)
         seconds.append(time.perf_counter() - t0)
-    print(f"generate_customers({n:,}): min {min(seconds):.2f} s, median {statistics.median(seconds):.2f} s, "
-          f"max {max(seconds):.2f} s over {runs} runs ({n / min(seconds):,.0f} customers/s at best)")
+    print(
+        f"generate_customers({n:,}): min {min(seconds):.2f} s, median {statistics.median(seconds):.2f} s, "
+        f"max {max(seconds):.2f} s over {runs} runs ({n / min(seconds):,.0f} customers/s at best)"
+    )
 
 
 if __name__ == "__main__":

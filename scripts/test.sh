@@ -10,6 +10,8 @@ bash scripts/setup-python.sh
 bash scripts/setup-k8s-tools.sh --quiet
 bash scripts/setup-monitoring-tools.sh --quiet
 bash scripts/setup-chromium.sh --quiet
+echo "==> lint (ESLint, Prettier, ruff)"
+npm run --silent lint
 echo "==> type-checking and compiling"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json

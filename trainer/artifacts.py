@@ -11,6 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainer.onnx_export import (
+    LABEL_OUTPUT,
+    PARITY_TOLERANCE,
+    POSITIVE_CLASS_INDEX,
+    PROBABILITIES_OUTPUT,
+)
 from trainer.schema import (
     CATEGORICAL_FEATURES,
     CATEGORIES,
@@ -20,12 +26,6 @@ from trainer.schema import (
     LABEL,
     NUMERIC_BOUNDS,
     NUMERIC_FEATURES,
-)
-from trainer.onnx_export import (
-    LABEL_OUTPUT,
-    PARITY_TOLERANCE,
-    POSITIVE_CLASS_INDEX,
-    PROBABILITIES_OUTPUT,
 )
 
 FORMAT_VERSION = 1
@@ -65,9 +65,7 @@ def _categories(pipeline=None) -> dict[str, list[str]]:
     return {name: sorted(CATEGORIES[name]) for name in CATEGORICAL_FEATURES}
 
 
-def build_signature(
-    pipeline, model_name: str, train: pd.DataFrame, seed: int
-) -> dict[str, Any]:
+def build_signature(pipeline, model_name: str, train: pd.DataFrame, seed: int) -> dict[str, Any]:
     categories = _categories(pipeline)
     inputs: list[dict[str, Any]] = []
     for name in NUMERIC_FEATURES:
@@ -76,9 +74,7 @@ def build_signature(
         entry.update({k: v for k, v in bounds.items() if k != "type"})
         inputs.append(entry)
     for name in CATEGORICAL_FEATURES:
-        inputs.append(
-            {"name": name, "type": "string", "onnx_type": "string", "categories": categories[name]}
-        )
+        inputs.append({"name": name, "type": "string", "onnx_type": "string", "categories": categories[name]})
     return {
         "format_version": FORMAT_VERSION,
         "model_name": model_name,
@@ -104,9 +100,7 @@ def _json_value(name: str, value: Any) -> Any:
     return str(value)
 
 
-def select_test_vector_rows(
-    holdout: pd.DataFrame, scores: np.ndarray, seed: int, n: int = N_TEST_VECTORS
-) -> list[int]:
+def select_test_vector_rows(holdout: pd.DataFrame, scores: np.ndarray, seed: int, n: int = N_TEST_VECTORS) -> list[int]:
     """Pick ~n holdout row positions: extremes of every numeric feature and of the score, every
     category of every categorical feature (twice), a zero-tenure row, then seeded random fill."""
     chosen: list[int] = []
@@ -138,26 +132,18 @@ def select_test_vector_rows(
     return chosen
 
 
-def build_test_vectors(
-    holdout: pd.DataFrame, pipeline, seed: int, n: int = N_TEST_VECTORS
-) -> dict[str, Any]:
+def build_test_vectors(holdout: pd.DataFrame, pipeline, seed: int, n: int = N_TEST_VECTORS) -> dict[str, Any]:
     from trainer.model import predict_churn
 
     scores = predict_churn(pipeline, holdout)
     rows = holdout.iloc[select_test_vector_rows(holdout, scores, seed, n)]
-    inputs = [
-        {ID_COLUMN: str(row[ID_COLUMN]), **{f: _json_value(f, row[f]) for f in FEATURES}}
-        for _, row in rows.iterrows()
-    ]
+    inputs = [{ID_COLUMN: str(row[ID_COLUMN]), **{f: _json_value(f, row[f]) for f in FEATURES}} for _, row in rows.iterrows()]
     # Score the values exactly as they are written to JSON (float64 round-trips through repr).
     probabilities = predict_churn(pipeline, pd.DataFrame(inputs))
     return {
         "format_version": FORMAT_VERSION,
         "tolerance": PARITY_TOLERANCE,
-        "vectors": [
-            {"input": vector, "probability": float(p)}
-            for vector, p in zip(inputs, probabilities, strict=True)
-        ],
+        "vectors": [{"input": vector, "probability": float(p)} for vector, p in zip(inputs, probabilities, strict=True)],
     }
 
 
@@ -194,9 +180,7 @@ def bin_shares(values: np.ndarray, edges: np.ndarray | list[float]) -> list[floa
     return [float(c) / float(len(values)) for c in counts]
 
 
-def build_reference_profile(
-    train: pd.DataFrame, train_scores: np.ndarray, pipeline
-) -> dict[str, Any]:
+def build_reference_profile(train: pd.DataFrame, train_scores: np.ndarray, pipeline) -> dict[str, Any]:
     categories = _categories(pipeline)
     features: dict[str, Any] = {}
     for name in FEATURES:
@@ -204,7 +188,10 @@ def build_reference_profile(
             values = train[name].to_numpy()
             edges, shares = numeric_bins(values)
             features[name] = {
-                "kind": "numeric", "bin_edges": edges, "shares": shares, "ecdf": reference_ecdf(values),
+                "kind": "numeric",
+                "bin_edges": edges,
+                "shares": shares,
+                "ecdf": reference_ecdf(values),
             }
         else:
             values = train[name].astype(str)
@@ -226,7 +213,9 @@ def build_reference_profile(
         "n_rows": int(len(train)),
         "features": features,
         "score": {
-            "kind": "numeric", "bin_edges": score_edges, "shares": score_shares,
+            "kind": "numeric",
+            "bin_edges": score_edges,
+            "shares": score_shares,
             "ecdf": reference_ecdf(train_scores),
         },
     }

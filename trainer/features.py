@@ -103,7 +103,11 @@ def engineer_features(rows: Any) -> np.ndarray:
     avg_spend = np.where(t > F32(0.0), tc / np.maximum(t, F32(1.0)), m)
     bucket = ((_ge(t, 6.0) + _ge(t, 12.0)) + _ge(t, 24.0)) + _ge(t, 48.0)
     columns = [
-        a, t, m, tc, s,
+        a,
+        t,
+        m,
+        tc,
+        s,
         t / F32(12.0),
         (t < F32(NEW_CUSTOMER_MONTHS)).astype(F32),
         bucket,
@@ -129,7 +133,6 @@ def engineer_features(rows: Any) -> np.ndarray:
     for j, col in enumerate(columns):
         out[:, j] = col
     return out
-
 
 
 class ChurnFeatures(TransformerMixin, BaseEstimator):
@@ -165,9 +168,7 @@ class _Graph:
         from onnx import helper
 
         out = self._name(hint)
-        self.nodes.append(
-            helper.make_node(op_type, inputs, [out], name=f"{out}_node", domain=domain, **attrs)
-        )
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"{out}_node", domain=domain, **attrs))
         return out
 
     def const(self, value: float, hint: str = "c") -> str:
@@ -207,8 +208,13 @@ def build_feature_graph(opset: int, ml_opset: int, ir_version: int):
     def indicators(column: str) -> dict[str, str]:
         cats = CATEGORIES[column]
         code = g.op(
-            "CategoryMapper", [column], f"{column}_code", domain="ai.onnx.ml",
-            cats_strings=list(cats), cats_int64s=list(range(len(cats))), default_int64=-1,
+            "CategoryMapper",
+            [column],
+            f"{column}_code",
+            domain="ai.onnx.ml",
+            cats_strings=list(cats),
+            cats_int64s=list(range(len(cats))),
+            default_int64=-1,
         )
         return {c: cast_f(g.op("Equal", [code, g.const_i64(i)], "eq")) for i, c in enumerate(cats)}
 
@@ -241,7 +247,11 @@ def build_feature_graph(opset: int, ml_opset: int, ir_version: int):
     )
     bucket = add(add(add(ge(t, 6.0), ge(t, 12.0)), ge(t, 24.0)), ge(t, 48.0))
     columns = [
-        a, t, m, tc, s,
+        a,
+        t,
+        m,
+        tc,
+        s,
         div(t, g.const(12.0)),
         cast_f(g.op("Less", [t, g.const(NEW_CUSTOMER_MONTHS)], "lt")),
         bucket,
@@ -264,9 +274,7 @@ def build_feature_graph(opset: int, ml_opset: int, ir_version: int):
         mul(m2m, t),
     ]
     assert len(columns) == N_FEATURES
-    g.nodes.append(
-        helper.make_node("Concat", columns, [FEATURES_OUTPUT], name="fe_concat", axis=1)
-    )
+    g.nodes.append(helper.make_node("Concat", columns, [FEATURES_OUTPUT], name="fe_concat", axis=1))
     graph = helper.make_graph(
         g.nodes,
         "churn_features",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -33,8 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.shuffle_labels:
         df[LABEL] = np.random.default_rng(args.seed + 1).permutation(df[LABEL].to_numpy())
     path = write_customers(df, args.out)
-    print(json.dumps({"path": str(path.resolve()), "rows": len(df),
-                      "churn_rate": float(df[LABEL].mean()), "shuffled_labels": args.shuffle_labels}))
+    print(json.dumps({"path": str(path.resolve()), "rows": len(df), "churn_rate": float(df[LABEL].mean()), "shuffled_labels": args.shuffle_labels}))
     return 0
 
 

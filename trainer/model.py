@@ -64,9 +64,9 @@ HGB_GRID: tuple[dict[str, Any], ...] = (
 def cohort_buckets(ids: pd.Series) -> np.ndarray:
     """Stable bucket 0..99 per customer_id (blake2b), independent of seed, row order and size."""
     return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(str(i).encode("utf-8"), digest_size=8).digest(), "big") % 100
-         for i in ids),
-        dtype=np.int64, count=len(ids),
+        (int.from_bytes(hashlib.blake2b(str(i).encode("utf-8"), digest_size=8).digest(), "big") % 100 for i in ids),
+        dtype=np.int64,
+        count=len(ids),
     )
 
 
@@ -141,9 +141,14 @@ class Candidate:
     fit_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
-        return {"family": self.family, "params": self.params, "val_pr_auc": self.val_pr_auc,
-                "val_roc_auc": self.val_roc_auc, "n_iter": self.n_iter,
-                "fit_seconds": round(self.fit_seconds, 3)}
+        return {
+            "family": self.family,
+            "params": self.params,
+            "val_pr_auc": self.val_pr_auc,
+            "val_roc_auc": self.val_roc_auc,
+            "n_iter": self.n_iter,
+            "fit_seconds": round(self.fit_seconds, 3),
+        }
 
 
 def fit_logistic(X, y, seed: int, class_weight: str) -> Pipeline:
@@ -171,9 +176,7 @@ def fit_hgb(X, y, X_val, y_val, seed: int, params: dict[str, Any], class_weight:
     return clf
 
 
-def search(
-    train: pd.DataFrame, val: pd.DataFrame, *, seed: int, family: str, class_weight: str
-) -> tuple[Candidate, list[Candidate]]:
+def search(train: pd.DataFrame, val: pd.DataFrame, *, seed: int, family: str, class_weight: str) -> tuple[Candidate, list[Candidate]]:
     """Fit the requested families (``auto`` = both) and pick the best by validation PR-AUC."""
     X, y = engineer_features(train[list(FEATURES)]), train[LABEL].to_numpy()
     Xv, yv = engineer_features(val[list(FEATURES)]), val[LABEL].to_numpy()
@@ -181,25 +184,28 @@ def search(
     if family in ("auto", LOGISTIC):
         t0 = time.perf_counter()
         est = fit_logistic(X, y, seed, class_weight)
-        candidates.append(Candidate(LOGISTIC, dict(LOGREG_PARAMS), est,
-                                    fit_seconds=time.perf_counter() - t0))
+        candidates.append(Candidate(LOGISTIC, dict(LOGREG_PARAMS), est, fit_seconds=time.perf_counter() - t0))
     if family in ("auto", HGB):
         for params in HGB_GRID:
             t0 = time.perf_counter()
             # Below ~200k rows a single OpenMP thread is as fast, and it does not collapse (10x+)
             # when the host is busy, e.g. next to the service that spawned the trainer.
-            with threadpool_limits(limits=1 if len(X) < SINGLE_THREAD_ROWS else None,
-                                   user_api="openmp"):
+            with threadpool_limits(limits=1 if len(X) < SINGLE_THREAD_ROWS else None, user_api="openmp"):
                 est = fit_hgb(X, y, Xv, yv, seed, params, class_weight)
-            candidates.append(Candidate(HGB, {**HGB_BASE, **params}, est, n_iter=int(est.n_iter_),
-                                        fit_seconds=time.perf_counter() - t0))
+            candidates.append(Candidate(HGB, {**HGB_BASE, **params}, est, n_iter=int(est.n_iter_), fit_seconds=time.perf_counter() - t0))
     for c in candidates:
         p = c.estimator.predict_proba(Xv)[:, 1]
         c.val_pr_auc = float(average_precision_score(yv, p))
         c.val_roc_auc = float(roc_auc_score(yv, p))
-        log.info("candidate %s %s: val pr_auc %.4f roc_auc %.4f (%.1fs%s)", c.family,
-                 {k: v for k, v in c.params.items() if k not in HGB_BASE}, c.val_pr_auc,
-                 c.val_roc_auc, c.fit_seconds, f", {c.n_iter} iterations" if c.n_iter else "")
+        log.info(
+            "candidate %s %s: val pr_auc %.4f roc_auc %.4f (%.1fs%s)",
+            c.family,
+            {k: v for k, v in c.params.items() if k not in HGB_BASE},
+            c.val_pr_auc,
+            c.val_roc_auc,
+            c.fit_seconds,
+            f", {c.n_iter} iterations" if c.n_iter else "",
+        )
     best = max(candidates, key=lambda c: (c.val_pr_auc, -candidates.index(c)))
     return best, candidates
 
@@ -240,7 +246,10 @@ def holdout_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "log_loss": float(log_loss(y_true, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "mean_predicted": float(scores.mean()),
-        "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
     }
 
 
@@ -265,9 +274,6 @@ def evaluate_gates(specs: list[GateSpec], metrics: dict[str, float]) -> list[dic
     out = []
     for g in specs:
         value = metrics.get(g.metric)
-        ok = value is not None and math.isfinite(value) and (
-            value > g.threshold if g.op == ">" else value <= g.threshold
-        )
-        out.append({"name": g.name, "op": g.op, "threshold": g.threshold,
-                    "value": value, "passed": bool(ok)})
+        ok = value is not None and math.isfinite(value) and (value > g.threshold if g.op == ">" else value <= g.threshold)
+        out.append({"name": g.name, "op": g.op, "threshold": g.threshold, "value": value, "passed": bool(ok)})
     return out

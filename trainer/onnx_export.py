@@ -67,8 +67,11 @@ def to_onnx_bytes(estimator, model_name: str) -> bytes:
                 entry = clf.opset_import.add()
                 entry.domain, entry.version = domain, version
     merged = compose.merge_models(
-        fe, clf, io_map=[(FEATURES_OUTPUT, CLASSIFIER_INPUT)],
-        producer_name=clf.producer_name, producer_version=clf.producer_version,
+        fe,
+        clf,
+        io_map=[(FEATURES_OUTPUT, CLASSIFIER_INPUT)],
+        producer_name=clf.producer_name,
+        producer_version=clf.producer_version,
         doc_string=f"churn model ({model_name}): engineered features + classifier",
     )
     merged.graph.name = model_name
@@ -102,9 +105,7 @@ class OnnxScorer:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
 
     def predict_proba(self, rows: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
         (probabilities,) = self.session.run([PROBABILITIES_OUTPUT], onnx_feeds(rows))

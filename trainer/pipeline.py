@@ -188,8 +188,7 @@ def train_and_export(
     phase("validate")
     report = validate(df, require_columns=("signup_date",) if split_method == "recent_signups" else ())
     for c in report.checks:
-        log.log(logging.INFO if c.passed else logging.ERROR, "validation %s: %s (%s)",
-                c.name, "pass" if c.passed else "FAIL", c.detail)
+        log.log(logging.INFO if c.passed else logging.ERROR, "validation %s: %s (%s)", c.name, "pass" if c.passed else "FAIL", c.detail)
     if not report.passed:
         files = write_validation_report(report, output_dir, source)
         raise DataValidationError(report, files)
@@ -197,9 +196,16 @@ def train_and_export(
 
     phase("features")
     train, val, holdout = split(df, split_method)
-    log.info("split %s: train %d, validation %d, holdout %d (churn rate %.3f / %.3f / %.3f)",
-             split_method, len(train), len(val), len(holdout), train[LABEL].mean(),
-             val[LABEL].mean(), holdout[LABEL].mean())
+    log.info(
+        "split %s: train %d, validation %d, holdout %d (churn rate %.3f / %.3f / %.3f)",
+        split_method,
+        len(train),
+        len(val),
+        len(holdout),
+        train[LABEL].mean(),
+        val[LABEL].mean(),
+        holdout[LABEL].mean(),
+    )
 
     phase("train")
     t_train = time.perf_counter()
@@ -218,8 +224,7 @@ def train_and_export(
     try:
         onnx_bytes = to_onnx_bytes(best.estimator, model_name)
         scorer = OnnxScorer(onnx_bytes)
-        parity = max_abs_diff(pipeline.predict_proba(holdout[list(FEATURES)]),
-                              scorer.predict_proba(holdout))
+        parity = max_abs_diff(pipeline.predict_proba(holdout[list(FEATURES)]), scorer.predict_proba(holdout))
     except ParityError:
         raise
     except Exception as exc:  # conversion / onnxruntime failure: no usable ONNX
@@ -257,8 +262,7 @@ def train_and_export(
     gate_results = evaluate_gates(gates, metrics)
     gates_passed = all(g["passed"] for g in gate_results)
     for g in gate_results:
-        log.info("gate %s: %s %s %s -> %s", g["name"], g["value"], g["op"], g["threshold"],
-                 "pass" if g["passed"] else "FAIL")
+        log.info("gate %s: %s %s %s -> %s", g["name"], g["value"], g["op"], g["threshold"], "pass" if g["passed"] else "FAIL")
 
     params: dict[str, Any] = {
         "seed": seed,
@@ -302,16 +306,25 @@ def train_and_export(
         "champion": None,
     }
     evaluation_dir = output_dir / EVALUATION_DIR
-    write_evaluation(evaluation_dir, y_holdout=y_hold, scores=holdout_scores, champion_scores=None,
-                     summary=summary)
+    write_evaluation(evaluation_dir, y_holdout=y_hold, scores=holdout_scores, champion_scores=None, summary=summary)
     write_validation_report(report, evaluation_dir, source)
-    log.info("wrote model directory %s (model.onnx sha256 %s) in %.1fs", output_dir, sha,
-             time.perf_counter() - t0)
+    log.info("wrote model directory %s (model.onnx sha256 %s) in %.1fs", output_dir, sha, time.perf_counter() - t0)
     return TrainResult(
-        output_dir=output_dir, model_sha256=sha, model_family=best.family, metrics=metrics,
-        params=params, gates=gate_results, gates_passed=gates_passed, validation=report,
-        evaluation_dir=evaluation_dir, summary=summary, pipeline=pipeline, train=train,
-        validation_part=val, holdout=holdout, holdout_scores=holdout_scores,
+        output_dir=output_dir,
+        model_sha256=sha,
+        model_family=best.family,
+        metrics=metrics,
+        params=params,
+        gates=gate_results,
+        gates_passed=gates_passed,
+        validation=report,
+        evaluation_dir=evaluation_dir,
+        summary=summary,
+        pipeline=pipeline,
+        train=train,
+        validation_part=val,
+        holdout=holdout,
+        holdout_scores=holdout_scores,
     )
 
 

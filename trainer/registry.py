@@ -61,9 +61,7 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout: float =
             last_error = str(getattr(exc, "reason", exc))
         if attempt < attempts:
             time.sleep(float(attempt))
-    raise MlflowUnavailableError(
-        f"MLflow tracking server {tracking_uri} is unreachable ({url}: {last_error})"
-    )
+    raise MlflowUnavailableError(f"MLflow tracking server {tracking_uri} is unreachable ({url}: {last_error})")
 
 
 TRANSIENT_ATTEMPTS = 4
@@ -84,8 +82,7 @@ def _with_retries(what: str, call: Any, *, attempts: int = TRANSIENT_ATTEMPTS, d
             if attempt == attempts or not _is_transient(exc):
                 raise
             pause = delay * 2 ** (attempt - 1) * (0.5 + random.random())
-            log.warning("%s failed (%s); retrying in %.1f s (%d/%d)", what, exc, pause, attempt,
-                        attempts - 1)
+            log.warning("%s failed (%s); retrying in %.1f s (%d/%d)", what, exc, pause, attempt, attempts - 1)
             time.sleep(pause)
     raise AssertionError("unreachable")
 
@@ -100,8 +97,7 @@ def _create_model_version_once(client: Any, model_name: str, run_id: str, **kwar
         if not first:
             existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
             if existing:
-                log.info("version %s was created by an attempt whose answer was lost",
-                         existing[0].version)
+                log.info("version %s was created by an attempt whose answer was lost", existing[0].version)
                 return existing[0]
         first = False
         return client.create_model_version(name=model_name, run_id=run_id, **kwargs)
@@ -119,9 +115,7 @@ def _ensure_registered_model(client: Any, name: str) -> None:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
     try:
-        client.create_registered_model(
-            name, description="Churn model trained by the reference trainer (ONNX + sidecars)."
-        )
+        client.create_registered_model(name, description="Churn model trained by the reference trainer (ONNX + sidecars).")
         log.info("created registered model %s", name)
     except MlflowException as exc:  # created concurrently by another trainer
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -210,13 +204,9 @@ def log_and_register(
             ),
         )
         if version.status != "READY":
-            raise MlflowUnavailableError(
-                f"model version {model_name}/{version.version} is {version.status}: "
-                f"{version.status_message}"
-            )
+            raise MlflowUnavailableError(f"model version {model_name}/{version.version} is {version.status}: {version.status_message}")
         mlflow.set_tag("registered_model_version", str(version.version))
-        log.info("registered %s version %s from %s (gates_passed=%s)", model_name,
-                 version.version, artifact_uri, gates_passed)
+        log.info("registered %s version %s from %s (gates_passed=%s)", model_name, version.version, artifact_uri, gates_passed)
     return Registration(
         run_id=run_id,
         version=str(version.version),
@@ -236,10 +226,8 @@ def log_validation_failure(
 ) -> str:
     """A run marked FAILED holding the validation report; nothing is registered."""
     mlflow, _, exp = _connect(tracking_uri, experiment)
-    tags = {**(run_tags or {}), "trainer": TRAINER_TAG, "model_name": model_name,
-            "data_validation": "failed"}
-    run = mlflow.start_run(experiment_id=exp.experiment_id,
-                           run_name=f"{model_name}-validation-failed", tags=tags)
+    tags = {**(run_tags or {}), "trainer": TRAINER_TAG, "model_name": model_name, "data_validation": "failed"}
+    run = mlflow.start_run(experiment_id=exp.experiment_id, run_name=f"{model_name}-validation-failed", tags=tags)
     try:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         for f in files:
@@ -254,45 +242,41 @@ def check_champion(tracking_uri: str, model_name: str, version: str) -> Any:
     """Fail fast (before training) if the champion version does not exist."""
     _limit_client_retries()
     check_tracking_server(tracking_uri)
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from mlflow import MlflowClient
 
     try:
         return MlflowClient(tracking_uri=tracking_uri).get_model_version(model_name, version)
     except MlflowException as exc:
-        raise MlflowUnavailableError(
-            f"--champion-version {version}: cannot read {model_name}/{version}: {exc.message}"
-        ) from exc
+        raise MlflowUnavailableError(f"--champion-version {version}: cannot read {model_name}/{version}: {exc.message}") from exc
 
 
 def download_champion(tracking_uri: str, model_name: str, version: str, dst: Path) -> Path:
     """Download the champion's model.onnx (+ signature.json) from its version source."""
     import mlflow.artifacts
+
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
     uri = client.get_model_version_download_uri(model_name, version).rstrip("/")
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "signature.json"):
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{uri}/{name}", dst_path=str(dst), tracking_uri=tracking_uri
-        )
+        mlflow.artifacts.download_artifacts(artifact_uri=f"{uri}/{name}", dst_path=str(dst), tracking_uri=tracking_uri)
     log.info("downloaded champion %s/%s from %s", model_name, version, uri)
     return dst / "model.onnx"
 
 
-def log_comparison(
-    tracking_uri: str, run_id: str, champion: dict[str, Any], evaluation_dir: Path
-) -> None:
+def log_comparison(tracking_uri: str, run_id: str, champion: dict[str, Any], evaluation_dir: Path) -> None:
     """Champion metrics (``champion_*``) and the refreshed report on the challenger's run."""
     import time as _time
 
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, RunTag
+
+    from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
     now = int(_time.time() * 1000)
     metrics = [Metric(f"champion_{k}", float(v), now, 0) for k, v in champion["metrics"].items()]
-    client.log_batch(run_id, metrics=metrics,
-                     tags=[RunTag("champion_version", str(champion["version"]))])
+    client.log_batch(run_id, metrics=metrics, tags=[RunTag("champion_version", str(champion["version"]))])
     client.log_artifacts(run_id, str(evaluation_dir), artifact_path=EVALUATION_ARTIFACT_PATH)

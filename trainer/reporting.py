@@ -71,12 +71,13 @@ def write_evaluation(
         "threshold": summary["threshold"],
         "labels": [0, 1],
         "matrix": [[m["tn"], m["fp"]], [m["fn"], m["tp"]]],
-        "tn": m["tn"], "fp": m["fp"], "fn": m["fn"], "tp": m["tp"],
+        "tn": m["tn"],
+        "fp": m["fp"],
+        "fn": m["fn"],
+        "tp": m["tp"],
     }
     (out_dir / CONFUSION_FILE).write_text(json.dumps(confusion, indent=2) + "\n", encoding="utf-8")
-    (out_dir / CANDIDATES_FILE).write_text(
-        json.dumps(summary["candidates"], indent=2) + "\n", encoding="utf-8"
-    )
+    (out_dir / CANDIDATES_FILE).write_text(json.dumps(summary["candidates"], indent=2) + "\n", encoding="utf-8")
     curves = {f"challenger ({summary['model_family']})": scores}
     if champion_scores is not None:
         curves[f"champion v{summary['champion']['version']}"] = champion_scores
@@ -95,8 +96,7 @@ def _markdown(s: dict[str, Any]) -> str:
         f"# Churn model training report: {s['model_name']}",
         "",
         f"- model family: **{s['model_family']}** (selected by validation PR-AUC)",
-        f"- data: {s['data_source']}; split `{s['split']}`: train {m['train_rows']}, "
-        f"validation {m['validation_rows']}, holdout {m['holdout_rows']} rows",
+        f"- data: {s['data_source']}; split `{s['split']}`: train {m['train_rows']}, validation {m['validation_rows']}, holdout {m['holdout_rows']} rows",
         f"- class weights: `{s['class_weight']}` (probabilities prior-corrected, see README)",
         f"- gates: **{'PASSED' if s['gates_passed'] else 'FAILED'}**",
         "",
@@ -106,28 +106,54 @@ def _markdown(s: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for g in s["gates"]:
-        lines.append(f"| {g['name']} | {_fmt(g['value'])} | {g['op']} | {_fmt(g['threshold'])} | "
-                     f"{'pass' if g['passed'] else '**FAIL**'} |")
-    keys = ["roc_auc", "pr_auc", "precision_at_50", "precision", "recall", "brier", "accuracy",
-            "log_loss", "mean_predicted", "holdout_churn_rate", "tn", "fp", "fn", "tp"]
-    lines += ["", "## Holdout metrics (threshold 0.5 for precision / recall / accuracy)", "",
-              "| metric | challenger |" + (f" champion v{champ['version']} |" if champ else ""),
-              "|---|---|" + ("---|" if champ else "")]
+        lines.append(f"| {g['name']} | {_fmt(g['value'])} | {g['op']} | {_fmt(g['threshold'])} | {'pass' if g['passed'] else '**FAIL**'} |")
+    keys = [
+        "roc_auc",
+        "pr_auc",
+        "precision_at_50",
+        "precision",
+        "recall",
+        "brier",
+        "accuracy",
+        "log_loss",
+        "mean_predicted",
+        "holdout_churn_rate",
+        "tn",
+        "fp",
+        "fn",
+        "tp",
+    ]
+    lines += [
+        "",
+        "## Holdout metrics (threshold 0.5 for precision / recall / accuracy)",
+        "",
+        "| metric | challenger |" + (f" champion v{champ['version']} |" if champ else ""),
+        "|---|---|" + ("---|" if champ else ""),
+    ]
     for k in keys:
         row = f"| {k} | {_fmt(m.get(k))} |"
         if champ:
             row += f" {_fmt(champ['metrics'].get(k, ''))} |"
         lines.append(row)
-    lines += ["", f"ONNX vs Python max abs diff on the whole holdout: {_fmt(m['onnx_parity_max_abs_diff'])}",
-              "", "## Candidates (validation part)", "", "| family | params | val PR-AUC | val ROC-AUC | iterations |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"ONNX vs Python max abs diff on the whole holdout: {_fmt(m['onnx_parity_max_abs_diff'])}",
+        "",
+        "## Candidates (validation part)",
+        "",
+        "| family | params | val PR-AUC | val ROC-AUC | iterations |",
+        "|---|---|---|---|---|",
+    ]
     for c in s["candidates"]:
-        params = ", ".join(f"{k}={v}" for k, v in c["params"].items()
-                           if k not in ("max_iter", "early_stopping", "n_iter_no_change", "scoring", "solver"))
-        lines.append(f"| {c['family']} | {params} | {c['val_pr_auc']:.4f} | {c['val_roc_auc']:.4f} | "
-                     f"{c['n_iter'] if c['n_iter'] is not None else ''} |")
-    lines += ["", f"Engineered features ({len(s['features'])}): " + ", ".join(f"`{f}`" for f in s["features"]),
-              "", f"![PR curve]({PR_CURVE_FILE}) ![ROC curve]({ROC_CURVE_FILE})", ""]
+        params = ", ".join(f"{k}={v}" for k, v in c["params"].items() if k not in ("max_iter", "early_stopping", "n_iter_no_change", "scoring", "solver"))
+        lines.append(f"| {c['family']} | {params} | {c['val_pr_auc']:.4f} | {c['val_roc_auc']:.4f} | {c['n_iter'] if c['n_iter'] is not None else ''} |")
+    lines += [
+        "",
+        f"Engineered features ({len(s['features'])}): " + ", ".join(f"`{f}`" for f in s["features"]),
+        "",
+        f"![PR curve]({PR_CURVE_FILE}) ![ROC curve]({ROC_CURVE_FILE})",
+        "",
+    ]
     return "\n".join(lines)
 
 

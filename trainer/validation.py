@@ -85,8 +85,7 @@ def validate(df: pd.DataFrame, *, require_columns: tuple[str, ...] = ()) -> Vali
     add = report.checks.append
     required = (*REQUIRED_COLUMNS, *require_columns)
     missing = [c for c in required if c not in df.columns]
-    add(Check("required_columns", not missing,
-              f"missing: {', '.join(missing)}" if missing else f"all {len(required)} present"))
+    add(Check("required_columns", not missing, f"missing: {', '.join(missing)}" if missing else f"all {len(required)} present"))
     present = [c for c in required if c in df.columns]
 
     add(Check("min_rows", len(df) >= MIN_ROWS, f"{len(df)} rows (need >= {MIN_ROWS})"))
@@ -103,22 +102,18 @@ def validate(df: pd.DataFrame, *, require_columns: tuple[str, ...] = ()) -> Vali
             v = s.dropna().to_numpy(dtype=np.float64)
             bad = ~np.isfinite(v) | (v != np.round(v))
             if bad.any():
-                problems.append(f"{name} must hold integers ({int(bad.sum())} non-integral values, "
-                                f"e.g. {_examples(s.dropna()[bad])})")
+                problems.append(f"{name} must hold integers ({int(bad.sum())} non-integral values, e.g. {_examples(s.dropna()[bad])})")
     for name in (*CATEGORICAL_FEATURES, ID_COLUMN):
         if name in df.columns and not _is_text(df[name]):
             problems.append(f"{name} is {df[name].dtype}, expected string")
-    if LABEL in df.columns and not (
-        pd.api.types.is_numeric_dtype(df[LABEL]) or pd.api.types.is_bool_dtype(df[LABEL])
-    ):
+    if LABEL in df.columns and not (pd.api.types.is_numeric_dtype(df[LABEL]) or pd.api.types.is_bool_dtype(df[LABEL])):
         problems.append(f"{LABEL} is {df[LABEL].dtype}, expected 0/1 integers or booleans")
     add(Check("dtypes", not problems, "; ".join(problems) or "numeric, integer and string columns ok"))
 
     # nulls
     nulls = {c: int(df[c].isna().sum()) for c in present}
     nulls = {c: k for c, k in nulls.items() if k}
-    add(Check("no_nulls", not nulls,
-              ", ".join(f"{c}: {k} null" for c, k in nulls.items()) or "no nulls in required columns"))
+    add(Check("no_nulls", not nulls, ", ".join(f"{c}: {k} null" for c, k in nulls.items()) or "no nulls in required columns"))
 
     # ranges
     problems = []
@@ -133,10 +128,8 @@ def validate(df: pd.DataFrame, *, require_columns: tuple[str, ...] = ()) -> Vali
             bad |= v <= bounds["exclusive_minimum"]
         bad |= v > bounds["maximum"]
         if bad.any():
-            low = (f"> {bounds['exclusive_minimum']}" if "exclusive_minimum" in bounds
-                   else f">= {bounds['minimum']}")
-            problems.append(f"{name}: {int(bad.sum())} values outside [{low}, <= {bounds['maximum']}]"
-                            f" e.g. {_examples(v[bad])}")
+            low = f"> {bounds['exclusive_minimum']}" if "exclusive_minimum" in bounds else f">= {bounds['minimum']}"
+            problems.append(f"{name}: {int(bad.sum())} values outside [{low}, <= {bounds['maximum']}] e.g. {_examples(v[bad])}")
     add(Check("ranges", not problems, "; ".join(problems) or "all numeric values within the signature bounds"))
 
     # categories
@@ -147,25 +140,25 @@ def validate(df: pd.DataFrame, *, require_columns: tuple[str, ...] = ()) -> Vali
         s = df[name].dropna().astype(str)
         bad = ~s.isin(CATEGORIES[name])
         if bad.any():
-            problems.append(f"{name}: {int(bad.sum())} unknown values {_examples(s[bad])} "
-                            f"(allowed: {', '.join(CATEGORIES[name])})")
+            problems.append(f"{name}: {int(bad.sum())} unknown values {_examples(s[bad])} (allowed: {', '.join(CATEGORIES[name])})")
     add(Check("categories", not problems, "; ".join(problems) or "all categories known"))
 
     # label values and class balance
     if LABEL in df.columns:
         y = df[LABEL].dropna()
-        ok_values = pd.api.types.is_bool_dtype(y) or (
-            pd.api.types.is_numeric_dtype(y) and y.isin([0, 1]).all()
-        )
-        add(Check("label_values", bool(ok_values),
-                  f"{LABEL} values are 0/1" if ok_values else f"{LABEL} must be 0/1, got {_examples(y)}"))
+        ok_values = pd.api.types.is_bool_dtype(y) or (pd.api.types.is_numeric_dtype(y) and y.isin([0, 1]).all())
+        add(Check("label_values", bool(ok_values), f"{LABEL} values are 0/1" if ok_values else f"{LABEL} must be 0/1, got {_examples(y)}"))
         if ok_values and len(y):
             share = float(y.astype(np.int64).mean())
             minority = min(share, 1.0 - share)
             both = 0.0 < share < 1.0
-            add(Check("class_balance", both and minority >= MIN_MINORITY_SHARE,
-                      f"churn rate {share:.4f}, minority share {minority:.4f} "
-                      f"(need both classes and >= {MIN_MINORITY_SHARE:.0%})"))
+            add(
+                Check(
+                    "class_balance",
+                    both and minority >= MIN_MINORITY_SHARE,
+                    f"churn rate {share:.4f}, minority share {minority:.4f} (need both classes and >= {MIN_MINORITY_SHARE:.0%})",
+                )
+            )
         else:
             add(Check("class_balance", False, "cannot compute: no valid labels"))
     else:
@@ -175,9 +168,13 @@ def validate(df: pd.DataFrame, *, require_columns: tuple[str, ...] = ()) -> Vali
     # duplicate ids
     if ID_COLUMN in df.columns:
         dup = df[ID_COLUMN][df[ID_COLUMN].duplicated(keep=False)]
-        add(Check("unique_customer_id", dup.empty,
-                  f"{dup.nunique()} duplicated ids ({len(dup)} rows), e.g. {_examples(dup)}"
-                  if not dup.empty else "customer_id is unique"))
+        add(
+            Check(
+                "unique_customer_id",
+                dup.empty,
+                f"{dup.nunique()} duplicated ids ({len(dup)} rows), e.g. {_examples(dup)}" if not dup.empty else "customer_id is unique",
+            )
+        )
     else:
         add(Check("unique_customer_id", False, f"no {ID_COLUMN} column"))
     return report

@@ -28,7 +28,9 @@ export function apiClient(config: AppConfig): { base: string; call: ApiCall } {
         body: payload ? JSON.stringify(payload) : undefined,
       });
     } catch (err) {
-      throw new Error(`cannot reach the service at ${base} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`);
+      throw new Error(
+        `cannot reach the service at ${base} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`,
+      );
     }
     const json = (await res.json().catch(() => ({}))) as T & { detail?: string };
     if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail ?? JSON.stringify(json)}`);

@@ -27,7 +27,6 @@ const USAGE = `usage: npm run cli -- <command>
                                you kept outside the database is still in it); exit code 1 when it is broken or truncated
   drift run [--model <name>] [--version <n>] [--window 24h|7d]   analyse logged predictions vs the reference profile now; exit code 3 on severe drift`;
 
-
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
 async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };
@@ -57,7 +56,9 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
         modelName: option(rest, 'model') ?? null,
         expiresAt: days ? new Date(Date.now() + Number(days) * 86_400_000) : null,
       });
-      process.stdout.write(`Created ${record.role} key ${record.id}${record.modelName ? ` for model ${record.modelName}` : ''}. Store it now; it cannot be shown again:\n${key}\n`);
+      process.stdout.write(
+        `Created ${record.role} key ${record.id}${record.modelName ? ` for model ${record.modelName}` : ''}. Store it now; it cannot be shown again:\n${key}\n`,
+      );
       return;
     }
     case 'list': {
@@ -90,7 +91,8 @@ async function audit(service: AuditService, args: string[]): Promise<number> {
   if (result.valid) {
     const schemes = result.segments.map((s) => `${s.entries} ${s.scheme} (ids ${s.first_id}-${s.last_id})`).join(', ');
     process.stdout.write(`Audit chain valid: ${result.checked} entries checked${schemes ? `: ${schemes}` : ''}.\n`);
-    if (result.head) process.stdout.write(`Head: --expected-head-seq ${result.head.seq} --expected-head-hash ${result.head.hash} (keep it outside the database)\n`);
+    if (result.head)
+      process.stdout.write(`Head: --expected-head-seq ${result.head.seq} --expected-head-hash ${result.head.hash} (keep it outside the database)\n`);
     return 0;
   }
   const b = result.first_broken!;
@@ -102,8 +104,10 @@ function expectedHead(args: string[]): ExpectedHead[] {
   const seq = option(args, 'expected-head-seq');
   const hash = option(args, 'expected-head-hash');
   if (seq === undefined && hash === undefined) return [];
-  if (seq === undefined || !/^[1-9][0-9]{0,15}$/.test(seq)) throw new UsageError('--expected-head-seq must be a positive integer (head.seq of an earlier verification), given with --expected-head-hash');
-  if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('--expected-head-hash must be 64 lowercase hex characters (head.hash), given with --expected-head-seq');
+  if (seq === undefined || !/^[1-9][0-9]{0,15}$/.test(seq))
+    throw new UsageError('--expected-head-seq must be a positive integer (head.seq of an earlier verification), given with --expected-head-hash');
+  if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash))
+    throw new UsageError('--expected-head-hash must be 64 lowercase hex characters (head.hash), given with --expected-head-seq');
   return [{ seq: Number(seq), hash }];
 }
 
@@ -116,7 +120,9 @@ async function main(argv: string[]): Promise<void> {
     if (!reason) throw new UsageError('rollback needs --reason "<why>" (it is recorded in the audit trail)');
     const model = option(rest, 'model') ?? config.SERVING_MODEL_NAME;
     const { call } = apiClient(config);
-    const r = await call<{ rolled_back_from: string | null; rolled_back_to: string }>('POST', `/api/v1/models/${encodeURIComponent(model)}/rollback`, { reason });
+    const r = await call<{ rolled_back_from: string | null; rolled_back_to: string }>('POST', `/api/v1/models/${encodeURIComponent(model)}/rollback`, {
+      reason,
+    });
     process.stdout.write(`${model}: Production is now v${r.rolled_back_to} (was v${r.rolled_back_from ?? 'none'})\n`);
     return;
   }
@@ -129,13 +135,22 @@ async function main(argv: string[]): Promise<void> {
     const window = option(rest, 'window');
     if (window !== undefined && window !== '24h' && window !== '7d') throw new UsageError('--window must be 24h or 7d');
     const { call } = apiClient(config);
-    const r = await call<{ id: string; model_name: string; version: string; window: string; status: string; severe: boolean; n_current: number; score_psi: number | null; features: { feature: string; psi: number | null; verdict: string }[]; retrain: { started: boolean; reason: string } | null }>(
-      'POST',
-      '/api/v1/drift/runs',
-      { model_name: option(rest, 'model'), version: option(rest, 'version'), window, trigger: 'cli' },
-    );
+    const r = await call<{
+      id: string;
+      model_name: string;
+      version: string;
+      window: string;
+      status: string;
+      severe: boolean;
+      n_current: number;
+      score_psi: number | null;
+      features: { feature: string; psi: number | null; verdict: string }[];
+      retrain: { started: boolean; reason: string } | null;
+    }>('POST', '/api/v1/drift/runs', { model_name: option(rest, 'model'), version: option(rest, 'version'), window, trigger: 'cli' });
     const f = (v: number | null) => (v === null ? '—' : v.toFixed(4));
-    process.stdout.write(`drift report ${r.id}: ${r.model_name} v${r.version}, ${r.window}, ${r.n_current} predictions → ${r.status}${r.severe ? ' (severe)' : ''}\n`);
+    process.stdout.write(
+      `drift report ${r.id}: ${r.model_name} v${r.version}, ${r.window}, ${r.n_current} predictions → ${r.status}${r.severe ? ' (severe)' : ''}\n`,
+    );
     process.stdout.write(`  ${'score'.padEnd(18)} PSI ${f(r.score_psi)}\n`);
     for (const x of r.features) process.stdout.write(`  ${x.feature.padEnd(18)} PSI ${f(x.psi)}  ${x.verdict}\n`);
     if (r.retrain) process.stdout.write(`retrain ${r.retrain.started ? 'started' : 'not started'}: ${r.retrain.reason}\n`);

@@ -35,7 +35,8 @@ export async function scoreCommand(config: AppConfig, args: string[], out: NodeJ
   for (;;) {
     const line = progressBar(run);
     if (tty) out.write(`\r${line}`);
-    else if (line !== lastLine && (run.progress_percent === null || Math.floor(run.progress_percent / 10) !== Math.floor(percentOf(lastLine) / 10))) out.write(`${line}\n`);
+    else if (line !== lastLine && (run.progress_percent === null || Math.floor(run.progress_percent / 10) !== Math.floor(percentOf(lastLine) / 10)))
+      out.write(`${line}\n`);
     lastLine = line;
     if (!['queued', 'running'].includes(run.state)) break;
     await new Promise((r) => setTimeout(r, 500));
@@ -47,7 +48,10 @@ export async function scoreCommand(config: AppConfig, args: string[], out: NodeJ
 }
 
 /** `[#########...........]  45.0%  450,000 / 1,000,000 rows  52,310 rows/s` */
-export function progressBar(run: Pick<BatchRunView, 'state' | 'rows_total' | 'rows_scored' | 'rows_invalid' | 'progress_percent' | 'rows_per_second'>, width = 30): string {
+export function progressBar(
+  run: Pick<BatchRunView, 'state' | 'rows_total' | 'rows_scored' | 'rows_invalid' | 'progress_percent' | 'rows_per_second'>,
+  width = 30,
+): string {
   const pct = run.progress_percent ?? 0;
   const done = Math.min(width, Math.round((pct / 100) * width));
   const n = (v: number) => v.toLocaleString('en-US');
@@ -67,9 +71,12 @@ function percentOf(line: string): number {
 function summary(run: BatchRunView): string {
   const lines = [`run ${run.id}: ${run.state}${run.duration_seconds !== null ? ` in ${run.duration_seconds} s` : ''}`];
   lines.push(`rows scored: ${run.rows_scored}; invalid: ${run.rows_invalid}`);
-  lines.push(`tiers: ${Object.entries(run.tier_counts).map(([k, v]) => `${k}=${v}`).join(', ')} (high risk: ${run.high_risk_count})`);
+  lines.push(
+    `tiers: ${Object.entries(run.tier_counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')} (high risk: ${run.high_risk_count})`,
+  );
   for (const [reason, count] of Object.entries(run.invalid_reasons)) lines.push(`  invalid ${count}× ${reason}`);
   if (run.failure_reason) lines.push(`reason: ${run.failure_reason}`);
   return `${lines.join('\n')}\n`;
 }
-

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const probability = z.coerce.number().min(0).max(1);
 
@@ -28,11 +26,7 @@ export const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .describe('Minimum level of the JSON logs written to stdout.'),
-    DATA_DIR: z
-      .string()
-      .min(1)
-      .default('.data')
-      .describe('Local state: embedded Postgres data, model cache, the bootstrap admin key file.'),
+    DATA_DIR: z.string().min(1).default('.data').describe('Local state: embedded Postgres data, model cache, the bootstrap admin key file.'),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -41,18 +35,14 @@ export const configSchema = z
     EMBEDDED_PG_PORT: int(1024, 65535).default(54330).describe('Port of the embedded Postgres (only when DATABASE_URL is unset).'),
     SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 600000)
       .default(20000)
-      .describe('On SIGTERM, how long open HTTP connections may take to finish their requests before they are closed (keep below the orchestrator grace period, 30 s on Kubernetes).'),
+      .describe(
+        'On SIGTERM, how long open HTTP connections may take to finish their requests before they are closed (keep below the orchestrator grace period, 30 s on Kubernetes).',
+      ),
     DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
-    MLFLOW_TRACKING_URI: z
-      .string()
-      .url()
-      .default('http://127.0.0.1:5000')
-      .describe('Base URL of the MLflow tracking server (REST).'),
+    MLFLOW_TRACKING_URI: z.string().url().default('http://127.0.0.1:5000').describe('Base URL of the MLflow tracking server (REST).'),
     MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),
     MLFLOW_MAX_RETRIES: int(0, 10).default(3).describe('Retries (with exponential backoff and jitter) of idempotent MLflow calls.'),
-    MLFLOW_RECONCILE_INTERVAL_MS: int(1000, 86400000)
-      .default(60000)
-      .describe('How often stage changes not yet mirrored to MLflow are retried.'),
+    MLFLOW_RECONCILE_INTERVAL_MS: int(1000, 86400000).default(60000).describe('How often stage changes not yet mirrored to MLflow are retried.'),
     SERVING_MODEL_NAME: z.string().min(1).default('churn-model').describe('Registered model whose Production version is served.'),
     MODEL_POLL_INTERVAL_MS: int(1000, 86400000)
       .default(15000)
@@ -63,7 +53,9 @@ export const configSchema = z
     BATCH_MAX_ROWS: int(1, 100000).default(1000).describe('Maximum rows accepted by `POST /predict/batch`.'),
     SERVING_MICRO_BATCH_MAX: int(1, 1024)
       .default(32)
-      .describe('Concurrent /predict requests scored together in one ONNX run, at most this many (1 = off). Flushed every event-loop turn, so a lone request never waits; measured by `npm run bench`.'),
+      .describe(
+        'Concurrent /predict requests scored together in one ONNX run, at most this many (1 = off). Flushed every event-loop turn, so a lone request never waits; measured by `npm run bench`.',
+      ),
     BODY_LIMIT_BYTES: int(1024, 104857600).default(2097152).describe('Maximum request body size.'),
     BOOTSTRAP_ADMIN_API_KEY: z
       .string()
@@ -84,57 +76,120 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('Directory of customer CSV/Parquet files a run may read (`data_source`); default <DATA_DIR>/datasets.'),
-    TRAINING_TIMEOUT_MINUTES: int(1, 24 * 60).default(120).describe('A run still going after this long is killed and marked failed.'),
+    TRAINING_TIMEOUT_MINUTES: int(1, 24 * 60)
+      .default(120)
+      .describe('A run still going after this long is killed and marked failed.'),
     TRAINING_MAX_ACTIVE_RUNS_PER_MODEL: int(1, 20).default(1).describe('Queued or running runs allowed at once per model.'),
     TRAINING_DEFAULT_N_CUSTOMERS: int(1000, 10_000_000).default(50000).describe('Synthetic population size when a run does not say.'),
     TRAINING_GATE_PR_AUC: probability.default(0.6).describe('Quality gate: holdout PR-AUC must be above this to stage a version.'),
     TRAINING_GATE_ROC_AUC: probability.default(0.7).describe('Quality gate: holdout ROC-AUC must be above this.'),
-    TRAINING_GATE_PRECISION_AT_50: probability.default(0.4).describe('Quality gate: precision among the 50 highest-scored holdout customers must be above this.'),
+    TRAINING_GATE_PRECISION_AT_50: probability
+      .default(0.4)
+      .describe('Quality gate: precision among the 50 highest-scored holdout customers must be above this.'),
     TRAINING_GATE_PARITY: z.coerce.number().positive().max(0.01).default(1e-5).describe('Quality gate: max |ONNX − Python| probability on the holdout.'),
     TRAINING_SCHEDULE_CRON: z.string().min(1).default('0 3 * * 0').describe('Weekly retrain (cron, SCHEDULER_TIMEZONE); default Sunday 03:00.'),
     PROMOTION_FOUR_EYES_STAGES: z
       .string()
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(['Staging', 'Production'])))
       .default('Production')
       .describe('Target stages whose promotions need an approver other than the requester (comma-separated; empty for none).'),
-    PROMOTION_METRIC_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01).describe('A candidate may be at most this much worse than Production on PR-AUC and ROC-AUC.'),
-    PROMOTION_LATENCY_BUDGET_MS: z.coerce.number().positive().max(10000).default(10).describe('Smoke test: p95 single-row scoring latency of a candidate must stay within this.'),
-    CANARY_MAX_ERROR_RATE: probability.default(0.1).describe('A canary or shadow challenger is rolled back when more than this fraction of its scorings fail within the window.'),
-    CANARY_LATENCY_BUDGET_MS: z.coerce.number().positive().max(60000).default(10).describe("A challenger is rolled back when its p95 scoring latency within the window exceeds this."),
+    PROMOTION_METRIC_TOLERANCE: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe('A candidate may be at most this much worse than Production on PR-AUC and ROC-AUC.'),
+    PROMOTION_LATENCY_BUDGET_MS: z.coerce
+      .number()
+      .positive()
+      .max(10000)
+      .default(10)
+      .describe('Smoke test: p95 single-row scoring latency of a candidate must stay within this.'),
+    CANARY_MAX_ERROR_RATE: probability
+      .default(0.1)
+      .describe('A canary or shadow challenger is rolled back when more than this fraction of its scorings fail within the window.'),
+    CANARY_LATENCY_BUDGET_MS: z.coerce
+      .number()
+      .positive()
+      .max(60000)
+      .default(10)
+      .describe('A challenger is rolled back when its p95 scoring latency within the window exceeds this.'),
     CANARY_WINDOW_SECONDS: int(10, 86400).default(300).describe('Sliding window of the live champion-vs-challenger comparison and of the rollback checks.'),
     CANARY_MIN_REQUESTS: int(1, 1_000_000).default(50).describe('Challenger scorings needed in the window before it can be rolled back automatically.'),
     CANARY_CHECK_INTERVAL_MS: int(100, 600000).default(5000).describe('How often each replica checks its challenger against the rollback policy.'),
-    ALERT_AUTO_ROLLBACK: bool.default('true').describe('A critical alert named in ALERT_ROLLBACK_ALERTS, received from Alertmanager, rolls back the active canary of its model.'),
+    ALERT_AUTO_ROLLBACK: bool
+      .default('true')
+      .describe('A critical alert named in ALERT_ROLLBACK_ALERTS, received from Alertmanager, rolls back the active canary of its model.'),
     ALERT_ROLLBACK_ALERTS: z
       .string()
       .default('HighErrorRate,CanaryHighErrorRate')
-      .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
       .describe('Comma-separated alert names that may roll back a canary (when ALERT_AUTO_ROLLBACK is on and the alert is critical).'),
-    PII_HASH_KEY: z.string().min(16).optional().describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
+    PII_HASH_KEY: z
+      .string()
+      .min(16)
+      .optional()
+      .describe('Key of the HMAC that hashes customer ids before they are logged; replicas must share it. Generated under DATA_DIR when unset.'),
     AUDIT_HMAC_KEY: z
       .string()
       .min(32)
       .optional()
-      .describe('Key of the HMAC that chains the audit log (32+ characters, from a secret store; replicas share it; the database never holds it). Required with DATABASE_URL; generated under DATA_DIR in local mode.'),
+      .describe(
+        'Key of the HMAC that chains the audit log (32+ characters, from a secret store; replicas share it; the database never holds it). Required with DATABASE_URL; generated under DATA_DIR in local mode.',
+      ),
     AUDIT_HEAD_LOG_INTERVAL_MS: int(1000, 86_400_000)
       .default(300_000)
       .describe('How often each replica verifies the audit chain and writes its head (sequence and hash) to the log and the churn_audit_* metrics.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
     PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
-    PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('On shutdown, queued predictions that cannot reach Postgres within this go to the spill file (replayed at the next start).'),
-    PREDICTION_LOG_STALL_SECONDS: int(1, 86_400).default(60).describe('/health reports the prediction log as stalled (degraded) once its oldest unwritten prediction is older than this.'),
-    RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Requests per calendar minute per API key, across all replicas (a key may set its own limit). Per replica while Postgres is unreachable.'),
-    RATE_LIMIT_EXPECTED_REPLICAS: int(1, 1000).default(10).describe('Replicas the rate limit is shared by (the chart\'s maximum): each leases max(1, limit / (4 × this)) requests at a time from the shared counter in Postgres.'),
-    RATE_LIMIT_LEASE_TIMEOUT_MS: int(10, 10_000).default(200).describe('Longest a request waits for a rate-limit lease from Postgres before the replica applies the limit on its own (for 5 s).'),
-    RETRAIN_COOLDOWN_HOURS: z.coerce.number().min(0).max(24 * 30).default(24).describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
+    PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: int(0, 600_000)
+      .default(10_000)
+      .describe('On shutdown, queued predictions that cannot reach Postgres within this go to the spill file (replayed at the next start).'),
+    PREDICTION_LOG_STALL_SECONDS: int(1, 86_400)
+      .default(60)
+      .describe('/health reports the prediction log as stalled (degraded) once its oldest unwritten prediction is older than this.'),
+    RATE_LIMIT_PER_MINUTE: int(1, 10_000_000)
+      .default(1000)
+      .describe('Requests per calendar minute per API key, across all replicas (a key may set its own limit). Per replica while Postgres is unreachable.'),
+    RATE_LIMIT_EXPECTED_REPLICAS: int(1, 1000)
+      .default(10)
+      .describe(
+        "Replicas the rate limit is shared by (the chart's maximum): each leases max(1, limit / (4 × this)) requests at a time from the shared counter in Postgres.",
+      ),
+    RATE_LIMIT_LEASE_TIMEOUT_MS: int(10, 10_000)
+      .default(200)
+      .describe('Longest a request waits for a rate-limit lease from Postgres before the replica applies the limit on its own (for 5 s).'),
+    RETRAIN_COOLDOWN_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 30)
+      .default(24)
+      .describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
     K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),
     K8S_SERVICE_ACCOUNT: z.string().min(1).default('churn-trainer').describe('Service account of training Jobs (IRSA for S3 artifacts).'),
     WEBHOOK_URLS: z
       .string()
       .transform((value, ctx) => {
-        const urls = [...new Set(value.split(',').map((u) => u.trim()).filter((u) => u.length > 0))];
+        const urls = [
+          ...new Set(
+            value
+              .split(',')
+              .map((u) => u.trim())
+              .filter((u) => u.length > 0),
+          ),
+        ];
         for (const u of urls) {
           if (!isHttpUrl(u)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not an http(s) URL: ${u}` });
         }
@@ -149,16 +204,18 @@ export const configSchema = z
       .describe('Shared secret of the `x-churn-signature` HMAC-SHA256 of each webhook (16+ characters); required with WEBHOOK_URLS.'),
     WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(8).describe('Delivery attempts of one webhook before it is marked failed.'),
     WEBHOOK_TIMEOUT_MS: int(100, 120000).default(5000).describe('Timeout of one webhook POST.'),
-    WEBHOOK_BACKOFF_BASE_MS: int(10, 600000)
-      .default(1000)
-      .describe('First retry delay of a webhook; doubles per attempt, with jitter, up to 10 minutes.'),
+    WEBHOOK_BACKOFF_BASE_MS: int(10, 600000).default(1000).describe('First retry delay of a webhook; doubles per attempt, with jitter, up to 10 minutes.'),
     BATCH_SCORING_DATA_DIR: z
       .string()
       .min(1)
       .optional()
       .describe('Directory of customer CSV files a batch-scoring run may read (`{"type":"file","path":…}`); default <DATA_DIR>/datasets.'),
     BATCH_SCORING_CHUNK_ROWS: int(100, 200000).default(10000).describe('Rows read, scored and committed together by batch scoring (the resume granularity).'),
-    BATCH_SCORING_CRON: z.string().min(1).default('0 2 * * 1').describe('Weekly batch scoring with the Production model (cron, SCHEDULER_TIMEZONE); default Monday 02:00.'),
+    BATCH_SCORING_CRON: z
+      .string()
+      .min(1)
+      .default('0 2 * * 1')
+      .describe('Weekly batch scoring with the Production model (cron, SCHEDULER_TIMEZONE); default Monday 02:00.'),
     BATCH_SCORING_SOURCE: z
       .string()
       .transform((value, ctx) => {
@@ -180,8 +237,12 @@ export const configSchema = z
     OUTCOMES_MAX_PER_REQUEST: int(1, 100_000).default(10000).describe('Maximum outcomes accepted by one `POST /api/v1/outcomes`.'),
     OUTCOMES_LOOKBACK_DAYS: int(1, 3650)
       .default(90)
-      .describe('An outcome is matched to the latest prediction of the customer made at most this many days before it was observed (keep ≤ PREDICTION_LOG_RETENTION_DAYS).'),
-    OUTCOMES_PRECISION_AT_K: int(1, 1_000_000).default(50).describe('k of the live precision@k (share of churners among the k highest-scored matched customers).'),
+      .describe(
+        'An outcome is matched to the latest prediction of the customer made at most this many days before it was observed (keep ≤ PREDICTION_LOG_RETENTION_DAYS).',
+      ),
+    OUTCOMES_PRECISION_AT_K: int(1, 1_000_000)
+      .default(50)
+      .describe('k of the live precision@k (share of churners among the k highest-scored matched customers).'),
     OUTCOMES_GAUGE_WINDOWS: z
       .string()
       .regex(/^\s*[1-9][0-9]{0,4}[hd]\s*(,\s*[1-9][0-9]{0,4}[hd]\s*)*$/, 'must be comma-separated windows such as 7d,30d or 24h')
@@ -196,11 +257,22 @@ export const configSchema = z
       .min(1)
       .default('0 5 1 * *')
       .describe('Monthly outcome comparison report of the previous calendar month (cron, SCHEDULER_TIMEZONE); default the 1st at 05:00.'),
-    DRIFT_SCHEDULE_CRON: z.string().min(1).default('0 4 * * *').describe('Daily drift analysis of the Production model (cron, SCHEDULER_TIMEZONE); default 04:00.'),
+    DRIFT_SCHEDULE_CRON: z
+      .string()
+      .min(1)
+      .default('0 4 * * *')
+      .describe('Daily drift analysis of the Production model (cron, SCHEDULER_TIMEZONE); default 04:00.'),
     DRIFT_SCHEDULE_WINDOWS: z
       .string()
       .transform((value, ctx) => {
-        const windows = [...new Set(value.split(',').map((w) => w.trim()).filter((w) => w.length > 0))];
+        const windows = [
+          ...new Set(
+            value
+              .split(',')
+              .map((w) => w.trim())
+              .filter((w) => w.length > 0),
+          ),
+        ];
         for (const w of windows) {
           if (w !== '24h' && w !== '7d') ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown window '${w}' (24h or 7d)` });
         }
@@ -208,7 +280,9 @@ export const configSchema = z
       })
       .default('24h,7d')
       .describe('Windows of logged predictions the scheduled drift job analyses (comma-separated: 24h, 7d).'),
-    DRIFT_MIN_SAMPLES: int(1, 100_000_000).default(500).describe('Predictions a window needs for a drift verdict; fewer give `insufficient_data` (never an alarm).'),
+    DRIFT_MIN_SAMPLES: int(1, 100_000_000)
+      .default(500)
+      .describe('Predictions a window needs for a drift verdict; fewer give `insufficient_data` (never an alarm).'),
     DRIFT_PSI_MONITOR: z.coerce.number().positive().default(0.1).describe('PSI at or above which a feature (or the score) is `monitor` (seed 004: 0.1).'),
     DRIFT_PSI_RETRAIN: z.coerce.number().positive().default(0.25).describe('PSI at or above which a feature (or the score) is `retrain` (seed 004: 0.25).'),
     DRIFT_RETRAIN_MIN_FEATURES: int(1, 100)

@@ -11,9 +11,7 @@ export class ConfigError extends Error {
 
 /** Parses and validates the environment once. Nothing else in the code base reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const relevant = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
+  const relevant = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(relevant);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

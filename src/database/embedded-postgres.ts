@@ -150,7 +150,9 @@ function writePassword(dataDir: string, password: string, name = PASSWORD_FILE):
  */
 async function currentPassword(dataDir: string, port: number): Promise<string> {
   const saved = readPassword(dataDir);
-  const next = fs.existsSync(path.join(dataDir, `${PASSWORD_FILE}.next`)) ? fs.readFileSync(path.join(dataDir, `${PASSWORD_FILE}.next`), 'utf8').trim() : undefined;
+  const next = fs.existsSync(path.join(dataDir, `${PASSWORD_FILE}.next`))
+    ? fs.readFileSync(path.join(dataDir, `${PASSWORD_FILE}.next`), 'utf8').trim()
+    : undefined;
   const candidates = [saved, next, LEGACY_PASSWORD].filter((p): p is string => p !== undefined);
   for (const password of candidates) {
     if (!(await accepts(password, port))) continue;
@@ -163,7 +165,9 @@ async function currentPassword(dataDir: string, port: number): Promise<string> {
     const fresh = writePassword(dataDir, newPassword(), `${PASSWORD_FILE}.next`);
     await withClient(password, port, 'postgres', (c) => c.query(`ALTER USER ${USER} PASSWORD '${fresh}'`));
     fs.renameSync(path.join(dataDir, `${PASSWORD_FILE}.next`), path.join(dataDir, PASSWORD_FILE));
-    new Logger('EmbeddedPostgres').warn(`replaced the fixed superuser password of ${path.join(dataDir, CLUSTER_DIR)} with a generated one (saved in ${path.join(dataDir, PASSWORD_FILE)})`);
+    new Logger('EmbeddedPostgres').warn(
+      `replaced the fixed superuser password of ${path.join(dataDir, CLUSTER_DIR)} with a generated one (saved in ${path.join(dataDir, PASSWORD_FILE)})`,
+    );
     return fresh;
   }
   throw new Error(`none of the known passwords is accepted by the cluster; ${path.join(dataDir, PASSWORD_FILE)} does not match it`);
@@ -212,7 +216,9 @@ function binaries(): Binaries {
   try {
     return fromPackage(name) as Binaries;
   } catch (err) {
-    throw new Error(`PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name}) are not installed: ${String(err)}. Set DATABASE_URL to use your own Postgres.`);
+    throw new Error(
+      `PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name}) are not installed: ${String(err)}. Set DATABASE_URL to use your own Postgres.`,
+    );
   }
 }
 
@@ -232,7 +238,11 @@ function postgresUser(): { uid?: number; gid?: number } {
 /** We wait for an English log line, so the server's messages are forced into a locale that has it. */
 function bestLocale(): string {
   try {
-    const available = new Set(execFileSync('locale', ['-a'], { encoding: 'utf8' }).split(/\r?\n/).map((l) => l.trim()));
+    const available = new Set(
+      execFileSync('locale', ['-a'], { encoding: 'utf8' })
+        .split(/\r?\n/)
+        .map((l) => l.trim()),
+    );
     for (const l of ['en_US.UTF-8', 'C.UTF-8', 'en_US.utf8']) if (available.has(l)) return l;
   } catch {
     /* no `locale` binary */
@@ -255,11 +265,15 @@ async function initdb(
   if (runAs.uid !== undefined) fs.chownSync(pwfile, runAs.uid, runAs.gid!);
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(initdbBin, [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, `--lc-messages=${locale}`], {
-        ...runAs,
-        env: { ...process.env, LC_MESSAGES: locale },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        initdbBin,
+        [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, `--lc-messages=${locale}`],
+        {
+          ...runAs,
+          env: { ...process.env, LC_MESSAGES: locale },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       child.stdout.on('data', (d: Buffer) => remember(d.toString('utf8')));
       child.stderr.on('data', (d: Buffer) => remember(d.toString('utf8')));
       child.on('error', reject);
@@ -333,7 +347,9 @@ async function reclaimCluster(dataDir: string, clusterDir: string, logger: Logge
       `PostgreSQL (pid ${pid}) is already running on ${clusterDir}, started by the live process ${ownerPid}. Stop the other instance of the service first, or set DATA_DIR to another directory.`,
     );
   }
-  logger.warn(`PostgreSQL (pid ${pid}) on ${clusterDir} outlived the process that started it (pid ${ownerPid ?? 'unknown'}): stopping it cleanly before starting again`);
+  logger.warn(
+    `PostgreSQL (pid ${pid}) on ${clusterDir} outlived the process that started it (pid ${ownerPid ?? 'unknown'}): stopping it cleanly before starting again`,
+  );
   await stopOrphan(pid);
   fs.rmSync(pidFile, { force: true }); // a clean shutdown removes it; an immediate one may not
   fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });

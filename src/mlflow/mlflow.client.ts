@@ -56,10 +56,10 @@ export class MlflowClient {
     const out: MlflowRegisteredModel[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.get<{ registered_models?: MlflowRegisteredModel[]; next_page_token?: string }>(
-        '/api/2.0/mlflow/registered-models/search',
-        { max_results: 1000, page_token: pageToken },
-      );
+      const page = await this.get<{ registered_models?: MlflowRegisteredModel[]; next_page_token?: string }>('/api/2.0/mlflow/registered-models/search', {
+        max_results: 1000,
+        page_token: pageToken,
+      });
       out.push(...(page.registered_models ?? []));
       pageToken = page.next_page_token || undefined;
     } while (pageToken);
@@ -75,10 +75,12 @@ export class MlflowClient {
     const out: MlflowModelVersion[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.get<{ model_versions?: MlflowModelVersion[]; next_page_token?: string }>(
-        '/api/2.0/mlflow/model-versions/search',
-        { filter: `name='${name.replace(/'/g, "\\'")}'`, max_results: 1000, order_by: 'version_number DESC', page_token: pageToken },
-      );
+      const page = await this.get<{ model_versions?: MlflowModelVersion[]; next_page_token?: string }>('/api/2.0/mlflow/model-versions/search', {
+        filter: `name='${name.replace(/'/g, "\\'")}'`,
+        max_results: 1000,
+        order_by: 'version_number DESC',
+        page_token: pageToken,
+      });
       out.push(...(page.model_versions ?? []));
       pageToken = page.next_page_token || undefined;
     } while (pageToken);
@@ -103,11 +105,12 @@ export class MlflowClient {
     }
   }
 
-  async getRun(runId: string): Promise<{ info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } }> {
-    const r = await this.get<{ run: { info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } } }>(
-      '/api/2.0/mlflow/runs/get',
-      { run_id: runId },
-    );
+  async getRun(
+    runId: string,
+  ): Promise<{ info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } }> {
+    const r = await this.get<{
+      run: { info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } };
+    }>('/api/2.0/mlflow/runs/get', { run_id: runId });
     return r.run;
   }
 
@@ -158,7 +161,12 @@ export class MlflowClient {
 
   async uploadArtifact(artifactPath: string, body: Buffer): Promise<void> {
     await this.request(
-      { method: 'PUT', url: `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`, data: body, headers: { 'content-type': 'application/octet-stream' } },
+      {
+        method: 'PUT',
+        url: `/api/2.0/mlflow-artifacts/artifacts/${encodePath(artifactPath)}`,
+        data: body,
+        headers: { 'content-type': 'application/octet-stream' },
+      },
       { idempotent: true },
     );
   }

@@ -9,5 +9,8 @@ export const mlflowMetrics = [
     help: 'MLflow REST calls by outcome: ok, error (an answer such as not found), failed (unreachable, 5xx or timeout after retries), short_circuited (refused while the breaker was open).',
     labelNames: ['outcome'],
   }),
-  makeGaugeProvider({ name: MLFLOW_BREAKER_OPEN, help: '1 from the moment the MLflow circuit breaker opens on this replica (calls fail fast) until MLflow answers again.' }),
+  makeGaugeProvider({
+    name: MLFLOW_BREAKER_OPEN,
+    help: '1 from the moment the MLflow circuit breaker opens on this replica (calls fail fast) until MLflow answers again.',
+  }),
 ];

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { FakeKubernetes, startFakeKubernetes } from '../support/fake-kubernetes';
 import { eventually, http, HttpResult, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 /**
  * Walks every operation of /openapi.json with two keys a deployment hands out, and holds each answer to
@@ -33,7 +34,17 @@ const open: Policy = { outOfScope: 'allowed', predict: 'allowed' };
 const controlPlane = (extra: Partial<Policy> = {}): Policy => ({ outOfScope: 'forbidden', predict: 'forbidden', ...extra });
 /** Lists that a model-scoped key may call: they show its model only (checked below). */
 const narrowedList: Policy = { outOfScope: 'allowed', predict: 'forbidden' };
-const alertBody = (alerts: unknown[]) => ({ version: '4', groupKey: '{}', status: 'firing', receiver: 'churn-control-plane', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://alertmanager:9093', alerts });
+const alertBody = (alerts: unknown[]) => ({
+  version: '4',
+  groupKey: '{}',
+  status: 'firing',
+  receiver: 'churn-control-plane',
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager:9093',
+  alerts,
+});
 
 const POLICY: Record<string, Policy> = {
   'GET /': open,
@@ -99,7 +110,7 @@ const POLICY: Record<string, Policy> = {
   'POST /api/v1/webhooks/deliveries/{id}/retry': controlPlane({ id: 'none' }),
 };
 
-async function sql<T = any>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+async function sql<T = Json>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
@@ -129,7 +140,10 @@ describe('access policy: every operation of the spec, against a model-scoped key
       kubeconfig,
       `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: ci\n  user:\n    token: policy-token\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: ci\ncurrent-context: fake\n`,
     );
-    t = await startTestApp({ name: 'policy', env: { SCHEDULER_ENABLED: 'false', TRAINING_EXECUTOR: 'kubernetes', KUBECONFIG: kubeconfig, K8S_NAMESPACE: 'churn-ci' } });
+    t = await startTestApp({
+      name: 'policy',
+      env: { SCHEDULER_ENABLED: 'false', TRAINING_EXECUTOR: 'kubernetes', KUBECONFIG: kubeconfig, K8S_NAMESPACE: 'churn-ci' },
+    });
     await promoteAndServe(t.url, MODEL, v1.version);
 
     keys.outOfScope = await createKey('policy-out-of-scope-admin', 'admin', OTHER);
@@ -144,19 +158,39 @@ describe('access policy: every operation of the spec, against a model-scoped key
     const training = await http('POST', `${t.url}/api/v1/training/runs`, { key: t.adminKey, body: {} });
     expect(training.status).toBe(201);
     ids.trainingRun = training.body.id;
-    await sql(t.databaseUrl, `CREATE TABLE policy_customers (customer_id text PRIMARY KEY, age integer, tenure_months integer, monthly_charges double precision,
-      total_charges double precision, support_calls integer, internet_service text, contract text, payment_method text)`);
-    await sql(t.databaseUrl, `INSERT INTO policy_customers VALUES ('CUST-A', 42, 3, 89.99, 269.97, 5, 'Fiber', 'Month-to-month', 'Electronic check'), ('CUST-B', 30, 40, 20, 800, 0, 'Fiber', 'Month-to-month', 'Electronic check')`);
+    await sql(
+      t.databaseUrl,
+      `CREATE TABLE policy_customers (customer_id text PRIMARY KEY, age integer, tenure_months integer, monthly_charges double precision,
+      total_charges double precision, support_calls integer, internet_service text, contract text, payment_method text)`,
+    );
+    await sql(
+      t.databaseUrl,
+      `INSERT INTO policy_customers VALUES ('CUST-A', 42, 3, 89.99, 269.97, 5, 'Fiber', 'Month-to-month', 'Electronic check'), ('CUST-B', 30, 40, 20, 800, 0, 'Fiber', 'Month-to-month', 'Electronic check')`,
+    );
     const batch = await http('POST', `${t.url}/api/v1/batch-scoring/runs`, { key: t.adminKey, body: { source: { type: 'table', table: 'policy_customers' } } });
     expect(batch.status).toBe(201);
     ids.batchRun = batch.body.id;
-    await eventually(async () => (await http('GET', `${t.url}/api/v1/batch-scoring/runs/${ids.batchRun}`, { key: t.adminKey })).body.state === 'succeeded', 60_000, 'the batch run');
+    await eventually(
+      async () => (await http('GET', `${t.url}/api/v1/batch-scoring/runs/${ids.batchRun}`, { key: t.adminKey })).body.state === 'succeeded',
+      60_000,
+      'the batch run',
+    );
     const drift = await http('POST', `${t.url}/api/v1/drift/runs`, { key: t.adminKey, body: { window: '24h' } });
     expect(drift.status).toBe(201);
     ids.driftReport = String(drift.body.id);
     const alert = await http('POST', `${t.url}/api/v1/alerts/webhook`, {
       key: t.adminKey,
-      body: alertBody([{ status: 'firing', labels: { alertname: 'PolicyProbe', severity: 'warning', model_name: MODEL }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus:9090', fingerprint: 'policy1' }]),
+      body: alertBody([
+        {
+          status: 'firing',
+          labels: { alertname: 'PolicyProbe', severity: 'warning', model_name: MODEL },
+          annotations: {},
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus:9090',
+          fingerprint: 'policy1',
+        },
+      ]),
     });
     expect(alert.status).toBe(200);
     ids.alert = alert.body.incidents[0].id;
@@ -191,7 +225,10 @@ describe('access policy: every operation of the spec, against a model-scoped key
       );
       for (const [k, v] of Object.entries(policy.query ?? {})) url.searchParams.set(k, v);
       for (const kind of ['outOfScope', 'predict'] as const) {
-        const res = await http(op.method, url.toString(), { key: keys[kind], body: op.method === 'GET' || op.method === 'DELETE' ? undefined : (policy.body ?? {}) });
+        const res = await http(op.method, url.toString(), {
+          key: keys[kind],
+          body: op.method === 'GET' || op.method === 'DELETE' ? undefined : (policy.body ?? {}),
+        });
         const problem = verdict(res, policy[kind], kind);
         if (problem) broken.push(`${op.key} with the ${kind} key: ${problem}`);
       }
@@ -207,7 +244,10 @@ describe('access policy: every operation of the spec, against a model-scoped key
     const training = await http('POST', `${t.url}/api/v1/training/runs`, { key: keys.otherOperator, body: {} });
     expect(training.status).toBe(403);
     expect(training.body.detail).toContain(`may not act on '${MODEL}'`);
-    expect((await http('POST', `${t.url}/api/v1/batch-scoring/runs`, { key: keys.otherOperator, body: { source: { type: 'table', table: 'policy_customers' } } })).status).toBe(403);
+    expect(
+      (await http('POST', `${t.url}/api/v1/batch-scoring/runs`, { key: keys.otherOperator, body: { source: { type: 'table', table: 'policy_customers' } } }))
+        .status,
+    ).toBe(403);
     // Keys of the served model keep working.
     expect((await http('POST', `${t.url}/predict`, { key: keys.modelPredict, body: sampleCustomer() })).status).toBe(200);
     expect((await http('POST', `${t.url}/predict/batch`, { key: keys.modelPredict, body: { customers: [sampleCustomer()] } })).status).toBe(200);
@@ -230,7 +270,9 @@ describe('access policy: every operation of the spec, against a model-scoped key
     expect((await http('GET', `${t.url}/api/v1/models`, { key: keys.modelOperator })).body.models.map((m: { name: string }) => m.name)).toEqual([MODEL]);
     const runs = await http('GET', `${t.url}/api/v1/batch-scoring/runs`, { key: keys.outOfScope });
     expect(runs.body).toEqual([]);
-    expect((await http('GET', `${t.url}/api/v1/batch-scoring/runs`, { key: keys.modelOperator })).body.map((r: { id: string }) => r.id)).toEqual([ids.batchRun]);
+    expect((await http('GET', `${t.url}/api/v1/batch-scoring/runs`, { key: keys.modelOperator })).body.map((r: { id: string }) => r.id)).toEqual([
+      ids.batchRun,
+    ]);
     // An optional model filter left out is the key's model, not every model.
     expect((await http('GET', `${t.url}/api/v1/training/runs`, { key: keys.otherOperator })).body).toEqual([]);
     expect((await http('GET', `${t.url}/api/v1/training/runs`, { key: keys.modelOperator })).body.map((r: { id: string }) => r.id)).toEqual([ids.trainingRun]);

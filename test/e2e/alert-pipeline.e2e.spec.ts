@@ -5,8 +5,16 @@ import { Client } from 'pg';
 import { ApiKeysService } from '../../src/common/auth/api-keys.service';
 import { startFakeKubernetes } from '../support/fake-kubernetes';
 import {
-  changedPaths, CONTROL_PLANE_RECEIVER, FakeEndpoint, ManagedProcess, Received, startAlertmanager, startFakePagerDuty, startFakeSlack, startPrometheus,
-  writeLocalAlertmanagerConfig, writeLocalPrometheusConfig,
+  changedPaths,
+  FakeEndpoint,
+  ManagedProcess,
+  Received,
+  startAlertmanager,
+  startFakePagerDuty,
+  startFakeSlack,
+  startPrometheus,
+  writeLocalAlertmanagerConfig,
+  writeLocalPrometheusConfig,
 } from '../support/monitoring-stack';
 import { freePort } from '../support/processes';
 import { ADMIN_KEY, http, promoteAndServe, sampleCustomer, skewedCustomers, startTestApp, TestApp } from '../support/test-app';
@@ -58,7 +66,11 @@ class Traffic {
   private stopped = false;
   private readonly loop: Promise<void>;
   private n = 0;
-  constructor(private readonly url: string, private readonly key: string, public perSecond: number) {
+  constructor(
+    private readonly url: string,
+    private readonly key: string,
+    public perSecond: number,
+  ) {
     this.loop = this.run();
   }
   private async run(): Promise<void> {
@@ -82,10 +94,27 @@ class Traffic {
   }
 }
 
-
-interface PromAlert { labels: Record<string, string>; state: 'pending' | 'firing'; activeAt: string }
-interface AmAlert { labels: Record<string, string>; fingerprint: string; status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[] } }
-interface Incident { id: string; alertname: string; severity: string | null; status: string; summary: string | null; model_name: string | null; ends_at: string | null; notifications: number; labels: Record<string, string> }
+interface PromAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+}
+interface AmAlert {
+  labels: Record<string, string>;
+  fingerprint: string;
+  status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[] };
+}
+interface Incident {
+  id: string;
+  alertname: string;
+  severity: string | null;
+  status: string;
+  summary: string | null;
+  model_name: string | null;
+  ends_at: string | null;
+  notifications: number;
+  labels: Record<string, string>;
+}
 
 describe('alert pipeline: the service → real Prometheus → real Alertmanager → PagerDuty, Slack and the control plane', () => {
   const env = testEnv();
@@ -137,7 +166,8 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
       } catch (err) {
         last = err;
       }
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}\n${diagnostics()}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}\n${diagnostics()}`);
       await sleep(250);
     }
   }
@@ -152,7 +182,11 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
   const promAlerts = async () => ((await (await fetch(`${prom!.url}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } }).data.alerts;
   const amAlerts = async () => (await (await fetch(`${am!.url}/api/v2/alerts`)).json()) as AmAlert[];
   const promQuery = async (q: string) =>
-    ((await (await fetch(`${prom!.url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+    (
+      (await (await fetch(`${prom!.url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      }
+    ).data.result;
   const incidents = async (alertname: string) => {
     const res = await http<Incident[]>('GET', `${t!.url}/api/v1/alerts?alertname=${alertname}`, { key: ADMIN_KEY });
     if (res.status !== 200) throw new Error(`GET /api/v1/alerts answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -180,7 +214,14 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
     t = await startTestApp({
       name: 'alert_pipeline',
       // LOG_LEVEL error: every 503 of phase a is otherwise logged twice as a warning.
-      env: { LOG_LEVEL: 'error', DRIFT_MIN_SAMPLES: '200', SCHEDULER_ENABLED: 'false', TRAINING_EXECUTOR: 'kubernetes', KUBECONFIG: kubeconfig, K8S_NAMESPACE: 'churn-ci' },
+      env: {
+        LOG_LEVEL: 'error',
+        DRIFT_MIN_SAMPLES: '200',
+        SCHEDULER_ENABLED: 'false',
+        TRAINING_EXECUTOR: 'kubernetes',
+        KUBECONFIG: kubeconfig,
+        K8S_NAMESPACE: 'churn-ci',
+      },
     });
     appTarget = new URL(t.url).host;
     db = new Client({ connectionString: t.databaseUrl });
@@ -241,7 +282,9 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
       const up = await promQuery(`up{job="churn-api",instance="${appTarget}"}`);
       return up[0]?.value[1] === '1';
     });
-    expect(await promQuery(`churn_model_loaded{job="churn-api",model_name="${model}"}`)).toEqual([expect.objectContaining({ value: [expect.any(Number), '0'] })]);
+    expect(await promQuery(`churn_model_loaded{job="churn-api",model_name="${model}"}`)).toEqual([
+      expect.objectContaining({ value: [expect.any(Number), '0'] }),
+    ]);
     // ModelNotLoaded needs no traffic; wait until Alertmanager holds it before the 503s start.
     await until('ModelNotLoaded active in Alertmanager', async () =>
       (await amAlerts()).find((a) => a.labels.alertname === 'ModelNotLoaded' && a.labels.model_name === model && a.status.state === 'active'),
@@ -275,7 +318,10 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
 
     // The 503s are ModelNotLoaded's: the error ratio leaves them out, so HighErrorRate neither fires nor pages, now
     // or once the model is back (phase b) — counting them paged right after every recovery.
-    await until('the 503 traffic in the request rate', async () => Number((await promQuery('sum(churn:http_prediction_requests:rate5m{job="churn-api"})'))[0]?.value[1] ?? 0) > 0);
+    await until(
+      'the 503 traffic in the request rate',
+      async () => Number((await promQuery('sum(churn:http_prediction_requests:rate5m{job="churn-api"})'))[0]?.value[1] ?? 0) > 0,
+    );
     // No series at all: no prediction request failed with anything but 503.
     expect(await promQuery('churn:http_prediction_errors:ratio_5m{job="churn-api"} > 0')).toEqual([]);
     await hold((GROUP_INTERVAL_S * 3 + 1) * 1000);
@@ -310,8 +356,13 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
     await promoteAndServe(t!.url, model, v1);
     mark(`v${v1} in Production and served`);
 
-    await until('churn_model_loaded 1 in Prometheus', async () => (await promQuery(`churn_model_loaded{job="churn-api",model_name="${model}"}`))[0]?.value[1] === '1');
-    const resolve = await until('a PagerDuty resolve for ModelNotLoaded', async () => pdEvents('ModelNotLoaded').find((r) => r.body.event_action === 'resolve'));
+    await until(
+      'churn_model_loaded 1 in Prometheus',
+      async () => (await promQuery(`churn_model_loaded{job="churn-api",model_name="${model}"}`))[0]?.value[1] === '1',
+    );
+    const resolve = await until('a PagerDuty resolve for ModelNotLoaded', async () =>
+      pdEvents('ModelNotLoaded').find((r) => r.body.event_action === 'resolve'),
+    );
 
     expect(resolve.body).toMatchObject({ routing_key: routingKey, event_action: 'resolve', dedup_key: mnlTrigger.body.dedup_key });
     expect(traffic!.statuses[200] ?? 0).toBeGreaterThan(0);
@@ -398,6 +449,8 @@ describe('alert pipeline: the service → real Prometheus → real Alertmanager 
     expect(pd!.received.filter((r) => JSON.stringify(r.body).includes('ModelDrift'))).toEqual([]);
     mark(`phase c done in ${elapsed(started)}; PagerDuty got ${pd!.received.length} event(s), Slack ${slack!.received.length} message(s)`);
     process.stdout.write(`Slack: ${slack!.received.map((r) => r.body.attachments?.[0]?.title).join(' | ')}\n`);
-    process.stdout.write(`PagerDuty: ${pd!.received.map((r) => `${r.body.event_action} ${groupOf(r)} ${String(r.body.dedup_key).slice(0, 12)}`).join(' | ')}\n`);
+    process.stdout.write(
+      `PagerDuty: ${pd!.received.map((r) => `${r.body.event_action} ${groupOf(r)} ${String(r.body.dedup_key).slice(0, 12)}`).join(' | ')}\n`,
+    );
   }, 170_000);
 });

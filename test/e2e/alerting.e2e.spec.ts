@@ -1,6 +1,7 @@
 import { ApiKeysService } from '../../src/common/auth/api-keys.service';
 import { eventually, http, promoteAndServe, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 /** What Alertmanager POSTs to a webhook receiver (payload version 4). */
 function webhook(status: 'firing' | 'resolved', alerts: { labels: Record<string, string>; fingerprint: string; startsAt: string; endsAt?: string }[]) {
@@ -31,7 +32,9 @@ describe('alerting: Alertmanager webhook, incidents and the canary rollback they
   let t: TestApp;
   let operator: string;
   const post = (body: unknown, headers: Record<string, string>) =>
-    fetch(`${t.url}/api/v1/alerts/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    fetch(`${t.url}/api/v1/alerts/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as Json }),
+    );
 
   beforeAll(async () => {
     t = await startTestApp({ name: 'alerting' });
@@ -55,14 +58,20 @@ describe('alerting: Alertmanager webhook, incidents and the canary rollback they
 
   it('records an incident per occurrence, counts repeats, resolves it, and rolls back the canary once on a critical alert', async () => {
     const canaryUrl = `${t.url}/api/v1/models/${env.modelName}/canary`;
-    const started = await http('POST', canaryUrl, { key: operator, body: { version: v2.version, mode: 'canary', traffic_percent: 20, reason: 'alerting e2e' } });
+    const started = await http('POST', canaryUrl, {
+      key: operator,
+      body: { version: v2.version, mode: 'canary', traffic_percent: 20, reason: 'alerting e2e' },
+    });
     expect(started.status).toBe(201);
     const startsAt = new Date(Date.now() - 60_000).toISOString();
     const labels = { alertname: 'HighErrorRate', severity: 'critical', model_name: env.modelName, job: 'churn-api' };
     const auth = { authorization: `Bearer ${operator}` };
 
     // A warning does nothing to the canary.
-    const warning = await post(webhook('firing', [{ labels: { ...labels, alertname: 'HighPredictionLatency', severity: 'warning' }, fingerprint: 'w1', startsAt }]), auth);
+    const warning = await post(
+      webhook('firing', [{ labels: { ...labels, alertname: 'HighPredictionLatency', severity: 'warning' }, fingerprint: 'w1', startsAt }]),
+      auth,
+    );
     expect(warning.body.incidents[0].action).toBeNull();
     expect((await http('GET', canaryUrl, { key: operator })).body.status).toBe('active');
 
@@ -81,7 +90,13 @@ describe('alerting: Alertmanager webhook, incidents and the canary rollback they
 
     const list = (await http('GET', `${t.url}/api/v1/alerts?model=${env.modelName}&alertname=HighErrorRate`, { key: operator })).body;
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ status: 'resolved', severity: 'critical', notifications: 3, model_name: env.modelName, summary: `HighErrorRate on ${env.modelName}` });
+    expect(list[0]).toMatchObject({
+      status: 'resolved',
+      severity: 'critical',
+      notifications: 3,
+      model_name: env.modelName,
+      summary: `HighErrorRate on ${env.modelName}`,
+    });
     expect(new Date(list[0].ends_at).toISOString()).toBe(resolvedAt);
     expect((await http('GET', `${t.url}/api/v1/alerts/${list[0].id}`, { key: operator })).body.action).toContain('canary_rolled_back');
     expect((await http('GET', `${t.url}/api/v1/alerts/not-an-id`, { key: operator })).status).toBe(404);
@@ -96,11 +111,15 @@ describe('alerting: Alertmanager webhook, incidents and the canary rollback they
     expect(later.body.incidents[0].id).not.toBe(first.body.incidents[0].id);
     expect(later.body.incidents[0].action).toBeNull(); // no canary left to roll back
 
-    const audit = await eventually(async () => {
-      const res = await http('GET', `${t.url}/api/v1/audit?model=${env.modelName}&action=canary.rolled_back`, { key: t.adminKey });
-      const entries = res.body.entries ?? res.body;
-      return entries.length ? entries : undefined;
-    }, 5_000, 'the audited rollback');
+    const audit = await eventually(
+      async () => {
+        const res = await http('GET', `${t.url}/api/v1/audit?model=${env.modelName}&action=canary.rolled_back`, { key: t.adminKey });
+        const entries = res.body.entries ?? res.body;
+        return entries.length ? entries : undefined;
+      },
+      5_000,
+      'the audited rollback',
+    );
     expect(audit[0].reason).toContain('alert HighErrorRate');
     expect((await http('GET', `${t.url}/metrics`)).body).toMatch(/churn_alert_notifications_total\{alertname="HighErrorRate",status="firing"\} 3/);
   });

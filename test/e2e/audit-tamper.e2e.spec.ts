@@ -83,7 +83,11 @@ async function forgeWithPublicFormula(pg: Client, index: number, change: (row: R
 async function restore(pg: Client, rows: (Row & { hash_scheme?: string })[]): Promise<void> {
   await asSuperuser(pg, async () => {
     // Two passes, as prev_hash and hash are each unique.
-    for (const row of rows) await pg.query(`UPDATE audit_log SET prev_hash = repeat('f', 60) || lpad($2, 4, '0'), hash = repeat('e', 60) || lpad($2, 4, '0') WHERE id = $1`, [row.id, row.id]);
+    for (const row of rows)
+      await pg.query(`UPDATE audit_log SET prev_hash = repeat('f', 60) || lpad($2, 4, '0'), hash = repeat('e', 60) || lpad($2, 4, '0') WHERE id = $1`, [
+        row.id,
+        row.id,
+      ]);
     for (const row of rows) {
       await pg.query('UPDATE audit_log SET after = $2::jsonb, prev_hash = $3, hash = $4, hash_scheme = $5 WHERE id = $1', [
         row.id,
@@ -100,7 +104,8 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
   let t: TestApp;
   let pg: Client;
   const verify = (query = '') => http('GET', `${t.url}/api/v1/audit/verify${query}`, { key: t.adminKey });
-  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, AUDIT_HMAC_KEY: AUDIT_TEST_KEY, LOG_LEVEL: 'warn' } });
+  const cli = (...args: string[]) =>
+    run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, AUDIT_HMAC_KEY: AUDIT_TEST_KEY, LOG_LEVEL: 'warn' } });
 
   beforeAll(async () => {
     t = await startTestApp({ name: 'audit_tamper', env: { MODEL_POLL_INTERVAL_MS: '60000', SCHEDULER_ENABLED: 'false' } });
@@ -108,7 +113,14 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
     await pg.connect();
     const audit = t.app.get(AuditService);
     for (let i = 0; i < 6; i++) {
-      await audit.record({ actorKeyId: 'e2eAdmin', action: 'stage.override', targetType: 'model_version', targetId: `tamper-model/${i}`, modelName: 'tamper-model', after: { stage: 'Staging', i } });
+      await audit.record({
+        actorKeyId: 'e2eAdmin',
+        action: 'stage.override',
+        targetType: 'model_version',
+        targetId: `tamper-model/${i}`,
+        modelName: 'tamper-model',
+        after: { stage: 'Staging', i },
+      });
     }
   });
 
@@ -118,7 +130,10 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
   });
 
   it('detects a row rewritten and the chain recomputed with the public formula, whatever the scheme column says', async () => {
-    const original = (await pg.query('SELECT id, after, prev_hash, hash, hash_scheme FROM audit_log ORDER BY id')).rows.map((r) => ({ ...r, id: String(r.id) }));
+    const original = (await pg.query('SELECT id, after, prev_hash, hash, hash_scheme FROM audit_log ORDER BY id')).rows.map((r) => ({
+      ...r,
+      id: String(r.id),
+    }));
     expect((await verify()).body.valid).toBe(true);
     const target = original[2];
     const promote = (row: Row) => (row.after = { stage: 'Production', i: 2 });
@@ -129,7 +144,11 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
     expect(res.body).toMatchObject({
       valid: false,
       checked: 3,
-      first_broken: { id: target.id, seq: 3, reason: 'hash does not match the entry (the row was altered, or AUDIT_HMAC_KEY is not the key it was written with)' },
+      first_broken: {
+        id: target.id,
+        seq: 3,
+        reason: 'hash does not match the entry (the row was altered, or AUDIT_HMAC_KEY is not the key it was written with)',
+      },
     });
     await restore(pg, original);
     expect((await verify()).body.valid).toBe(true);
@@ -141,7 +160,9 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
       valid: false,
       first_broken: { id: target.id, seq: 3, reason: 'uses the public sha256 scheme after keyed entries: it was rewritten without the key' },
     });
-    await expect(cli('audit', 'verify')).rejects.toThrow(new RegExp(`exited 1:[\\s\\S]*BROKEN at entry 3 \\(id ${target.id}\\): uses the public sha256 scheme`));
+    await expect(cli('audit', 'verify')).rejects.toThrow(
+      new RegExp(`exited 1:[\\s\\S]*BROKEN at entry 3 \\(id ${target.id}\\): uses the public sha256 scheme`),
+    );
     await restore(pg, original);
 
     // 3. The whole chain rewritten with the public formula: this database never had entries before the keyed chain.
@@ -150,7 +171,11 @@ describe('audit chain against a superuser without the key (real Postgres)', () =
     expect(res.body).toMatchObject({
       valid: false,
       checked: 1,
-      first_broken: { id: original[0].id, seq: 1, reason: 'uses the public sha256 scheme, which only entries written before the keyed chain (ids up to 0) may use: it was rewritten without the key' },
+      first_broken: {
+        id: original[0].id,
+        seq: 1,
+        reason: 'uses the public sha256 scheme, which only entries written before the keyed chain (ids up to 0) may use: it was rewritten without the key',
+      },
     });
     await restore(pg, original);
     expect((await verify()).body.valid).toBe(true);
@@ -252,7 +277,14 @@ describe('audit entries written before the keyed chain (upgrade from the public 
       // The new version migrates and appends keyed entries after them.
       t = await startTestApp({ name: 'audit_legacy', databaseUrl, env: { MODEL_POLL_INTERVAL_MS: '60000', SCHEDULER_ENABLED: 'false' } });
       const audit = t.app.get(AuditService);
-      for (let i = 0; i < 2; i++) await audit.record({ actorKeyId: 'system', action: 'model.rolled_back', targetType: 'model_version', targetId: `legacy-model/${i}`, modelName: 'legacy-model' });
+      for (let i = 0; i < 2; i++)
+        await audit.record({
+          actorKeyId: 'system',
+          action: 'model.rolled_back',
+          targetType: 'model_version',
+          targetId: `legacy-model/${i}`,
+          modelName: 'legacy-model',
+        });
       const rows = await chain(pg);
       const res = await http('GET', `${t.url}/api/v1/audit/verify`, { key: t.adminKey });
       expect(res.body).toMatchObject({
@@ -266,18 +298,28 @@ describe('audit entries written before the keyed chain (upgrade from the public 
 
       // Rewriting a legacy entry and recomputing the legacy part with the public formula breaks the link
       // into the keyed part, whose prev_hash the HMAC covers...
-      const original = (await pg.query('SELECT id, after, prev_hash, hash, hash_scheme FROM audit_log ORDER BY id')).rows.map((r) => ({ ...r, id: String(r.id) }));
+      const original = (await pg.query('SELECT id, after, prev_hash, hash, hash_scheme FROM audit_log ORDER BY id')).rows.map((r) => ({
+        ...r,
+        id: String(r.id),
+      }));
       const archive = (row: Row) => (row.after = { stage: 'Archived' });
       await forgeWithPublicFormula(pg, 1, archive, 'sha256', 3);
       const verify = async () => (await http('GET', `${t!.url}/api/v1/audit/verify`, { key: t!.adminKey })).body;
-      expect(await verify()).toMatchObject({ valid: false, first_broken: { id: rows[3].id, seq: 4, reason: `prev_hash does not link to entry ${rows[2].id}` } });
+      expect(await verify()).toMatchObject({
+        valid: false,
+        first_broken: { id: rows[3].id, seq: 4, reason: `prev_hash does not link to entry ${rows[2].id}` },
+      });
       await restore(pg, original);
       expect((await verify()).valid).toBe(true);
       // ...and carrying the public formula on into the keyed part is refused there.
       await forgeWithPublicFormula(pg, 1, archive, 'sha256');
       expect(await verify()).toMatchObject({
         valid: false,
-        first_broken: { id: rows[3].id, seq: 4, reason: `uses the public sha256 scheme, which only entries written before the keyed chain (ids up to ${rows[2].id}) may use: it was rewritten without the key` },
+        first_broken: {
+          id: rows[3].id,
+          seq: 4,
+          reason: `uses the public sha256 scheme, which only entries written before the keyed chain (ids up to ${rows[2].id}) may use: it was rewritten without the key`,
+        },
       });
     } finally {
       await pg.end();

@@ -22,7 +22,8 @@ describe('audit trail (real Postgres)', () => {
   const recorded: AuditEntryView[] = [];
   // key null: no X-API-Key header at all.
   const get = (query: string, key: string | null = t.adminKey) => http('GET', `${t.url}/api/v1/audit${query}`, { key: key ?? undefined });
-  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, AUDIT_HMAC_KEY: AUDIT_TEST_KEY, LOG_LEVEL: 'warn' } });
+  const cli = (...args: string[]) =>
+    run(process.execPath, [CLI, ...args], { env: { DATABASE_URL: t.databaseUrl, AUDIT_HMAC_KEY: AUDIT_TEST_KEY, LOG_LEVEL: 'warn' } });
   const rowCount = async () => Number((await pg.query('SELECT count(*) AS n FROM audit_log')).rows[0].n);
 
   beforeAll(async () => {
@@ -49,9 +50,24 @@ describe('audit trail (real Postgres)', () => {
         reason: 'hotfix for incident 42',
         requestId: 'req-audit-1',
       }),
-      await audit.record({ actorKeyId: 'system', action: 'mlflow.divergence_repaired', targetType: 'model_version', targetId: `${MODEL}/1`, modelName: MODEL, after: 'alias production -> 1' }),
+      await audit.record({
+        actorKeyId: 'system',
+        action: 'mlflow.divergence_repaired',
+        targetType: 'model_version',
+        targetId: `${MODEL}/1`,
+        modelName: MODEL,
+        after: 'alias production -> 1',
+      }),
       await audit.record({ actorKeyId: 'e2eAdmin', action: 'api_key.created', targetType: 'api_key', targetId: 'k3y1d000', after: { role: 'operator' } }),
-      await audit.record({ actorKeyId: 'e2eAppr', action: 'promotion.approved', targetType: 'model_version', targetId: `${OTHER_MODEL}/2`, modelName: OTHER_MODEL, before: null, after: { approved: true } }),
+      await audit.record({
+        actorKeyId: 'e2eAppr',
+        action: 'promotion.approved',
+        targetType: 'model_version',
+        targetId: `${OTHER_MODEL}/2`,
+        modelName: OTHER_MODEL,
+        before: null,
+        after: { approved: true },
+      }),
     );
   });
 
@@ -168,7 +184,17 @@ describe('audit trail (real Postgres)', () => {
     const before = await rowCount();
     await expect(
       db.transaction(async (tx) => {
-        await audit.record({ actorKeyId: 'e2eAdmin', action: 'promotion.requested', targetType: 'model_version', targetId: `${MODEL}/9`, modelName: MODEL, reason: 'rolled back' }, tx);
+        await audit.record(
+          {
+            actorKeyId: 'e2eAdmin',
+            action: 'promotion.requested',
+            targetType: 'model_version',
+            targetId: `${MODEL}/9`,
+            modelName: MODEL,
+            reason: 'rolled back',
+          },
+          tx,
+        );
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
@@ -176,7 +202,10 @@ describe('audit trail (real Postgres)', () => {
     expect((await get(`?model=${MODEL}&action=promotion.requested`)).body.entries).toEqual([]);
 
     const kept = await db.transaction((tx) =>
-      audit.record({ actorKeyId: 'e2eAdmin', action: 'promotion.requested', targetType: 'model_version', targetId: `${MODEL}/9`, modelName: MODEL, reason: 'committed' }, tx),
+      audit.record(
+        { actorKeyId: 'e2eAdmin', action: 'promotion.requested', targetType: 'model_version', targetId: `${MODEL}/9`, modelName: MODEL, reason: 'committed' },
+        tx,
+      ),
     );
     const listed = (await get(`?model=${MODEL}&action=promotion.requested`)).body.entries;
     expect(listed.map((e: AuditEntryView) => [e.id, e.reason])).toEqual([[kept.id, 'committed']]);
@@ -187,7 +216,14 @@ describe('audit trail (real Postgres)', () => {
     const before = await rowCount();
     const written = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        audit.record({ actorKeyId: 'system', action: 'model.rolled_back', targetType: 'model_version', targetId: `${MODEL}/${i}`, modelName: MODEL, after: { i } }),
+        audit.record({
+          actorKeyId: 'system',
+          action: 'model.rolled_back',
+          targetType: 'model_version',
+          targetId: `${MODEL}/${i}`,
+          modelName: MODEL,
+          after: { i },
+        }),
       ),
     );
     expect(await rowCount()).toBe(before + 20);
@@ -243,12 +279,27 @@ describe('audit trail (real Postgres)', () => {
     const forged = await pg.query(
       `INSERT INTO audit_log (at, actor_key_id, action, target_type, target_id, model_name, before, after, reason, request_id, prev_hash, hash, hash_scheme)
        VALUES ($1, $2, $3, $4, $5, $6, NULL, $7::jsonb, NULL, NULL, $8, $9, 'sha256') RETURNING id`,
-      [fields.at, fields.actor_key_id, fields.action, fields.target_type, fields.target_id, fields.model_name, JSON.stringify(fields.after), wrongPrev, entryHash(wrongPrev, fields)],
+      [
+        fields.at,
+        fields.actor_key_id,
+        fields.action,
+        fields.target_type,
+        fields.target_id,
+        fields.model_name,
+        JSON.stringify(fields.after),
+        wrongPrev,
+        entryHash(wrongPrev, fields),
+      ],
     );
     const forgedId = String(forged.rows[0].id);
     const unlinked = (await get('/verify')).body;
     const n = await rowCount();
-    expect(unlinked).toMatchObject({ valid: false, checked: n, first_broken: { id: forgedId, seq: n, reason: `prev_hash does not link to entry ${head.id}` }, head: null });
+    expect(unlinked).toMatchObject({
+      valid: false,
+      checked: n,
+      first_broken: { id: forgedId, seq: n, reason: `prev_hash does not link to entry ${head.id}` },
+      head: null,
+    });
     // A second first entry (a fork from genesis) is refused by the database outright.
     await expect(
       pg.query(

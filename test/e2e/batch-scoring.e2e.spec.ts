@@ -6,6 +6,7 @@ import { startCompiledApp } from '../support/compiled-app';
 import { run } from '../support/processes';
 import { ADMIN_KEY, eventually, freshDatabase, http, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const N = 50_000;
@@ -48,7 +49,7 @@ async function createCustomerTable(databaseUrl: string, table: string, rows: Rec
   }
 }
 
-async function sql<T = any>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+async function sql<T = Json>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
@@ -65,16 +66,20 @@ async function promote(url: string, version: string): Promise<void> {
 }
 
 const finished = (url: string, id: string, timeoutMs = 120_000) =>
-  eventually(async () => {
-    const r = (await http('GET', `${url}/api/v1/batch-scoring/runs/${id}`, { key: ADMIN_KEY })).body;
-    return ['succeeded', 'failed'].includes(r.state) ? r : undefined;
-  }, timeoutMs, `batch run ${id} to end`);
+  eventually(
+    async () => {
+      const r = (await http('GET', `${url}/api/v1/batch-scoring/runs/${id}`, { key: ADMIN_KEY })).body;
+      return ['succeeded', 'failed'].includes(r.state) ? r : undefined;
+    },
+    timeoutMs,
+    `batch run ${id} to end`,
+  );
 
 describe('batch scoring with the Production model (real Postgres, MLflow and ONNX Runtime)', () => {
   const env = testEnv();
   const datasets = path.join(env.tmpDir, 'batch-datasets');
   const csv = path.join(datasets, 'c.csv');
-  const webhooks: any[] = [];
+  const webhooks: Json[] = [];
   let receiver: http_.Server;
   let t: TestApp;
   let customers: Record<string, unknown>[];
@@ -96,7 +101,13 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
     t = await startTestApp({
       name: 'batch',
-      env: { BATCH_SCORING_DATA_DIR: datasets, BATCH_SCORING_CHUNK_ROWS: '7000', WEBHOOK_URLS: hook, WEBHOOK_SECRET: 'batch-scoring-test-secret', WEBHOOK_BACKOFF_BASE_MS: '100' },
+      env: {
+        BATCH_SCORING_DATA_DIR: datasets,
+        BATCH_SCORING_CHUNK_ROWS: '7000',
+        WEBHOOK_URLS: hook,
+        WEBHOOK_SECRET: 'batch-scoring-test-secret',
+        WEBHOOK_BACKOFF_BASE_MS: '100',
+      },
     });
     await promote(t.url, env.trained[0].version);
     await createCustomerTable(t.databaseUrl, 'customers', customers);
@@ -106,7 +117,7 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     await new Promise((r) => receiver?.close(r));
   });
 
-  let csvRun: any;
+  let csvRun: Json;
 
   it('scores a CSV file in chunks: every row written once, tiers that add up, probabilities equal to /predict, a webhook with the high-risk count', async () => {
     const created = await start({ source: { type: 'file', path: 'c.csv' } });
@@ -129,7 +140,11 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     expect(tiers.high).toBeGreaterThan(0);
     expect(csvRun.high_risk_count).toBe(tiers.high);
 
-    const [{ n, distinct }] = await sql(t.databaseUrl, 'SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS distinct FROM batch_predictions WHERE run_id = $1', [csvRun.id]);
+    const [{ n, distinct }] = await sql(
+      t.databaseUrl,
+      'SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS distinct FROM batch_predictions WHERE run_id = $1',
+      [csvRun.id],
+    );
     expect(n).toBe(N);
     expect(distinct).toBe(N);
 
@@ -138,13 +153,21 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
       const c = customers[i];
       const online = await http('POST', `${t.url}/predict`, { key: t.adminKey, body: c });
       expect(online.status).toBe(200);
-      const [stored] = await sql(t.databaseUrl, 'SELECT churn_probability, risk_level, model_version FROM batch_predictions WHERE run_id = $1 AND customer_id = $2', [csvRun.id, c.customer_id]);
+      const [stored] = await sql(
+        t.databaseUrl,
+        'SELECT churn_probability, risk_level, model_version FROM batch_predictions WHERE run_id = $1 AND customer_id = $2',
+        [csvRun.id, c.customer_id],
+      );
       expect(Math.abs(Number(stored.churn_probability) - online.body.churn_probability)).toBeLessThanOrEqual(1e-6);
       expect(stored.risk_level).toBe(online.body.risk_level);
       expect(stored.model_version).toBe(online.body.model_version);
     }
 
-    const hook = await eventually(async () => webhooks.find((w) => w.event === 'batch_scoring.completed' && w.data.run_id === csvRun.id), 30_000, 'the completion webhook');
+    const hook = await eventually(
+      async () => webhooks.find((w) => w.event === 'batch_scoring.completed' && w.data.run_id === csvRun.id),
+      30_000,
+      'the completion webhook',
+    );
     expect(hook.data).toEqual(expect.objectContaining({ model_version: env.trained[0].version, rows: N, tier_counts: tiers, high_risk_count: tiers.high }));
   });
 
@@ -154,7 +177,7 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     let pages = 0;
     do {
       const q: string = `risk_level=high&limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-      const page: any = await http('GET', `${t.url}/api/v1/batch-scoring/runs/${csvRun.id}/predictions?${q}`, { key: t.adminKey });
+      const page: Json = await http('GET', `${t.url}/api/v1/batch-scoring/runs/${csvRun.id}/predictions?${q}`, { key: t.adminKey });
       expect(page.status).toBe(200);
       for (const p of page.body.predictions) {
         expect(p.risk_level).toBe('high');
@@ -212,7 +235,14 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     expect(done.rows_total).toBe(1001);
     expect(done.rows_scored).toBe(997);
     expect(done.rows_invalid).toBe(4);
-    expect(Object.keys(done.invalid_reasons)).toEqual(expect.arrayContaining([expect.stringMatching(/^age: /), expect.stringMatching(/^contract: must be one of/), expect.stringMatching(/^monthly_charges: /), expect.stringMatching(/^customer_id: repeats/)]));
+    expect(Object.keys(done.invalid_reasons)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^age: /),
+        expect.stringMatching(/^contract: must be one of/),
+        expect.stringMatching(/^monthly_charges: /),
+        expect.stringMatching(/^customer_id: repeats/),
+      ]),
+    );
     expect(done.invalid_samples.map((s: { row: number }) => s.row)).toEqual([5, 6, 7]);
     expect(done.tier_counts.low + done.tier_counts.medium + done.tier_counts.high).toBe(997);
   });
@@ -244,7 +274,7 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
       env: { CLI_API_URL: t.url, CLI_API_KEY: t.adminKey, DATA_DIR: t.dataDir },
     });
     expect(out).toMatch(/batch-scoring run [0-9a-f-]{36} queued/);
-    expect(out).toMatch(/\[#{30}\] 100\.0%  50,000 \/ 50,000 rows/);
+    expect(out).toMatch(/\[#{30}\] 100\.0% {2}50,000 \/ 50,000 rows/);
     expect(out).toMatch(/: succeeded in/);
     expect(out).toMatch(/high risk: \d+/);
   });
@@ -258,7 +288,12 @@ describe('a batch-scoring run whose service is killed mid-way', () => {
     fs.mkdirSync(datasets, { recursive: true });
     await generate(path.join(datasets, 'big.csv'), rows, 9);
     const databaseUrl = await freshDatabase('batch_restart');
-    const appEnv = { DATABASE_URL: databaseUrl, DATA_DIR: path.join(env.tmpDir, 'batch-restart-app'), BATCH_SCORING_DATA_DIR: datasets, BATCH_SCORING_CHUNK_ROWS: '1000' };
+    const appEnv = {
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: path.join(env.tmpDir, 'batch-restart-app'),
+      BATCH_SCORING_DATA_DIR: datasets,
+      BATCH_SCORING_CHUNK_ROWS: '1000',
+    };
     const first = await startCompiledApp(appEnv);
     let second: Awaited<ReturnType<typeof startCompiledApp>> | undefined;
     try {
@@ -266,10 +301,14 @@ describe('a batch-scoring run whose service is killed mid-way', () => {
       const created = await http('POST', `${first.url}/api/v1/batch-scoring/runs`, { key: ADMIN_KEY, body: { source: { type: 'file', path: 'big.csv' } } });
       expect(created.status).toBe(201);
       const id = created.body.id;
-      await eventually(async () => {
-        const r = (await http('GET', `${first.url}/api/v1/batch-scoring/runs/${id}`, { key: ADMIN_KEY })).body;
-        return r.state === 'running' && r.rows_scored >= 10_000 ? r : undefined;
-      }, 60_000, 'some chunks to be committed');
+      await eventually(
+        async () => {
+          const r = (await http('GET', `${first.url}/api/v1/batch-scoring/runs/${id}`, { key: ADMIN_KEY })).body;
+          return r.state === 'running' && r.rows_scored >= 10_000 ? r : undefined;
+        },
+        60_000,
+        'some chunks to be committed',
+      );
       expect(await first.stop('SIGKILL')).toBeNull();
 
       // What survived is consistent: the committed cursor matches the committed rows.
@@ -281,7 +320,11 @@ describe('a batch-scoring run whose service is killed mid-way', () => {
       expect(n).toBeLessThan(rows);
 
       second = await startCompiledApp(appEnv);
-      await eventually(async () => (await http('GET', `${second!.url}/health`)).body.model_version === env.trained[0].version, 60_000, 'the model to load again');
+      await eventually(
+        async () => (await http('GET', `${second!.url}/health`)).body.model_version === env.trained[0].version,
+        60_000,
+        'the model to load again',
+      );
       const done = await finished(second.url, id, 180_000);
       expect(done.failure_reason).toBeNull();
       expect(done.state).toBe('succeeded');
@@ -289,7 +332,11 @@ describe('a batch-scoring run whose service is killed mid-way', () => {
       expect(done.rows_scored).toBe(rows);
       expect(done.rows_invalid).toBe(0);
       expect(done.tier_counts.low + done.tier_counts.medium + done.tier_counts.high).toBe(rows);
-      const [after] = await sql(databaseUrl, 'SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS distinct FROM batch_predictions WHERE run_id = $1', [id]);
+      const [after] = await sql(
+        databaseUrl,
+        'SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS distinct FROM batch_predictions WHERE run_id = $1',
+        [id],
+      );
       expect(after).toEqual({ n: rows, distinct: rows });
       expect(second.output()).toMatch(/adopting batch-scoring run/);
     } finally {

@@ -14,7 +14,12 @@ async function registerPoisonedCopy(version: string, limit: number): Promise<str
   return registerEditedCopy(version, (files) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poison-'));
     fs.writeFileSync(path.join(dir, 'in.onnx'), files.get('model.onnx')!);
-    execFileSync(path.join(ROOT, '.venv/bin/python'), [path.join(ROOT, 'test/support/poison-model.py'), path.join(dir, 'in.onnx'), path.join(dir, 'out.onnx'), String(limit)]);
+    execFileSync(path.join(ROOT, '.venv/bin/python'), [
+      path.join(ROOT, 'test/support/poison-model.py'),
+      path.join(dir, 'in.onnx'),
+      path.join(dir, 'out.onnx'),
+      String(limit),
+    ]);
     files.set('model.onnx', fs.readFileSync(path.join(dir, 'out.onnx')));
     const vectors = JSON.parse(files.get('test_vectors.json')!.toString('utf8'));
     vectors.vectors = vectors.vectors.filter((v: { input: { monthly_charges: number } }) => v.input.monthly_charges <= limit);
@@ -84,20 +89,28 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
       for (let k = 0; k < 3; k++) expect((await predict(sampleCustomer({ customer_id: id, tenure_months: 7 }))).body.model_version).toBe(answers.get(id));
     }
 
-    const live = await eventually(async () => {
-      const v = await view();
-      return v.live?.agreement.compared >= byChallenger ? v : undefined;
-    }, 10_000, 'the comparisons to be counted');
+    const live = await eventually(
+      async () => {
+        const v = await view();
+        return v.live?.agreement.compared >= byChallenger ? v : undefined;
+      },
+      10_000,
+      'the comparisons to be counted',
+    );
     expect(live.live.challenger.count).toBeGreaterThanOrEqual(byChallenger);
     expect(live.live.challenger.errors).toBe(0);
     expect(live.live.champion.count).toBeGreaterThanOrEqual(400);
     expect(live.live.challenger.latency_ms.p95).toBeGreaterThan(0);
     expect(live.live.challenger.mean_score).toBeGreaterThan(0);
     expect(live.live.agreement.agreement_rate).toBeGreaterThan(0.5); // two honest models mostly agree
-    const logged = await eventually(async () => {
-      const v = await view();
-      return v.since_start.challenger.answered >= byChallenger ? v.since_start : undefined;
-    }, 10_000, 'the prediction log to catch up');
+    const logged = await eventually(
+      async () => {
+        const v = await view();
+        return v.since_start.challenger.answered >= byChallenger ? v.since_start : undefined;
+      },
+      10_000,
+      'the prediction log to catch up',
+    );
     expect(logged.agreement.compared).toBe(logged.challenger.answered); // each challenger answer was checked against the champion
     expect(logged.champion.answered).toBeGreaterThanOrEqual(400 - byChallenger);
     const text = await metrics();
@@ -112,12 +125,17 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
 
   it('scores a shadow on every request without ever answering with it', async () => {
     expect((await start({ version: v2.version, mode: 'shadow' })).status).toBe(201);
-    for (let i = 0; i < 100; i++) expect((await predict(sampleCustomer({ customer_id: `SHADOW${i}`, age: 20 + (i % 50) }))).body.model_version).toBe(v1.version);
-    const logged = await eventually(async () => {
-      const v = await view();
-      if (v.status !== 'active') throw new Error(`the shadow ended: ${v.status} ${v.end_reason}`);
-      return v.since_start.agreement.compared >= 100 ? v : undefined;
-    }, 10_000, 'shadow scores in the prediction log');
+    for (let i = 0; i < 100; i++)
+      expect((await predict(sampleCustomer({ customer_id: `SHADOW${i}`, age: 20 + (i % 50) }))).body.model_version).toBe(v1.version);
+    const logged = await eventually(
+      async () => {
+        const v = await view();
+        if (v.status !== 'active') throw new Error(`the shadow ended: ${v.status} ${v.end_reason}`);
+        return v.since_start.agreement.compared >= 100 ? v : undefined;
+      },
+      10_000,
+      'shadow scores in the prediction log',
+    );
     expect(logged.since_start.challenger.answered).toBe(0);
     expect(logged.since_start.challenger.scored).toBeGreaterThanOrEqual(100);
     expect(logged.since_start.challenger.mean_score).toBeGreaterThan(0);
@@ -137,10 +155,14 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
     }
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect([...versions]).toEqual([v1.version]); // the failing challenger's share fell back to the champion
-    const ended = await eventually(async () => {
-      const v = await view();
-      return v.status === 'rolled_back' ? v : undefined;
-    }, 10_000, 'the automatic rollback');
+    const ended = await eventually(
+      async () => {
+        const v = await view();
+        return v.status === 'rolled_back' ? v : undefined;
+      },
+      10_000,
+      'the automatic rollback',
+    );
     expect(ended.end_reason).toMatch(/error_rate/);
     expect(ended.ended_by).toBeNull();
     expect(ended.final_window.challenger.errors).toBeGreaterThan(0);
@@ -154,10 +176,14 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
   it('rolls a canary back when its p95 latency exceeds the budget', async () => {
     expect((await start({ version: v2.version, mode: 'canary', traffic_percent: 100, policy: { latency_budget_ms: 0.001 } })).status).toBe(201);
     for (let i = 0; i < 40; i++) expect((await predict(sampleCustomer({ customer_id: `SLOW${i}` }))).status).toBe(200);
-    const ended = await eventually(async () => {
-      const v = await view();
-      return v.status === 'rolled_back' ? v : undefined;
-    }, 10_000, 'the latency rollback');
+    const ended = await eventually(
+      async () => {
+        const v = await view();
+        return v.status === 'rolled_back' ? v : undefined;
+      },
+      10_000,
+      'the latency rollback',
+    );
     expect(ended.end_reason).toMatch(/latency/);
     expect((await predict(sampleCustomer({ customer_id: 'SLOW1' }))).body.model_version).toBe(v1.version);
   });
@@ -165,10 +191,14 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
   it('ends the canary as promoted when the challenger becomes Production', async () => {
     expect((await start({ version: v2.version, mode: 'canary', traffic_percent: 10 })).status).toBe(201);
     await promoteAndServe(t.url, env.modelName, v2.version);
-    const ended = await eventually(async () => {
-      const v = await view();
-      return v.status === 'promoted' ? v : undefined;
-    }, 15_000, 'the canary to end as promoted');
+    const ended = await eventually(
+      async () => {
+        const v = await view();
+        return v.status === 'promoted' ? v : undefined;
+      },
+      15_000,
+      'the canary to end as promoted',
+    );
     expect(ended.challenger_version).toBe(v2.version);
     const history = (await http('GET', `${canaryUrl()}/history`, { key: operator })).body;
     expect(history.map((h: { status: string }) => h.status)).toEqual(['promoted', 'rolled_back', 'rolled_back', 'stopped', 'stopped']);

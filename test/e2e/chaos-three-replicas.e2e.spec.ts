@@ -74,7 +74,8 @@ describe('three replicas under faults', () => {
     db = new Client({ connectionString: pg.url });
     await db.connect();
     await promoteAndServe(apps[0].url, env.modelName, env.trained[0].version);
-    for (const app of apps) await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_version === env.trained[0].version, 60_000, `v1 at ${app.url}`);
+    for (const app of apps)
+      await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_version === env.trained[0].version, 60_000, `v1 at ${app.url}`);
     load = clientLoops(names.length * 2, async (i, n) => {
       const app = apps[i % apps.length];
       try {
@@ -110,15 +111,22 @@ describe('three replicas under faults', () => {
       key: ADMIN_KEY,
       body: { target_stage: 'Production', reason: 'chaos promotion' },
     });
-    expect({ state: request.body.state, failed_gates: (request.body.gates ?? []).filter((g: { passed: boolean }) => !g.passed) }).toEqual({ state: 'pending_approval', failed_gates: [] });
+    expect({ state: request.body.state, failed_gates: (request.body.gates ?? []).filter((g: { passed: boolean }) => !g.passed) }).toEqual({
+      state: 'pending_approval',
+      failed_gates: [],
+    });
     const approvedAt = Date.now();
-    const approved = await http('POST', `${apps[2].url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, { key: approver, body: { reason: 'chaos' } });
+    const approved = await http('POST', `${apps[2].url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, {
+      key: approver,
+      body: { reason: 'chaos' },
+    });
     expect(approved.body).toMatchObject({ state: 'completed' });
     const switched: Record<string, number> = {};
     await eventually(
       async () => {
         for (const [i, app] of apps.entries()) {
-          if (switched[names[i]] === undefined && (await http('GET', `${app.url}/health`)).body.model_version === v2) switched[names[i]] = (Date.now() - approvedAt) / 1000;
+          if (switched[names[i]] === undefined && (await http('GET', `${app.url}/health`)).body.model_version === v2)
+            switched[names[i]] = (Date.now() - approvedAt) / 1000;
         }
         return Object.keys(switched).length === apps.length;
       },
@@ -130,28 +138,36 @@ describe('three replicas under faults', () => {
     expect(failures.slice(0, 5)).toEqual([]);
   });
 
-  it(`keeps answering on all three while MLflow is frozen for ${MLFLOW_FREEZE_MS / 1000} s`, async () => {
-    const before = answered;
-    proxy.set({ kind: 'freeze' });
-    await sleep(MLFLOW_FREEZE_MS);
-    proxy.set({ kind: 'pass' });
-    report(`MLflow frozen ${MLFLOW_FREEZE_MS / 1000} s: ${answered - before} predictions answered meanwhile, ${failures.length} failed`);
-    expect(answered - before).toBeGreaterThan(100);
-    expect(failures.slice(0, 5)).toEqual([]);
-  }, MLFLOW_FREEZE_MS + 60_000);
+  it(
+    `keeps answering on all three while MLflow is frozen for ${MLFLOW_FREEZE_MS / 1000} s`,
+    async () => {
+      const before = answered;
+      proxy.set({ kind: 'freeze' });
+      await sleep(MLFLOW_FREEZE_MS);
+      proxy.set({ kind: 'pass' });
+      report(`MLflow frozen ${MLFLOW_FREEZE_MS / 1000} s: ${answered - before} predictions answered meanwhile, ${failures.length} failed`);
+      expect(answered - before).toBeGreaterThan(100);
+      expect(failures.slice(0, 5)).toEqual([]);
+    },
+    MLFLOW_FREEZE_MS + 60_000,
+  );
 
-  it(`keeps answering on all three while Postgres is frozen for ${POSTGRES_FREEZE_MS / 1000} s`, async () => {
-    const before = answered;
-    const thaw = freezeTree(pg.pid);
-    try {
-      await sleep(POSTGRES_FREEZE_MS);
-    } finally {
-      thaw();
-    }
-    report(`Postgres frozen ${POSTGRES_FREEZE_MS / 1000} s: ${answered - before} predictions answered meanwhile, ${failures.length} failed`);
-    expect(answered - before).toBeGreaterThan(100);
-    expect(failures.slice(0, 5)).toEqual([]);
-  }, POSTGRES_FREEZE_MS + 60_000);
+  it(
+    `keeps answering on all three while Postgres is frozen for ${POSTGRES_FREEZE_MS / 1000} s`,
+    async () => {
+      const before = answered;
+      const thaw = freezeTree(pg.pid);
+      try {
+        await sleep(POSTGRES_FREEZE_MS);
+      } finally {
+        thaw();
+      }
+      report(`Postgres frozen ${POSTGRES_FREEZE_MS / 1000} s: ${answered - before} predictions answered meanwhile, ${failures.length} failed`);
+      expect(answered - before).toBeGreaterThan(100);
+      expect(failures.slice(0, 5)).toEqual([]);
+    },
+    POSTGRES_FREEZE_MS + 60_000,
+  );
 
   it(`opens the MLflow breaker within its threshold when MLflow takes ${MLFLOW_SLOW_MS / 1000} s a call, and /predict is unaffected`, async () => {
     const before = answered;
@@ -177,7 +193,9 @@ describe('three replicas under faults', () => {
         expect(res.body.mlflow_available).toBe(false);
         shortCircuited.push(await metric(app.url, 'churn_mlflow_calls_total', 'outcome="short_circuited"'));
       }
-      report(`MLflow slowed to ${MLFLOW_SLOW_MS / 1000} s a call: breaker open on all three after ${failedToOpen.join(', ')} failed calls; short-circuited calls ${shortCircuited.join(', ')}; ${answered - before} predictions meanwhile, ${failures.length} failed`);
+      report(
+        `MLflow slowed to ${MLFLOW_SLOW_MS / 1000} s a call: breaker open on all three after ${failedToOpen.join(', ')} failed calls; short-circuited calls ${shortCircuited.join(', ')}; ${answered - before} predictions meanwhile, ${failures.length} failed`,
+      );
       // In-flight calls (the reconcile loop, the registry reads) may finish failing just after it opens.
       for (const n of failedToOpen) expect(n).toBeLessThanOrEqual(BREAKER_THRESHOLD + 3);
       for (const n of shortCircuited) expect(n).toBeGreaterThan(0);
@@ -211,7 +229,9 @@ describe('three replicas under faults', () => {
       [REPORT_JOB],
     );
     const instances = new Set(rows.flatMap((r) => r.instances));
-    report(`scheduler: ${rows.length} slots of '${REPORT_JOB}' (every 2 s), won by ${instances.size} different replica(s), ${rows.filter((r) => r.n > 1).length} run twice`);
+    report(
+      `scheduler: ${rows.length} slots of '${REPORT_JOB}' (every 2 s), won by ${instances.size} different replica(s), ${rows.filter((r) => r.n > 1).length} run twice`,
+    );
     expect(rows.length).toBeGreaterThan(10);
     for (const r of rows) expect(r.n).toBe(1);
     expect(rows.filter((r) => !r.statuses.includes('succeeded'))).toEqual([]);
@@ -224,7 +244,13 @@ describe('three replicas under faults', () => {
     let victim: { id: string; instance: string; scheduled_for: Date } | undefined;
     try {
       victim = await eventually(
-        async () => (await db.query(`SELECT id, instance, scheduled_for FROM job_runs WHERE job_name = $1 AND status = 'running' AND attempts = 1 ORDER BY scheduled_for LIMIT 1`, [REPORT_JOB])).rows[0],
+        async () =>
+          (
+            await db.query(
+              `SELECT id, instance, scheduled_for FROM job_runs WHERE job_name = $1 AND status = 'running' AND attempts = 1 ORDER BY scheduled_for LIMIT 1`,
+              [REPORT_JOB],
+            )
+          ).rows[0],
         30_000,
         'an outcome report in progress',
       );
@@ -238,13 +264,20 @@ describe('three replicas under faults', () => {
         `slot ${victim!.scheduled_for.toISOString()} to be adopted by a live replica`,
       );
       expect(adopted.attempts).toBe(2);
-      report(`kill -9 mid-job: slot ${victim!.scheduled_for.toISOString()} of ${apps.indexOf(holder) >= 0 ? names[apps.indexOf(holder)] : '?'} adopted by ${adopted.instance} after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (lease 3 s)`);
+      report(
+        `kill -9 mid-job: slot ${victim!.scheduled_for.toISOString()} of ${apps.indexOf(holder) >= 0 ? names[apps.indexOf(holder)] : '?'} adopted by ${adopted.instance} after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (lease 3 s)`,
+      );
     } finally {
       await db.query('COMMIT');
     }
-    const done = await eventually(async () => (await db.query(`SELECT status, attempts FROM job_runs WHERE id = $1 AND status <> 'running'`, [victim!.id])).rows[0], 60_000, 'the adopted slot to finish');
+    const done = await eventually(
+      async () => (await db.query(`SELECT status, attempts FROM job_runs WHERE id = $1 AND status <> 'running'`, [victim!.id])).rows[0],
+      60_000,
+      'the adopted slot to finish',
+    );
     expect(done).toEqual({ status: 'succeeded', attempts: 2 });
-    const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM job_runs WHERE job_name = $1 AND scheduled_for = $2`, [REPORT_JOB, victim!.scheduled_for])).rows;
+    const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM job_runs WHERE job_name = $1 AND scheduled_for = $2`, [REPORT_JOB, victim!.scheduled_for]))
+      .rows;
     expect(n).toBe(1);
   }, 180_000);
 });

@@ -49,7 +49,10 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
     stateDir = fs.mkdtempSync(path.join(env.tmpDir, 'contract-'));
     const port = await freePort();
     const log = fs.openSync(path.join(stateDir, 'mlflow.log'), 'a');
-    mlflow = spawn('bash', [path.join(ROOT, 'scripts/mlflow-server.sh'), path.join(stateDir, 'mlflow'), String(port)], { detached: true, stdio: ['ignore', log, log] });
+    mlflow = spawn('bash', [path.join(ROOT, 'scripts/mlflow-server.sh'), path.join(stateDir, 'mlflow'), String(port)], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
     const mlflowUri = `http://127.0.0.1:${port}`;
     await waitForHttp(`${mlflowUri}/health`, 120_000, 'the contract test MLflow server', mlflow);
     // Two versions, so that promotions, canaries and rollbacks have something to act on.
@@ -80,7 +83,9 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.errors).toEqual([{ field: 'after', message: expect.stringContaining('2147483647') }]);
-    expect((await http('GET', `${app.url}/api/v1/training/runs?limit=-5`, { key: ADMIN_KEY })).body.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
+    expect((await http('GET', `${app.url}/api/v1/training/runs?limit=-5`, { key: ADMIN_KEY })).body.errors).toEqual([
+      { field: 'limit', message: expect.any(String) },
+    ]);
 
     const spec = (await http('GET', `${app.url}/openapi.json`)).body;
     const unbounded: string[] = [];
@@ -88,7 +93,8 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
       for (const [method, op] of Object.entries(item)) {
         for (const p of op.parameters ?? []) {
           const schema = p.schema ?? {};
-          if ((schema.type === 'integer' || schema.type === 'number') && (schema.minimum === undefined || schema.maximum === undefined)) unbounded.push(`${method} ${route} ${p.name}`);
+          if ((schema.type === 'integer' || schema.type === 'number') && (schema.minimum === undefined || schema.maximum === undefined))
+            unbounded.push(`${method} ${route} ${p.name}`);
         }
       }
     }
@@ -111,7 +117,9 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
   it('documents the errors of every operation as problem+json', async () => {
     const spec = (await http('GET', `${app.url}/openapi.json`)).body;
     const missing: string[] = [];
-    for (const [route, item] of Object.entries<Record<string, { security?: unknown[]; parameters?: { in: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>>(spec.paths)) {
+    for (const [route, item] of Object.entries<
+      Record<string, { security?: unknown[]; parameters?: { in: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>
+    >(spec.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const want = [
           ...((op.parameters ?? []).length > 0 ? ['400'] : []),
@@ -120,7 +128,8 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
         ];
         for (const status of want) if (!op.responses[status]) missing.push(`${method} ${route} ${status}`);
         for (const [status, r] of Object.entries(op.responses)) {
-          if (Number(status) >= 400 && !r.content?.['application/problem+json'] && !route.startsWith('/health')) missing.push(`${method} ${route} ${status} without a problem+json body`);
+          if (Number(status) >= 400 && !r.content?.['application/problem+json'] && !route.startsWith('/health'))
+            missing.push(`${method} ${route} ${status} without a problem+json body`);
         }
       }
     }
@@ -131,7 +140,10 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
     const noBody = await fetch(`${app.url}/api/v1/training/runs`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
     expect(noBody.status).toBe(400);
     expect(((await noBody.json()) as { errors: unknown }).errors).toEqual([{ field: 'body', message: expect.stringContaining('required') }]);
-    const emptyJson = await fetch(`${app.url}/api/v1/training/runs`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' } });
+    const emptyJson = await fetch(`${app.url}/api/v1/training/runs`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+    });
     expect(emptyJson.status).toBe(400);
     expect(((await emptyJson.json()) as { errors: unknown }).errors).toEqual([{ field: 'body', message: expect.any(String) }]);
     const array = await http('POST', `${app.url}/api/v1/training/runs`, { key: ADMIN_KEY, raw: '[]' });
@@ -156,31 +168,38 @@ describe('the OpenAPI contract (schemathesis, every operation, every role)', () 
   });
 
   it('refuses a NUL character (Postgres text cannot hold it) with 400 naming the field', async () => {
-    const res = await http('POST', `${app.url}/api/v1/models/${testEnv().modelName}/versions/1/promotions`, { key: ADMIN_KEY, body: { target_stage: 'Staging', reason: 'ab\u0000c' } });
+    const res = await http('POST', `${app.url}/api/v1/models/${testEnv().modelName}/versions/1/promotions`, {
+      key: ADMIN_KEY,
+      body: { target_stage: 'Staging', reason: 'ab\u0000c' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ field: 'reason', message: expect.stringContaining('NUL') }]);
   });
 
-  it('gives no server error, no undocumented status code, no response outside its schema', async () => {
-    const results: RoleResult[] = [];
-    // One role after the other: the admin last, as its runs revoke keys and change stages.
-    for (const role of ROLES) results.push(await schemathesis(app.url, role, keys[role], path.join(stateDir, `report-${role}`)));
+  it(
+    'gives no server error, no undocumented status code, no response outside its schema',
+    async () => {
+      const results: RoleResult[] = [];
+      // One role after the other: the admin last, as its runs revoke keys and change stages.
+      for (const role of ROLES) results.push(await schemathesis(app.url, role, keys[role], path.join(stateDir, `report-${role}`)));
 
-    const lines = results.map((r) => `contract ${r.role.padEnd(8)} ${String(r.testCases).padStart(5)} test cases; ${summary(r)}`);
-    const total: RoleResult = { role: 'all', testCases: 0, byCode: {}, errors: [], failures: [] };
-    for (const r of results) {
-      total.testCases += r.testCases;
-      total.errors.push(...r.errors);
-      total.failures.push(...r.failures);
-      for (const [code, { title, count }] of Object.entries(r.byCode)) total.byCode[code] = { title, count: (total.byCode[code]?.count ?? 0) + count };
-    }
-    lines.push(`contract total    ${String(total.testCases).padStart(5)} test cases; ${summary(total)} (schemathesis seed ${SEED})`);
-    process.stdout.write(`\n${lines.join('\n')}\n`);
+      const lines = results.map((r) => `contract ${r.role.padEnd(8)} ${String(r.testCases).padStart(5)} test cases; ${summary(r)}`);
+      const total: RoleResult = { role: 'all', testCases: 0, byCode: {}, errors: [], failures: [] };
+      for (const r of results) {
+        total.testCases += r.testCases;
+        total.errors.push(...r.errors);
+        total.failures.push(...r.failures);
+        for (const [code, { title, count }] of Object.entries(r.byCode)) total.byCode[code] = { title, count: (total.byCode[code]?.count ?? 0) + count };
+      }
+      lines.push(`contract total    ${String(total.testCases).padStart(5)} test cases; ${summary(total)} (schemathesis seed ${SEED})`);
+      process.stdout.write(`\n${lines.join('\n')}\n`);
 
-    expect(results.every((r) => r.testCases > 0)).toBe(true);
-    expect(total.errors).toEqual([]);
-    expect(dedupe(total.failures)).toEqual([]);
-  }, 20 * 60_000);
+      expect(results.every((r) => r.testCases > 0)).toBe(true);
+      expect(total.errors).toEqual([]);
+      expect(dedupe(total.failures)).toEqual([]);
+    },
+    20 * 60_000,
+  );
 });
 
 /** schemathesis failure codes by what they mean (`st explain <code>`). */
@@ -284,7 +303,9 @@ async function schemathesis(baseUrl: string, role: string, key: string, reportDi
           code,
           operation,
           message: message.split('\n').slice(0, 3).join(' ').slice(0, 300),
-          request: request ? `${request.method} ${request.uri.replace(baseUrl, '')}${request.body ? ` body=${bodyText(request.body).slice(0, 300)}` : ''}` : '(no request recorded)',
+          request: request
+            ? `${request.method} ${request.uri.replace(baseUrl, '')}${request.body ? ` body=${bodyText(request.body).slice(0, 300)}` : ''}`
+            : '(no request recorded)',
         });
       }
     }

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { startFakeKubernetes } from '../support/fake-kubernetes';
 import { ADMIN_KEY, eventually, http, promoteAndServe, skewedCustomers, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FEATURES = ['age', 'tenure_months', 'monthly_charges', 'total_charges', 'support_calls', 'internet_service', 'contract', 'payment_method'];
@@ -13,7 +14,9 @@ const NUMERIC = new Set(['age', 'tenure_months', 'monthly_charges', 'total_charg
 /** In-distribution customers: the trainer's own generator (another seed than training). */
 function generatedCustomers(n: number, seed: number): Record<string, unknown>[] {
   const file = path.join(testEnv().tmpDir, `drift-customers-${seed}.csv`);
-  execFileSync(path.join(ROOT, '.venv/bin/python'), ['-m', 'trainer.generate', '--n-customers', String(n), '--seed', String(seed), '--out', file], { cwd: ROOT });
+  execFileSync(path.join(ROOT, '.venv/bin/python'), ['-m', 'trainer.generate', '--n-customers', String(n), '--seed', String(seed), '--out', file], {
+    cwd: ROOT,
+  });
   const [header, ...lines] = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
   const cols = header.split(',');
   return lines.map((line) => {
@@ -23,7 +26,6 @@ function generatedCustomers(n: number, seed: number): Record<string, unknown>[] 
     return c;
   });
 }
-
 
 async function score(url: string, customers: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < customers.length; i += 1000) {
@@ -89,7 +91,9 @@ describe('drift', () => {
     await eventually(async () => (await loggedCount(db!, version)) === 2000, 30_000, '2000 logged predictions');
     const stable = await http('POST', `${app.url}/api/v1/drift/runs`, { key: ADMIN_KEY, body: {} });
     expect(stable.status).toBe(201);
-    process.stdout.write(`\nin-distribution: ${stable.body.status}, score PSI ${stable.body.score_psi.toFixed(4)}, max feature PSI ${stable.body.max_feature_psi.toFixed(4)}\n`);
+    process.stdout.write(
+      `\nin-distribution: ${stable.body.status}, score PSI ${stable.body.score_psi.toFixed(4)}, max feature PSI ${stable.body.max_feature_psi.toFixed(4)}\n`,
+    );
     expect(stable.body).toMatchObject({ status: 'stable', n_current: 2000, severe: false, profile_format_version: 2 });
     expect(stable.body.score.test).toMatchObject({ name: 'ks' });
     expect(stable.body.score.test.p_value).toBeGreaterThan(0.001);
@@ -107,7 +111,9 @@ describe('drift', () => {
     const severe = await http('POST', `${app.url}/api/v1/drift/runs`, { key: ADMIN_KEY, body: { model_name: env.modelName, version, window: '24h' } });
     expect(severe.status).toBe(201);
     const r = severe.body;
-    process.stdout.write(`skewed: ${r.status}, score PSI ${r.score_psi.toFixed(3)}, severe features ${r.severe_features.join(', ')}; retrain ${JSON.stringify(r.retrain)}\n`);
+    process.stdout.write(
+      `skewed: ${r.status}, score PSI ${r.score_psi.toFixed(3)}, severe features ${r.severe_features.join(', ')}; retrain ${JSON.stringify(r.retrain)}\n`,
+    );
     expect(r.status).toBe('retrain');
     expect(r.severe).toBe(true);
     expect(r.features.find((f: { feature: string }) => f.feature === 'tenure_months').verdict).toBe('retrain');
@@ -119,7 +125,9 @@ describe('drift', () => {
     metrics = (await http('GET', `${app.url}/metrics`)).body as string;
     expect(metric(metrics, 'model_drift_status', { model_name: env.modelName, version, window: '24h' })).toBe(2);
     expect(metric(metrics, 'model_score_psi', { model_name: env.modelName, version, window: '24h' })).toBeCloseTo(r.score_psi, 10);
-    expect(metric(metrics, 'model_feature_psi', { model_name: env.modelName, version, window: '24h', feature: 'monthly_charges' })).toBeGreaterThanOrEqual(0.25);
+    expect(metric(metrics, 'model_feature_psi', { model_name: env.modelName, version, window: '24h', feature: 'monthly_charges' })).toBeGreaterThanOrEqual(
+      0.25,
+    );
 
     const audit = await http('GET', `${app.url}/api/v1/audit?action=drift.severe`, { key: ADMIN_KEY });
     expect(audit.status).toBe(200);
@@ -168,7 +176,7 @@ describe('drift', () => {
 });
 
 /** Exports the report's window rows to CSV and recomputes every figure with numpy/scipy (tests/python/check_drift_report.py). */
-async function agreementWithNumpy(db: Client, report: any, profileFile: string): Promise<{ rows: number; max_abs_diff: Record<string, number> }> {
+async function agreementWithNumpy(db: Client, report: Json, profileFile: string): Promise<{ rows: number; max_abs_diff: Record<string, number> }> {
   const dir = fs.mkdtempSync(path.join(testEnv().tmpDir, 'drift-check-'));
   const { rows } = await db.query(
     `SELECT ${FEATURES.map((f) => `features->>'${f}' AS ${f}`).join(', ')}, churn_probability::float8 AS churn_probability
@@ -179,7 +187,19 @@ async function agreementWithNumpy(db: Client, report: any, profileFile: string):
   const header = [...FEATURES, 'churn_probability'];
   fs.writeFileSync(path.join(dir, 'rows.csv'), `${header.join(',')}\n${rows.map((row) => header.map((h) => csvCell(row[h])).join(',')).join('\n')}\n`);
   fs.writeFileSync(path.join(dir, 'report.json'), JSON.stringify(report));
-  const out = spawnSync(path.join(ROOT, '.venv/bin/python'), [path.join(ROOT, 'tests/python/check_drift_report.py'), '--rows', path.join(dir, 'rows.csv'), '--profile', profileFile, '--report', path.join(dir, 'report.json')], { encoding: 'utf8' });
+  const out = spawnSync(
+    path.join(ROOT, '.venv/bin/python'),
+    [
+      path.join(ROOT, 'tests/python/check_drift_report.py'),
+      '--rows',
+      path.join(dir, 'rows.csv'),
+      '--profile',
+      profileFile,
+      '--report',
+      path.join(dir, 'report.json'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (out.status !== 0 && !out.stdout) throw new Error(`check_drift_report.py failed: ${out.stderr}`);
   return JSON.parse(out.stdout);
 }

@@ -6,6 +6,7 @@ import { mlflowGet } from '../support/mlflow-fixtures';
 import { run } from '../support/processes';
 import { eventually, http, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -15,7 +16,7 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   let t: TestApp;
   const keys: Record<string, string> = {};
   const SECRET = 'governance-webhook-secret';
-  const received: { event: string; valid: boolean; body: any }[] = [];
+  const received: { event: string; valid: boolean; body: Json }[] = [];
   const receiver = http_.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => (raw += d));
@@ -28,7 +29,8 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   const base = () => `${t.url}/api/v1/models/${env.modelName}`;
   const promote = (version: string, key: string, target = 'Production') =>
     http('POST', `${base()}/versions/${version}/promotions`, { key, body: { target_stage: target, reason: `promote v${version} in e2e` } });
-  const decide = (id: string, verb: 'approve' | 'reject', key: string) => http('POST', `${base()}/promotions/${id}/${verb}`, { key, body: { reason: `${verb}d in e2e` } });
+  const decide = (id: string, verb: 'approve' | 'reject', key: string) =>
+    http('POST', `${base()}/promotions/${id}/${verb}`, { key, body: { reason: `${verb}d in e2e` } });
   const stages = async () => {
     const r = await http('GET', `${base()}/versions`, { key: t.adminKey });
     return Object.fromEntries(r.body.versions.map((v: { version: string; stage: string }) => [v.version, v.stage]));
@@ -71,7 +73,19 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     expect(self.body.state).toBe('pending_approval');
     expect(self.body.four_eyes).toBe(true);
     const gateNames = self.body.gates.map((g: { name: string }) => g.name);
-    expect(gateNames).toEqual(expect.arrayContaining(['metric:pr_auc', 'metric:roc_auc', 'metric:precision_at_50', 'vs_production:pr_auc', 'vs_production:roc_auc', 'smoke:artifacts', 'smoke:test_vectors', 'smoke:recent_requests', 'smoke:latency_p95']));
+    expect(gateNames).toEqual(
+      expect.arrayContaining([
+        'metric:pr_auc',
+        'metric:roc_auc',
+        'metric:precision_at_50',
+        'vs_production:pr_auc',
+        'vs_production:roc_auc',
+        'smoke:artifacts',
+        'smoke:test_vectors',
+        'smoke:recent_requests',
+        'smoke:latency_p95',
+      ]),
+    );
     expect(self.body.gates.filter((g: { passed: boolean }) => !g.passed)).toEqual([]);
     const own = await decide(self.body.id, 'approve', t.adminKey);
     expect(own.status).toBe(403);
@@ -96,7 +110,24 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     const csv = path.join(env.tmpDir, 'governance-shuffled.csv');
     await run(path.join(ROOT, '.venv/bin/python'), ['-m', 'trainer.generate', '--n-customers', '8000', '--seed', '21', '--out', csv], { cwd: ROOT });
     shuffleColumn(csv, 'churned', 3);
-    const out = await run(path.join(ROOT, '.venv/bin/python'), ['-m', 'trainer.train', '--tracking-uri', env.mlflowUri, '--model-name', env.modelName, '--data-source', csv, '--model-family', 'logistic_regression', '--output-dir', path.join(env.tmpDir, 'governance-bad')], { cwd: ROOT });
+    const out = await run(
+      path.join(ROOT, '.venv/bin/python'),
+      [
+        '-m',
+        'trainer.train',
+        '--tracking-uri',
+        env.mlflowUri,
+        '--model-name',
+        env.modelName,
+        '--data-source',
+        csv,
+        '--model-family',
+        'logistic_regression',
+        '--output-dir',
+        path.join(env.tmpDir, 'governance-bad'),
+      ],
+      { cwd: ROOT },
+    );
     const bad = JSON.parse(out.trim().split('\n').pop()!).version as string;
 
     const res = await promote(bad, keys.operator);
@@ -122,12 +153,25 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
       env: { CLI_API_URL: t.url, CLI_API_KEY: keys.operator, LOG_LEVEL: 'warn' },
     });
     expect(cli).toContain(`Production is now v${v2.version} (was v${v1.version})`);
-    expect((await http('POST', `${base()}/rollback`, { key: keys.operator, body: { reason: 'complaints from the CS team' } })).body.rolled_back_to).toBe(v1.version);
+    expect((await http('POST', `${base()}/rollback`, { key: keys.operator, body: { reason: 'complaints from the CS team' } })).body.rolled_back_to).toBe(
+      v1.version,
+    );
 
     const audit = await http('GET', `${t.url}/api/v1/audit?model=${env.modelName}&limit=100`, { key: t.adminKey });
     const entries = audit.body.entries ?? audit.body;
     const actions = entries.map((e: { action: string }) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['stage.override', 'promotion.requested', 'promotion.rejected', 'promotion.approved', 'promotion.completed', 'promotion.blocked', 'model.rolled_back', 'stage.archived_by_promotion']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'stage.override',
+        'promotion.requested',
+        'promotion.rejected',
+        'promotion.approved',
+        'promotion.completed',
+        'promotion.blocked',
+        'model.rolled_back',
+        'stage.archived_by_promotion',
+      ]),
+    );
     const rollback = entries.find((e: { action: string }) => e.action === 'model.rolled_back');
     expect(rollback.actor_key_id).toBe(keys.operator.slice(4, 12));
     expect(rollback.reason).toBe('complaints from the CS team');
@@ -138,12 +182,16 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     // At-least-once delivery: count each delivery id once.
     const rollbacks = () => [...new Map(received.filter((r) => r.event === 'model.rolled_back').map((r) => [r.body.id, r.body.data])).values()];
     await eventually(async () => rollbacks().length === 3, 15_000, 'the three rollback webhooks');
-    expect(received.map((r) => r.event)).toEqual(expect.arrayContaining(['promotion.requested', 'promotion.rejected', 'promotion.approved', 'model.promoted', 'model.rolled_back']));
+    expect(received.map((r) => r.event)).toEqual(
+      expect.arrayContaining(['promotion.requested', 'promotion.rejected', 'promotion.approved', 'model.promoted', 'model.rolled_back']),
+    );
     expect(received.every((r) => r.valid)).toBe(true);
     // Deliveries are not ordered among themselves: compare the set (API, CLI, API).
-    expect(rollbacks().map((d: { from_version: string; to_version: string }) => `v${d.from_version}→v${d.to_version}`).sort()).toEqual(
-      [`v${v2.version}→v${v1.version}`, `v${v1.version}→v${v2.version}`, `v${v2.version}→v${v1.version}`].sort(),
-    );
+    expect(
+      rollbacks()
+        .map((d: { from_version: string; to_version: string }) => `v${d.from_version}→v${d.to_version}`)
+        .sort(),
+    ).toEqual([`v${v2.version}→v${v1.version}`, `v${v1.version}→v${v2.version}`, `v${v2.version}→v${v1.version}`].sort());
     expect(rollbacks().every((d: { model_name: string }) => d.model_name === env.modelName)).toBe(true);
   });
 
@@ -154,10 +202,14 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
       body: JSON.stringify({ name: env.modelName, alias: 'production', version: v2.version }),
     });
     expect(res.ok).toBe(true);
-    await eventually(async () => {
-      const a = await mlflowGet(`/api/2.0/mlflow/registered-models/alias?name=${env.modelName}&alias=production`);
-      return a.model_version.version === v1.version;
-    }, 15_000, 'the alias to be restored');
+    await eventually(
+      async () => {
+        const a = await mlflowGet(`/api/2.0/mlflow/registered-models/alias?name=${env.modelName}&alias=production`);
+        return a.model_version.version === v1.version;
+      },
+      15_000,
+      'the alias to be restored',
+    );
     const audit = await http('GET', `${t.url}/api/v1/audit?action=mlflow.divergence_repaired`, { key: t.adminKey });
     const entry = (audit.body.entries ?? audit.body)[0];
     expect(entry.before).toEqual({ alias: 'production', version: v2.version });

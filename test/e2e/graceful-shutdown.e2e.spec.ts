@@ -83,7 +83,11 @@ function spilledRows(dataDir: string): number {
   let rows = 0;
   for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
     const file = path.join(dir, f);
-    if (fs.statSync(file).isFile()) rows += fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+    if (fs.statSync(file).isFile())
+      rows += fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length;
   }
   return rows;
 }

@@ -68,7 +68,10 @@ describe('/health tells what the service can do', () => {
     const failures: string[] = [];
     resume = freezePostgres(path.join(pgDir, 'postgres'));
     const clients = clientLoops(2, async (i, n) => {
-      const res = await http('POST', `${t.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer({ customer_id: `H${i}-${n}` }) }).catch((err) => ({ status: 0, body: String(err) }));
+      const res = await http('POST', `${t.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer({ customer_id: `H${i}-${n}` }) }).catch((err) => ({
+        status: 0,
+        body: String(err),
+      }));
       if (res.status === 200) ok++;
       else failures.push(`${res.status} ${JSON.stringify(res.body)}`);
       await new Promise((r) => setTimeout(r, 10));
@@ -87,7 +90,10 @@ describe('/health tells what the service can do', () => {
       expect(degraded.body.status).toBe('degraded');
       expect(degraded.body.model_loaded).toBe(true);
       expect(degraded.body.reasons).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^Postgres is unreachable .*predictions are still served/), expect.stringMatching(/^prediction log stalled: the oldest prediction not yet in Postgres is \d+ s old \(limit 2 s/)]),
+        expect.arrayContaining([
+          expect.stringMatching(/^Postgres is unreachable .*predictions are still served/),
+          expect.stringMatching(/^prediction log stalled: the oldest prediction not yet in Postgres is \d+ s old \(limit 2 s/),
+        ]),
       );
       expect(degraded.body.checks.database.status).toBe('down');
       expect(degraded.body.checks.prediction_log.status).toBe('stalled');
@@ -105,7 +111,11 @@ describe('/health tells what the service can do', () => {
     const db = new Client({ connectionString: pg.url });
     await db.connect();
     try {
-      await eventually(async () => (await db.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n === ok, 60_000, `all ${ok} answered predictions to be in the table`);
+      await eventually(
+        async () => (await db.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n === ok,
+        60_000,
+        `all ${ok} answered predictions to be in the table`,
+      );
     } finally {
       await db.end();
     }

@@ -54,26 +54,43 @@ describe('hot swap on every replica', () => {
       apps.push(await startCompiledApp({ ...common, DATA_DIR: path.join(env.tmpDir, 'swap-b') }));
       const [a, b] = apps;
       const approver = (await http('POST', `${a.url}/api/v1/api-keys`, { key: ADMIN_KEY, body: { name: 'swap-approver', role: 'approver' } })).body.key;
-      expect((await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v1.version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } })).status).toBe(200);
+      expect(
+        (await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v1.version}/stage`, { key: ADMIN_KEY, body: { stage: 'Production' } })).status,
+      ).toBe(200);
       for (const app of apps) await eventually(async () => (await http('GET', `${app.url}/health`)).body.model_version === v1.version, 30_000, 'v1 on both');
-      const request = await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v2.version}/promotions`, { key: ADMIN_KEY, body: { target_stage: 'Production', reason: 'hot swap test' } });
+      const request = await http('POST', `${a.url}/api/v1/models/${env.modelName}/versions/${v2.version}/promotions`, {
+        key: ADMIN_KEY,
+        body: { target_stage: 'Production', reason: 'hot swap test' },
+      });
       expect(request.body).toMatchObject({ state: 'pending_approval' });
 
       let approvedAt = 0;
       const firstV2: Record<string, number> = {};
       const v1AfterV2: Record<string, number> = { a: 0, b: 0 };
-      load = loadGenerator([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], 4, (name, body) => {
-        if (body.model_version === v2.version && approvedAt && firstV2[name] === undefined) firstV2[name] = Date.now() - approvedAt;
-        if (body.model_version === v1.version && firstV2[name] !== undefined) v1AfterV2[name]++;
-      });
+      load = loadGenerator(
+        [
+          { name: 'a', url: a.url },
+          { name: 'b', url: b.url },
+        ],
+        4,
+        (name, body) => {
+          if (body.model_version === v2.version && approvedAt && firstV2[name] === undefined) firstV2[name] = Date.now() - approvedAt;
+          if (body.model_version === v1.version && firstV2[name] !== undefined) v1AfterV2[name]++;
+        },
+      );
       await new Promise((r) => setTimeout(r, 500));
       approvedAt = Date.now();
-      const approved = await http('POST', `${b.url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, { key: approver, body: { reason: 'reviewed the metrics' } });
+      const approved = await http('POST', `${b.url}/api/v1/models/${env.modelName}/promotions/${request.body.id}/approve`, {
+        key: approver,
+        body: { reason: 'reviewed the metrics' },
+      });
       expect(approved.body).toMatchObject({ state: 'completed' });
       await eventually(async () => firstV2.a !== undefined && firstV2.b !== undefined, 60_000, 'both instances to serve v2');
       await new Promise((r) => setTimeout(r, 500));
       await load.stop();
-      process.stdout.write(`\nhot swap: instance a switched ${firstV2.a} ms and b ${firstV2.b} ms after approval; ${load.total()} requests, ${load.failures.length} failed\n`);
+      process.stdout.write(
+        `\nhot swap: instance a switched ${firstV2.a} ms and b ${firstV2.b} ms after approval; ${load.total()} requests, ${load.failures.length} failed\n`,
+      );
       expect(load.failures.slice(0, 5)).toEqual([]);
       // Once an instance answered with v2 it never answered with v1 again (how fast is a figure for bench/, not a test).
       expect(v1AfterV2).toEqual({ a: 0, b: 0 });

@@ -17,7 +17,15 @@ describe('the compiled service in local mode (no DATABASE_URL)', () => {
     const env = testEnv();
     const dataDir = path.join(env.tmpDir, 'local-mode');
     const [port, pgPort] = [await freePort(), await freePort()];
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', EMBEDDED_PG_PORT: String(pgPort), MLFLOW_TRACKING_URI: env.mlflowUri, LOG_LEVEL: 'info' };
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      EMBEDDED_PG_PORT: String(pgPort),
+      MLFLOW_TRACKING_URI: env.mlflowUri,
+      LOG_LEVEL: 'info',
+    };
     delete childEnv.DATABASE_URL;
     delete childEnv.BOOTSTRAP_ADMIN_API_KEY;
     const child = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,12 +89,20 @@ describe('the compiled service in local mode after a crash', () => {
       expect(second.output()).toMatch(new RegExp(`PostgreSQL \\(pid ${orphan}\\) on \\S+ outlived the process that started it`));
       expect(isRunning(orphan)).toBe(false);
       // The same database: the Production stage recorded before the crash is served again.
-      await eventually(async () => (await http('GET', `${second.url}/health`)).body.model_version === version, 30_000, 'the model to be served after the restart');
+      await eventually(
+        async () => (await http('GET', `${second.url}/health`)).body.model_version === version,
+        30_000,
+        'the model to be served after the restart',
+      );
       const res = await http('POST', `${second.url}/predict`, { key: ADMIN_KEY, body: sampleCustomer() });
       expect(res.status).toBe(200);
       expect(res.body.model_version).toBe(version);
       // The audit chain's head (the promotion before the crash is in it) is written to the log, outside the database.
-      await eventually(async () => /audit head seq=[1-9]\d* id=\d+ hash=[0-9a-f]{64} \(chain verified\)/.test(second.output()), 30_000, 'the audit head in the log');
+      await eventually(
+        async () => /audit head seq=[1-9]\d* id=\d+ hash=[0-9a-f]{64} \(chain verified\)/.test(second.output()),
+        30_000,
+        'the audit head in the log',
+      );
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
     }

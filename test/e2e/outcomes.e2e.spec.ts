@@ -66,26 +66,36 @@ describe('outcomes and live accuracy', () => {
 
     // 30 customers scored by v1, then 10 others by v2 only.
     await promoteAndServe(t.url, env.modelName, v1);
-    const first = await http('POST', `${t.url}/predict/batch`, { key: predictKey, body: { customers: Array.from({ length: 30 }, (_, i) => customer(`A${i}`, i)) } });
+    const first = await http('POST', `${t.url}/predict/batch`, {
+      key: predictKey,
+      body: { customers: Array.from({ length: 30 }, (_, i) => customer(`A${i}`, i)) },
+    });
     expect(first.status).toBe(200);
     await promoteAndServe(t.url, env.modelName, v2);
-    const second = await http('POST', `${t.url}/predict/batch`, { key: predictKey, body: { customers: Array.from({ length: 10 }, (_, i) => customer(`B${i}`, i + 100)) } });
+    const second = await http('POST', `${t.url}/predict/batch`, {
+      key: predictKey,
+      body: { customers: Array.from({ length: 10 }, (_, i) => customer(`B${i}`, i + 100)) },
+    });
     expect(second.status).toBe(200);
     for (const p of [...first.body.predictions, ...second.body.predictions]) {
       answered.set(p.customer_id, { p: p.churn_probability, willChurn: p.will_churn, version: p.model_version });
     }
     // Labels: v1's customers churn mostly when scored high (imperfectly: every 4th is flipped); v2's never churn.
     const v1Customers = [...answered.keys()].filter((c) => c.startsWith('A'));
-    v1Customers.forEach((c, i) => labels.set(c, (answered.get(c)!.p >= 0.5) !== (i % 4 === 0)));
+    v1Customers.forEach((c, i) => labels.set(c, answered.get(c)!.p >= 0.5 !== (i % 4 === 0)));
     for (const c of answered.keys()) if (c.startsWith('B')) labels.set(c, false);
     expect(new Set(v1Customers.map((c) => labels.get(c))).size).toBe(2);
 
     // The prediction log is written asynchronously: wait for the 40 rows.
     const hashes = [...answered.keys()].map((c) => t.app.get(PredictionLogService).hashCustomer(c));
-    await eventually(async () => {
-      const { rows } = await db.query('SELECT count(*)::int AS n FROM predictions WHERE customer_hash = ANY($1)', [hashes]);
-      return rows[0].n === 40;
-    }, 20_000, 'the 40 predictions to be logged');
+    await eventually(
+      async () => {
+        const { rows } = await db.query('SELECT count(*)::int AS n FROM predictions WHERE customer_hash = ANY($1)', [hashes]);
+        return rows[0].n === 40;
+      },
+      20_000,
+      'the 40 predictions to be logged',
+    );
     // The outcomes are observed after every prediction above.
     observedAt = new Date().toISOString();
     // A prediction older than the 90-day lookback, of a customer whose outcome comes now: it must not match.
@@ -129,7 +139,14 @@ describe('outcomes and live accuracy', () => {
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.code).toBe('VALIDATION_FAILED');
     const fields = r.body.errors.map((e: { field: string }) => e.field);
-    expect(fields).toEqual(['outcomes[3].churned', 'outcomes[5].observed_at', 'outcomes[6].observed_at', 'outcomes[7].observed_at', 'outcomes[8].observed_at', 'outcomes[9].customer_id']);
+    expect(fields).toEqual([
+      'outcomes[3].churned',
+      'outcomes[5].observed_at',
+      'outcomes[6].observed_at',
+      'outcomes[7].observed_at',
+      'outcomes[8].observed_at',
+      'outcomes[9].customer_id',
+    ]);
     expect(r.body.errors[2].message).toMatch(/not a calendar date/);
     expect(r.body.errors[3].message).toMatch(/future/);
 
@@ -180,7 +197,12 @@ describe('outcomes and live accuracy', () => {
         .filter(([c]) => c.startsWith(prefix))
         .map(([c, y]) => ({ score: byHash.get(t.app.get(PredictionLogService).hashCustomer(c))!.score as number, y, willChurn: answered.get(c)!.willChurn }));
     const a = pairs('A');
-    const want = binaryMetrics(a.map((p) => p.score), a.map((p) => p.y), 0.5, K);
+    const want = binaryMetrics(
+      a.map((p) => p.score),
+      a.map((p) => p.y),
+      0.5,
+      K,
+    );
     expect(m1).toMatchObject({ model_name: env.modelName, n: 30, positives: want.positives, negatives: want.negatives, k: K, reasons: {} });
     expect(m1.roc_auc).toBeCloseTo(want.roc_auc!, 10);
     expect(m1.pr_auc).toBeCloseTo(want.pr_auc!, 10);
@@ -220,13 +242,23 @@ describe('outcomes and live accuracy', () => {
     expect(await metric(t.url, 'churn_model_roc_auc', labelsOf(v2, '30d'))).toBeUndefined();
 
     // A correction: one of them did churn after all (v2 scored it below the threshold, so its accuracy drops).
-    const r = await http('POST', `${t.url}/api/v1/outcomes`, { key: operator, body: { outcomes: [{ customer_id: lowB[0], churned: true, observed_at: observedAt }] } });
+    const r = await http('POST', `${t.url}/api/v1/outcomes`, {
+      key: operator,
+      body: { outcomes: [{ customer_id: lowB[0], churned: true, observed_at: observedAt }] },
+    });
     expect(r.body).toMatchObject({ accepted: 1, created: 0, corrected: 1, unchanged: 0, matched: 1 });
     const after = (lowB.length - 1) / 10;
-    await eventually(async () => Math.abs((await metric(t.url, 'churn_model_accuracy', labelsOf(v2, '30d')))! - after) < 1e-12, 10_000, 'the v2 gauge to follow the correction');
+    await eventually(
+      async () => Math.abs((await metric(t.url, 'churn_model_accuracy', labelsOf(v2, '30d')))! - after) < 1e-12,
+      10_000,
+      'the v2 gauge to follow the correction',
+    );
     const roc = await metric(t.url, 'churn_model_roc_auc', labelsOf(v2, '30d'));
     expect(roc).toBeGreaterThanOrEqual(0);
-    expect((await db.query('SELECT corrections FROM outcomes WHERE customer_hash = $1', [t.app.get(PredictionLogService).hashCustomer(lowB[0])])).rows[0].corrections).toBe(1);
+    expect(
+      (await db.query('SELECT corrections FROM outcomes WHERE customer_hash = $1', [t.app.get(PredictionLogService).hashCustomer(lowB[0])])).rows[0]
+        .corrections,
+    ).toBe(1);
   });
 
   it('builds the monthly report on demand and from the scheduled job, and audits it', async () => {
@@ -260,7 +292,9 @@ describe('outcomes and live accuracy', () => {
     const [y, m] = month.split('-').map(Number);
     const firstOfNext = new Date(Date.UTC(m === 12 ? y + 1 : y, m === 12 ? 0 : m, 1, 5, 0, 0));
     const reports = t.app.get(OutcomeReportsService);
-    const outcome = await t.app.get(JobSchedulerService).tick({ name: MONTHLY_OUTCOME_REPORT_JOB, cron: '0 5 1 * *', run: (d) => reports.runScheduled(d) }, firstOfNext);
+    const outcome = await t.app
+      .get(JobSchedulerService)
+      .tick({ name: MONTHLY_OUTCOME_REPORT_JOB, cron: '0 5 1 * *', run: (d) => reports.runScheduled(d) }, firstOfNext);
     expect(outcome).toBe('ran');
     const { rows: runs } = await db.query(`SELECT status FROM job_runs WHERE job_name = $1`, [MONTHLY_OUTCOME_REPORT_JOB]);
     expect(runs).toEqual([{ status: 'succeeded' }]);

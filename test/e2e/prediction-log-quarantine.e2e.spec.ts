@@ -6,7 +6,15 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/config';
 import { runMigrations } from '../../src/database/migrations';
 import { DeadLetterFile } from '../../src/modules/prediction-log/dead-letter-file';
-import { LOG_LOST, LOG_QUARANTINED, LOG_QUEUE_DEPTH, LOG_REPLAYED, LOG_SPILL_BYTES, LOG_SPILLED, LOG_WRITTEN } from '../../src/modules/prediction-log/prediction-log.metrics';
+import {
+  LOG_LOST,
+  LOG_QUARANTINED,
+  LOG_QUEUE_DEPTH,
+  LOG_REPLAYED,
+  LOG_SPILL_BYTES,
+  LOG_SPILLED,
+  LOG_WRITTEN,
+} from '../../src/modules/prediction-log/prediction-log.metrics';
 import { PredictionLogService } from '../../src/modules/prediction-log/prediction-log.service';
 import { PredictionRecord } from '../../src/modules/prediction-log/prediction-record';
 import { freezePostgres } from '../support/freeze-postgres';
@@ -83,9 +91,13 @@ function nested(depth: number): unknown {
 }
 
 const rowsTagged = async (db: DataSource, prefix: string) =>
-  (await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM predictions WHERE request_id LIKE $1 || '%'`, [prefix]))[0] as { n: number; ids: number };
+  (await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM predictions WHERE request_id LIKE $1 || '%'`, [prefix]))[0] as {
+    n: number;
+    ids: number;
+  };
 const deadLetters = (dataDir: string) => new DeadLetterFile(path.join(dataDir, 'prediction-spill', 'dead-letter')).readAll();
-const metric = async (registry: Registry, name: string, labels = '') => Number((await registry.metrics()).match(new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'))?.[1] ?? 0);
+const metric = async (registry: Registry, name: string, labels = '') =>
+  Number((await registry.metrics()).match(new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm'))?.[1] ?? 0);
 const dataDirFor = (name: string) => path.join(testEnv().tmpDir, `${name}-${randomUUID().slice(0, 8)}`);
 
 describe('prediction log: one bad record never stops the others', () => {
@@ -106,14 +118,22 @@ describe('prediction log: one bad record never stops the others', () => {
       await eventually(async () => (await rowsTagged(log.db, 'good-')).n === 50, 30_000, 'the 50 good records to be in the table');
       expect((await rowsTagged(log.db, 'bad-')).n).toBe(0);
 
-      const letters = await eventually(async () => {
-        const all = await deadLetters(log.dataDir);
-        return all.length === 3 ? all : undefined;
-      }, 10_000, 'three dead letters');
+      const letters = await eventually(
+        async () => {
+          const all = await deadLetters(log.dataDir);
+          return all.length === 3 ? all : undefined;
+        },
+        10_000,
+        'three dead letters',
+      );
       const byReason = Object.fromEntries(letters.map((l) => [l.line ? JSON.parse(l.line).request_id : l.summary?.request_id, l]));
       expect(byReason['bad-nul']).toMatchObject({ reason: 'rejected_by_postgres', sqlstate: '22P05', source: 'queue' });
       expect(byReason['bad-type']).toMatchObject({ reason: 'rejected_by_postgres', sqlstate: '22P02', source: 'queue' });
-      expect(byReason['bad-deep']).toMatchObject({ reason: 'unserialisable', error: expect.stringMatching(/Maximum call stack size exceeded/), summary: { id: deep.id } });
+      expect(byReason['bad-deep']).toMatchObject({
+        reason: 'unserialisable',
+        error: expect.stringMatching(/Maximum call stack size exceeded/),
+        summary: { id: deep.id },
+      });
       expect(await metric(log.registry, 'prediction_log_quarantined_total', '{reason="rejected_by_postgres"}')).toBe(2);
       expect(await metric(log.registry, 'prediction_log_quarantined_total', '{reason="unserialisable"}')).toBe(1);
       expect(await log.service.status()).toMatchObject({ status: 'up', quarantined_since_start: 3, postgres_accepting: true });
@@ -147,7 +167,11 @@ describe('prediction log: one bad record never stops the others', () => {
 
     const log = await startLog(url, dataDir);
     try {
-      await eventually(async () => fs.readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')).length === 0, 30_000, 'the spill files to be replayed and removed');
+      await eventually(
+        async () => fs.readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')).length === 0,
+        30_000,
+        'the spill files to be replayed and removed',
+      );
       const { n, ids } = await rowsTagged(log.db, 'spilled-');
       expect({ n, ids }).toEqual({ n: 3, ids: 3 });
       const requestIds = (await log.db.query(`SELECT request_id FROM predictions ORDER BY request_id`)).map((r: { request_id: string }) => r.request_id);
@@ -185,7 +209,12 @@ describe('prediction log: one bad record never stops the others', () => {
       const spilled = fs
         .readdirSync(path.join(dataDir, 'prediction-spill'))
         .filter((f) => f.endsWith('.jsonl'))
-        .flatMap((f) => fs.readFileSync(path.join(dataDir, 'prediction-spill', f), 'utf8').split('\n').filter(Boolean))
+        .flatMap((f) =>
+          fs
+            .readFileSync(path.join(dataDir, 'prediction-spill', f), 'utf8')
+            .split('\n')
+            .filter(Boolean),
+        )
         .map((l) => JSON.parse(l).request_id as string);
       expect(new Set(spilled)).toEqual(new Set(Array.from({ length: 20 }, (_, i) => `frozen-${i}`)));
       expect((await deadLetters(dataDir)).map((l) => [l.reason, l.summary?.request_id])).toEqual([['unserialisable', 'frozen-deep']]);

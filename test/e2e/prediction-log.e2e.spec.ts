@@ -45,11 +45,17 @@ describe('prediction log without loss', () => {
       const db = new Client({ connectionString: pg.url });
       await db.connect();
       try {
-        const count = await eventually(async () => {
-          const [{ n }] = (await db.query('SELECT count(*)::int AS n FROM predictions')).rows;
-          return n === ok ? n : undefined;
-        }, 60_000, `all ${ok} predictions to be in the table`);
-        process.stdout.write(`\nprediction log: ${ok} predictions (${servedDuringOutage} during a ${OUTAGE_MS / 1000} s Postgres outage), ${count} rows logged, 0 failed\n`);
+        const count = await eventually(
+          async () => {
+            const [{ n }] = (await db.query('SELECT count(*)::int AS n FROM predictions')).rows;
+            return n === ok ? n : undefined;
+          },
+          60_000,
+          `all ${ok} predictions to be in the table`,
+        );
+        process.stdout.write(
+          `\nprediction log: ${ok} predictions (${servedDuringOutage} during a ${OUTAGE_MS / 1000} s Postgres outage), ${count} rows logged, 0 failed\n`,
+        );
         const [row] = (await db.query(`SELECT customer_hash, features, model_version, risk_level FROM predictions LIMIT 1`)).rows;
         expect(row.customer_hash).toMatch(/^[0-9a-f]{64}$/);
         expect(JSON.stringify(row.features)).not.toContain('customer_id');

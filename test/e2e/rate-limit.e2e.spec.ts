@@ -81,7 +81,9 @@ describe('rate limiting per API key, cluster-wide across two replicas sharing on
     });
     const accepted = results.filter((r) => r.res.status === 200);
     const refused = results.filter((r) => r.res.status !== 200);
-    process.stdout.write(`\ncluster-wide limit ${LIMIT}/min over 2 replicas: ${accepted.length} accepted (a ${accepted.filter((r) => r.replica === 'a').length}, b ${accepted.filter((r) => r.replica === 'b').length}), ${refused.length} refused\n`);
+    process.stdout.write(
+      `\ncluster-wide limit ${LIMIT}/min over 2 replicas: ${accepted.length} accepted (a ${accepted.filter((r) => r.replica === 'a').length}, b ${accepted.filter((r) => r.replica === 'b').length}), ${refused.length} refused\n`,
+    );
     expect(accepted.length).toBeLessThanOrEqual(LIMIT); // per-replica limits would have let up to 2 × 40 through
     // Leased but unused slices may strand at most 1.5 slices per replica (under-admission, never over).
     expect(accepted.length).toBeGreaterThanOrEqual(LIMIT - 2 * Math.ceil(1.5 * SLICE));

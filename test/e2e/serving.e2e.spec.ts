@@ -5,6 +5,7 @@ import { ApiKeysService } from '../../src/common/auth/api-keys.service';
 import { mlflowGet, registerEditedCopy } from '../support/mlflow-fixtures';
 import { eventually, http, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
+import type { Json } from '../support/json';
 
 describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   const env = testEnv();
@@ -13,7 +14,10 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   let predictKey: string;
 
   const promote = (version: string, key = t.adminKey) =>
-    http('POST', `${t.url}/api/v1/models/${env.modelName}/versions/${version}/stage`, { key, body: { stage: 'Production', comment: `e2e promotes v${version}` } });
+    http('POST', `${t.url}/api/v1/models/${env.modelName}/versions/${version}/stage`, {
+      key,
+      body: { stage: 'Production', comment: `e2e promotes v${version}` },
+    });
   const servedVersion = async () => (await http('GET', `${t.url}/health`)).body.model_version;
 
   beforeAll(async () => {
@@ -28,7 +32,7 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   });
 
   /** Rows of the prediction log, from the app's own database. */
-  const query = async <R = any>(text: string, params: unknown[] = []): Promise<R[]> => {
+  const query = async <R = Json>(text: string, params: unknown[] = []): Promise<R[]> => {
     const db = new Client({ connectionString: t.databaseUrl });
     await db.connect();
     try {
@@ -39,7 +43,11 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   };
   const loggedWithRequestId = async (id: string) => (await query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE request_id = $1', [id]))[0].n;
   const post = (route: string, body: unknown, requestId: string) =>
-    fetch(`${t.url}${route}`, { method: 'POST', headers: { 'x-api-key': predictKey, 'content-type': 'application/json', 'x-request-id': requestId }, body: JSON.stringify(body) });
+    fetch(`${t.url}${route}`, {
+      method: 'POST',
+      headers: { 'x-api-key': predictKey, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify(body),
+    });
 
   it('answers /predict with the seed-004 shape, scoring exactly as the trainer did', async () => {
     const vectors = JSON.parse(fs.readFileSync(path.join(v1.output_dir, 'test_vectors.json'), 'utf8'));
@@ -60,10 +68,21 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   });
 
   it('ranks an obviously risky customer above an obviously loyal one', async () => {
-    const risky = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ tenure_months: 1, total_charges: 89.99, support_calls: 9, contract: 'Month-to-month' }) });
+    const risky = await http('POST', `${t.url}/predict`, {
+      key: predictKey,
+      body: sampleCustomer({ tenure_months: 1, total_charges: 89.99, support_calls: 9, contract: 'Month-to-month' }),
+    });
     const loyal = await http('POST', `${t.url}/predict`, {
       key: predictKey,
-      body: sampleCustomer({ tenure_months: 70, support_calls: 0, contract: 'Two year', internet_service: 'DSL', payment_method: 'Credit card (automatic)', total_charges: 4000, monthly_charges: 55 }),
+      body: sampleCustomer({
+        tenure_months: 70,
+        support_calls: 0,
+        contract: 'Two year',
+        internet_service: 'DSL',
+        payment_method: 'Credit card (automatic)',
+        total_charges: 4000,
+        monthly_charges: 55,
+      }),
     });
     expect(risky.body.churn_probability).toBeGreaterThan(loyal.body.churn_probability);
     expect(risky.body.recommendation).toMatch(/contract/);
@@ -112,7 +131,9 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   it('refuses a non-zero number that underflows the float32 input, saying what to send instead', async () => {
     const res = await http('POST', `${t.url}/predict`, { key: predictKey, body: sampleCustomer({ monthly_charges: 1e-300 }) });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ field: 'monthly_charges', message: expect.stringMatching(/too close to zero .*32-bit float.* at least 1.1754943508222875e-38/) }]);
+    expect(res.body.errors).toEqual([
+      { field: 'monthly_charges', message: expect.stringMatching(/too close to zero .*32-bit float.* at least 1.1754943508222875e-38/) },
+    ]);
   });
 
   it("refuses any property that is not one of the model's inputs, naming it, and never stores it", async () => {
@@ -130,7 +151,10 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.body.errors).toEqual([{ field, message: expect.stringMatching(allowed) }]);
     }
-    const batch = await http('POST', `${t.url}/predict/batch`, { key: predictKey, body: { customers: [sampleCustomer(), sampleCustomer({ email: SENTINEL })] } });
+    const batch = await http('POST', `${t.url}/predict/batch`, {
+      key: predictKey,
+      body: { customers: [sampleCustomer(), sampleCustomer({ email: SENTINEL })] },
+    });
     expect(batch.status).toBe(400);
     expect(batch.body.errors).toEqual([{ field: 'customers[1].email', message: expect.stringMatching(allowed) }]);
 
@@ -141,7 +165,16 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
     const [{ n }] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM predictions p WHERE p::text LIKE '%' || $1 || '%'`, [SENTINEL]);
     expect(n).toBe(0);
     const [row] = await query(`SELECT features FROM predictions WHERE request_id = $1`, [after]);
-    expect(Object.keys(row.features).sort()).toEqual(['age', 'contract', 'internet_service', 'monthly_charges', 'payment_method', 'support_calls', 'tenure_months', 'total_charges']);
+    expect(Object.keys(row.features).sort()).toEqual([
+      'age',
+      'contract',
+      'internet_service',
+      'monthly_charges',
+      'payment_method',
+      'support_calls',
+      'tenure_months',
+      'total_charges',
+    ]);
   });
 
   it('logs every one of n requests that reuse one X-Request-Id, each as a row of its own', async () => {
@@ -166,7 +199,11 @@ describe('serving over HTTP (real Postgres, MLflow and ONNX Runtime)', () => {
   });
 
   it('scores a batch with totals, and names the bad row of an invalid batch', async () => {
-    const rows = [sampleCustomer({ customer_id: 'A' }), sampleCustomer({ customer_id: 'B', contract: 'Two year', tenure_months: 60 }), sampleCustomer({ customer_id: 'C' })];
+    const rows = [
+      sampleCustomer({ customer_id: 'A' }),
+      sampleCustomer({ customer_id: 'B', contract: 'Two year', tenure_months: 60 }),
+      sampleCustomer({ customer_id: 'C' }),
+    ];
     const ok = await http('POST', `${t.url}/predict/batch`, { key: predictKey, body: { customers: rows } });
     expect(ok.status).toBe(200);
     expect(ok.body.total_processed).toBe(3);

@@ -15,12 +15,25 @@ describe('training on Kubernetes (Job through a fake API server at the HTTP leve
     const podLog = () =>
       [
         'INFO trainer: starting',
-        ...['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register'].map((phase) => JSON.stringify({ event: 'phase', phase, at: new Date().toISOString() })),
+        ...['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register'].map((phase) =>
+          JSON.stringify({ event: 'phase', phase, at: new Date().toISOString() }),
+        ),
         JSON.stringify({
-          event: 'result', status: 'succeeded', run_id: version.run_id, model_name: env.modelName, version: version.version, model_sha256: version.model_sha256,
-          artifact_uri: version.artifact_uri, output_dir: '/tmp/out', model_family: 'hist_gradient_boosting',
+          event: 'result',
+          status: 'succeeded',
+          run_id: version.run_id,
+          model_name: env.modelName,
+          version: version.version,
+          model_sha256: version.model_sha256,
+          artifact_uri: version.artifact_uri,
+          output_dir: '/tmp/out',
+          model_family: 'hist_gradient_boosting',
           metrics: { pr_auc: 0.66, roc_auc: 0.85, precision_at_50: 0.9, onnx_parity_max_abs_diff: 2e-7 },
-          gates: [], gates_passed: true, champion: null, validation: { passed: true, checks: [] }, duration_seconds: 12.5,
+          gates: [],
+          gates_passed: true,
+          champion: null,
+          validation: { passed: true, checks: [] },
+          duration_seconds: 12.5,
         }),
       ].join('\n') + '\n';
     const fake = await startFakeKubernetes({ token: 'test-token', podLog, pollsUntilDone: 2, outcome: 'Complete' });
@@ -42,10 +55,14 @@ describe('training on Kubernetes (Job through a fake API server at the HTTP leve
       expect(created.status).toBe(201);
       expect(created.body.executor).toBe('kubernetes');
 
-      const done = await eventually(async () => {
-        const r = await http('GET', `${app.url}/api/v1/training/runs/${created.body.id}`, { key: ADMIN_KEY });
-        return ['succeeded', 'failed'].includes(r.body.state) ? r.body : undefined;
-      }, 60_000, 'the Kubernetes run to finish');
+      const done = await eventually(
+        async () => {
+          const r = await http('GET', `${app.url}/api/v1/training/runs/${created.body.id}`, { key: ADMIN_KEY });
+          return ['succeeded', 'failed'].includes(r.body.state) ? r.body : undefined;
+        },
+        60_000,
+        'the Kubernetes run to finish',
+      );
       expect(done.failure_reason).toBeNull();
       expect(done.state).toBe('succeeded');
       expect(done.staged).toBe(true);
@@ -56,10 +73,20 @@ describe('training on Kubernetes (Job through a fake API server at the HTTP leve
       expect(job.metadata.namespace).toBe('churn-ci');
       const container = job.spec.template.spec.containers[0];
       expect(container.image).toBe('registry.example/churn-trainer:1.2.3');
-      expect(container.args).toEqual(expect.arrayContaining(['--n-customers', '20000', '--seed', '9', '--run-tag', `control_plane.training_run_id=${created.body.id}`]));
+      expect(container.args).toEqual(
+        expect.arrayContaining(['--n-customers', '20000', '--seed', '9', '--run-tag', `control_plane.training_run_id=${created.body.id}`]),
+      );
       expect(job.spec.backoffLimit).toBe(0);
       const manifest = path.join(env.tmpDir, 'job.json');
-      fs.writeFileSync(manifest, JSON.stringify({ apiVersion: job.apiVersion, kind: job.kind, metadata: { name: job.metadata.name, namespace: job.metadata.namespace, labels: job.metadata.labels }, spec: job.spec }));
+      fs.writeFileSync(
+        manifest,
+        JSON.stringify({
+          apiVersion: job.apiVersion,
+          kind: job.kind,
+          metadata: { name: job.metadata.name, namespace: job.metadata.namespace, labels: job.metadata.labels },
+          spec: job.spec,
+        }),
+      );
       const validated = await run('bash', [path.join(ROOT, 'scripts/kubeconform.sh'), manifest], { cwd: ROOT });
       expect(validated).toMatch(/Valid: 1, Invalid: 0, Errors: 0/);
 

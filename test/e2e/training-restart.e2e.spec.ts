@@ -5,7 +5,6 @@ import { isAlive } from '../support/processes';
 import { ADMIN_KEY, eventually, freshDatabase, http } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
-
 describe('a training run whose service dies', () => {
   it('is marked failed with the reason when the service restarts, and its orphaned trainer is stopped', async () => {
     const env = testEnv();
@@ -14,10 +13,14 @@ describe('a training run whose service dies', () => {
     const first = await startCompiledApp(appEnv);
     const created = await http('POST', `${first.url}/api/v1/training/runs`, { key: ADMIN_KEY, body: { n_customers: 3_000_000, seed: 4 } });
     expect(created.status).toBe(201);
-    await eventually(async () => {
-      const r = await http('GET', `${first.url}/api/v1/training/runs/${created.body.id}`, { key: ADMIN_KEY });
-      return r.body.state === 'running' ? r : undefined;
-    }, 60_000, 'the run to be running');
+    await eventually(
+      async () => {
+        const r = await http('GET', `${first.url}/api/v1/training/runs/${created.body.id}`, { key: ADMIN_KEY });
+        return r.body.state === 'running' ? r : undefined;
+      },
+      60_000,
+      'the run to be running',
+    );
 
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();

@@ -16,10 +16,14 @@ describe('training through the API with the local executor (real trainer, MLflow
   const start = (body: Record<string, unknown>) => http('POST', `${t.url}/api/v1/training/runs`, { key: t.adminKey, body });
   const get = async (id: string) => (await http('GET', `${t.url}/api/v1/training/runs/${id}`, { key: t.adminKey })).body;
   const finished = (id: string, timeoutMs = 180_000) =>
-    eventually(async () => {
-      const r = await get(id);
-      return ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
-    }, timeoutMs, `training run ${id} to end`);
+    eventually(
+      async () => {
+        const r = await get(id);
+        return ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+      },
+      timeoutMs,
+      `training run ${id} to end`,
+    );
 
   beforeAll(async () => {
     fs.mkdirSync(datasets, { recursive: true });
@@ -31,7 +35,9 @@ describe('training through the API with the local executor (real trainer, MLflow
 
   it('trains, passes the gates, compares with the champion and lands the version in Staging, visible through MLflow', async () => {
     const champion = env.trained[0].version;
-    expect((await http('POST', `${t.url}/api/v1/models/${env.modelName}/versions/${champion}/stage`, { key: t.adminKey, body: { stage: 'Production' } })).status).toBe(200);
+    expect(
+      (await http('POST', `${t.url}/api/v1/models/${env.modelName}/versions/${champion}/stage`, { key: t.adminKey, body: { stage: 'Production' } })).status,
+    ).toBe(200);
 
     const created = await start({ n_customers: SMALL, seed: 11 });
     expect(created.status).toBe(201);
@@ -46,7 +52,9 @@ describe('training through the API with the local executor (real trainer, MLflow
     expect(done.staged).toBe(true);
     expect(done.gates_passed).toBe(true);
     expect(done.gates.map((g: { name: string }) => g.name)).toEqual(['pr_auc', 'roc_auc', 'precision_at_50', 'onnx_parity']);
-    expect(Object.keys(done.phase_times)).toEqual(expect.arrayContaining(['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register', 'compare']));
+    expect(Object.keys(done.phase_times)).toEqual(
+      expect.arrayContaining(['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register', 'compare']),
+    );
     expect(done.champion_version).toBe(champion);
     const prAuc = done.champion_challenger.find((r: { metric: string }) => r.metric === 'pr_auc');
     expect(prAuc.champion).toEqual(expect.any(Number));
@@ -62,13 +70,20 @@ describe('training through the API with the local executor (real trainer, MLflow
     const staging = await mlflowGet(`/api/2.0/mlflow/registered-models/alias?name=${env.modelName}&alias=staging`);
     expect(staging.model_version.version).toBe(version);
     const mv = (await mlflowGet(`/api/2.0/mlflow/model-versions/get?name=${env.modelName}&version=${version}`)).model_version;
-    expect(mv.tags).toEqual(expect.arrayContaining([{ key: 'gates_passed', value: 'true' }, { key: 'control_plane.stage', value: 'Staging' }]));
+    expect(mv.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'gates_passed', value: 'true' },
+        { key: 'control_plane.stage', value: 'Staging' },
+      ]),
+    );
     const mlRun = (await mlflowGet(`/api/2.0/mlflow/runs/get?run_id=${done.mlflow_run_id}`)).run;
     const metricKeys = mlRun.data.metrics.map((m: { key: string }) => m.key);
     expect(metricKeys).toEqual(expect.arrayContaining(['roc_auc', 'pr_auc', 'precision_at_50', 'brier', 'precision', 'recall']));
     expect(mlRun.data.tags).toEqual(expect.arrayContaining([{ key: 'control_plane.training_run_id', value: created.body.id }]));
     const files = await mlflowGet(`/api/2.0/mlflow/artifacts/list?run_id=${done.mlflow_run_id}&path=model`);
-    expect(files.files.map((f: { path: string }) => path.basename(f.path))).toEqual(expect.arrayContaining(['model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json', 'MLmodel']));
+    expect(files.files.map((f: { path: string }) => path.basename(f.path))).toEqual(
+      expect.arrayContaining(['model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json', 'MLmodel']),
+    );
 
     const logs = await http('GET', `${t.url}/api/v1/training/runs/${created.body.id}/logs?limit=5000`, { key: t.adminKey });
     expect(logs.body.complete).toBe(true);
@@ -129,10 +144,14 @@ describe('training through the API with the local executor (real trainer, MLflow
 
   it('marks a run failed with the reason when its trainer is killed, and cancels another cleanly', async () => {
     const slow = await start({ n_customers: 2_000_000, seed: 1 });
-    const running = await eventually(async () => {
-      const r = await get(slow.body.id);
-      return r.state === 'running' && r.phase ? r : undefined;
-    }, 60_000, 'the run to be running');
+    const running = await eventually(
+      async () => {
+        const r = await get(slow.body.id);
+        return r.state === 'running' && r.phase ? r : undefined;
+      },
+      60_000,
+      'the run to be running',
+    );
     const pid = await runPid(t, running.id);
     process.kill(-pid, 'SIGKILL');
     const killed = await finished(slow.body.id, 60_000);
@@ -157,4 +176,3 @@ async function runPid(t: TestApp, id: string): Promise<number> {
   const [row] = await ds.query('SELECT executor_ref FROM training_runs WHERE id = $1', [id]);
   return Number(row.executor_ref);
 }
-

@@ -6,6 +6,7 @@ import { NotificationsService } from '../../src/modules/notifications/notificati
 import { verifyWebhookSignature } from '../../src/modules/notifications/signature';
 import { freePort } from '../support/processes';
 import { eventually, http, startTestApp, TestApp } from '../support/test-app';
+import type { Json } from '../support/json';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -67,7 +68,7 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
   const deliveries = (query = '', key: string = t.adminKey) => http('GET', `${t.url}/api/v1/webhooks/deliveries${query}`, { key });
   const deliveryTo = async (event: string, url: string) => {
     const res = await deliveries(`?event=${encodeURIComponent(event)}`);
-    return (res.body as Array<{ url: string; [k: string]: any }>).find((d) => d.url === url);
+    return (res.body as Array<{ url: string; [k: string]: Json }>).find((d) => d.url === url);
   };
 
   beforeAll(async () => {
@@ -103,19 +104,27 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
     await t.app.get(NotificationsService).emit(event, { model_name: 'churn-model', version: '3', actor_key_id: 'TestAdm1' });
 
     // The late receiver's port is closed: the first attempt fails with a connection error and stays pending.
-    const refused = await eventually(async () => {
-      const d = await deliveryTo(event, urls.late);
-      return d && d.attempts >= 1 ? d : undefined;
-    }, 15_000, 'a failed first attempt to the late receiver');
+    const refused = await eventually(
+      async () => {
+        const d = await deliveryTo(event, urls.late);
+        return d && d.attempts >= 1 ? d : undefined;
+      },
+      15_000,
+      'a failed first attempt to the late receiver',
+    );
     expect(refused.status).toBe('pending');
     expect(refused.last_status_code).toBeNull();
     expect(refused.last_error).toMatch(/ECONNREFUSED|fetch failed/);
     await late.listen(latePort);
 
-    const final = await eventually(async () => {
-      const all = await Promise.all([deliveryTo(event, urls.flaky), deliveryTo(event, urls.broken), deliveryTo(event, urls.late)]);
-      return all.every((d) => d && d.status !== 'pending') ? all : undefined;
-    }, 30_000, 'all three deliveries to settle');
+    const final = await eventually(
+      async () => {
+        const all = await Promise.all([deliveryTo(event, urls.flaky), deliveryTo(event, urls.broken), deliveryTo(event, urls.late)]);
+        return all.every((d) => d && d.status !== 'pending') ? all : undefined;
+      },
+      30_000,
+      'all three deliveries to settle',
+    );
     const [toFlaky, toBroken, toLate] = final.map((d) => d!);
 
     expect(toFlaky).toMatchObject({ status: 'delivered', attempts: 3, last_status_code: 200, last_error: null });
@@ -137,7 +146,9 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
       expect(r.headers['content-type']).toBe('application/json');
       expect(r.headers['x-churn-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
       expect(verifyWebhookSignature(secret, r.headers['x-churn-signature'] as string, r.headers['x-churn-timestamp'] as string, r.body)).toBe(true);
-      expect(verifyWebhookSignature('another-secret-0123456789', r.headers['x-churn-signature'] as string, r.headers['x-churn-timestamp'] as string, r.body)).toBe(false);
+      expect(
+        verifyWebhookSignature('another-secret-0123456789', r.headers['x-churn-signature'] as string, r.headers['x-churn-timestamp'] as string, r.body),
+      ).toBe(false);
       const payload = JSON.parse(r.body);
       expect(payload).toEqual({
         id: r.headers['x-churn-delivery'],
@@ -194,10 +205,14 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
     expect(requeued.status).toBe(200);
     expect(requeued.body).toMatchObject({ id: failed.id, status: 'pending', attempts: 0, last_error: null });
 
-    const done = await eventually(async () => {
-      const d = await deliveryTo('model.promoted', urls.broken);
-      return d?.status === 'delivered' ? d : undefined;
-    }, 15_000, 'the re-queued delivery');
+    const done = await eventually(
+      async () => {
+        const d = await deliveryTo('model.promoted', urls.broken);
+        return d?.status === 'delivered' ? d : undefined;
+      },
+      15_000,
+      'the re-queued delivery',
+    );
     expect(done).toMatchObject({ attempts: 1, last_status_code: 200 });
     expect(broken.forEvent('model.promoted').at(-1)!.headers['x-churn-delivery']).toBe(failed.id);
   });
@@ -238,10 +253,14 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
       const notifications = t.app.get(NotificationsService);
       for (let i = 0; i < 30; i++) await notifications.emit('promotion.requested', { model_name: 'churn-model', version: String(i) });
       await eventually(async () => late.forEvent('promotion.requested').length >= 30, 20_000, '30 deliveries at the late receiver');
-      await eventually(async () => {
-        const pending = await deliveries('?event=promotion.requested&status=pending&limit=500');
-        return pending.body.length === 0;
-      }, 20_000, 'no pending deliveries');
+      await eventually(
+        async () => {
+          const pending = await deliveries('?event=promotion.requested&status=pending&limit=500');
+          return pending.body.length === 0;
+        },
+        20_000,
+        'no pending deliveries',
+      );
       // `late` always answers 204, so any second request for a delivery would be a duplicate send.
       const ids = late.forEvent('promotion.requested').map((r) => r.headers['x-churn-delivery']);
       expect(ids).toHaveLength(30);

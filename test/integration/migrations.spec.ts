@@ -27,7 +27,9 @@ describe('migrations', () => {
     await c.connect();
     try {
       await c.query(`INSERT INTO model_versions (model_name, version, stage) VALUES ('m', '1', 'Production')`);
-      await expect(c.query(`INSERT INTO model_versions (model_name, version, stage) VALUES ('m', '2', 'Production')`)).rejects.toThrow(/model_versions_one_production/);
+      await expect(c.query(`INSERT INTO model_versions (model_name, version, stage) VALUES ('m', '2', 'Production')`)).rejects.toThrow(
+        /model_versions_one_production/,
+      );
     } finally {
       await c.end();
     }

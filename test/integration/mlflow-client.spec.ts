@@ -26,7 +26,9 @@ describe('MlflowClient against a real MLflow server', () => {
     expect(uri).toBe(v1.artifact_uri);
     const base = MlflowClient.artifactProxyPath(uri);
     const listing = await client.listArtifacts(base);
-    expect(listing.map((f) => f.path)).toEqual(expect.arrayContaining(['MLmodel', 'model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json']));
+    expect(listing.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['MLmodel', 'model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json']),
+    );
     const onnx = await client.downloadArtifact(`${base}/model.onnx`);
     expect(createHash('sha256').update(onnx).digest('hex')).toBe(v1.model_sha256);
   });

@@ -3,10 +3,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  ALERTMANAGER_YML, CONTROL_PLANE_RECEIVER, FakeEndpoint, loadYaml, ManagedProcess, MON, pagerDutyReply, ROOT, RULE_FILES, slackReply,
-  startAlertmanager, startFakeEndpoint, writeLocalAlertmanagerConfig, yaml,
+  ALERTMANAGER_YML,
+  CONTROL_PLANE_RECEIVER,
+  FakeEndpoint,
+  loadYaml,
+  ManagedProcess,
+  MON,
+  pagerDutyReply,
+  ROOT,
+  RULE_FILES,
+  slackReply,
+  startAlertmanager,
+  startFakeEndpoint,
+  writeLocalAlertmanagerConfig,
+  yaml,
 } from '../support/monitoring-stack';
 import { freePort } from '../support/processes';
+import type { Json } from '../support/json';
 
 /**
  * monitoring/ is configuration that only Prometheus and Alertmanager can judge, so this runs their own
@@ -21,8 +34,17 @@ const RUNBOOK_BASE = 'https://github.com/churn-control-plane/churn-control-plane
 const TOOLS = ['promtool', 'amtool', 'prometheus-alertmanager'];
 
 const REQUIRED_ALERTS = [
-  'HighPredictionLatency', 'HighErrorRate', 'ModelDrift', 'LowModelAccuracy', 'ModelNotLoaded', 'ServiceDown',
-  'BackupStale', 'ScheduledJobFailed', 'PredictionLogBacklog', 'Watchdog', 'CanaryRolledBack',
+  'HighPredictionLatency',
+  'HighErrorRate',
+  'ModelDrift',
+  'LowModelAccuracy',
+  'ModelNotLoaded',
+  'ServiceDown',
+  'BackupStale',
+  'ScheduledJobFailed',
+  'PredictionLogBacklog',
+  'Watchdog',
+  'CanaryRolledBack',
 ];
 const RECEIVER_OF_SEVERITY: Record<string, string> = { critical: 'pagerduty-critical', warning: 'slack-warning', info: 'email-info' };
 /** Every alert but the Watchdog also goes to the service's webhook (first route, continue: true); amtool lists it first. */
@@ -65,13 +87,36 @@ const SERVICE_METRICS: Record<string, 'src' | 'pending'> = {
   churn_backup_last_success_timestamp_seconds: 'pending',
 };
 /** prom-client default metrics and Prometheus' own series. */
-const OTHER_METRICS = new Set(['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_p99_seconds', 'up', 'ALERTS']);
+const OTHER_METRICS = new Set([
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'process_start_time_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
+  'up',
+  'ALERTS',
+]);
 
-interface Rule { record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
-interface RuleFile { groups: { name: string; rules: Rule[] }[] }
-interface PromTest { name: string; alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels?: Record<string, string> }[] }[] }
+interface Rule {
+  record?: string;
+  alert?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: { name: string; rules: Rule[] }[];
+}
+interface PromTest {
+  name: string;
+  alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels?: Record<string, string> }[] }[];
+}
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function exec(cmd: string, args: string[], cwd = ROOT): Promise<Result> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -84,11 +129,26 @@ const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr
 
 const rules = (): Rule[] => RULE_FILES.flatMap((f) => loadYaml<RuleFile>(f).groups.flatMap((g) => g.rules));
 const alertRules = () => rules().filter((r) => r.alert);
-const recordNames = () => new Set(rules().filter((r) => r.record).map((r) => r.record!));
-const testFiles = () => fs.readdirSync(path.join(MON, 'tests')).filter((f) => f.endsWith('.yml')).sort().map((f) => path.join(MON, 'tests', f));
+const recordNames = () =>
+  new Set(
+    rules()
+      .filter((r) => r.record)
+      .map((r) => r.record!),
+  );
+const testFiles = () =>
+  fs
+    .readdirSync(path.join(MON, 'tests'))
+    .filter((f) => f.endsWith('.yml'))
+    .sort()
+    .map((f) => path.join(MON, 'tests', f));
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
-const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+const anchor = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, '')
+    .replace(/ /g, '-');
 
 /** Metric names an expression selects (string literals, label matchers, ranges, grouping clauses and functions removed). */
 function metricNames(expr: string): string[] {
@@ -97,7 +157,23 @@ function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const keywords = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'Inf', 'NaN']);
+  const keywords = new Set([
+    'and',
+    'or',
+    'unless',
+    'bool',
+    'offset',
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'group_left',
+    'group_right',
+    'inf',
+    'nan',
+    'Inf',
+    'NaN',
+  ]);
   const names: string[] = [];
   for (const m of stripped.matchAll(/(?<![\w.:])[a-zA-Z_:][\w:]*/g)) {
     const rest = stripped.slice(m.index! + m[0].length);
@@ -205,7 +281,11 @@ describe('Prometheus rules (promtool)', () => {
       }
       for (const sel of r.expr.matchAll(/(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
         if (records.has(sel[1]) || sel[1] === 'vector') continue;
-        expect({ rule: r.record ?? r.alert, selector: sel[0], job: /job="churn-api"/.test(sel[2]) }).toEqual({ rule: r.record ?? r.alert, selector: sel[0], job: true });
+        expect({ rule: r.record ?? r.alert, selector: sel[0], job: /job="churn-api"/.test(sel[2]) }).toEqual({
+          rule: r.record ?? r.alert,
+          selector: sel[0],
+          job: true,
+        });
       }
     }
   });
@@ -230,7 +310,7 @@ describe('Alertmanager configuration (amtool)', () => {
     const text = fs.readFileSync(ALERTMANAGER_YML, 'utf8');
     const cfg = yaml.load(text) as {
       global: Record<string, unknown>;
-      receivers: { name: string; pagerduty_configs?: Record<string, unknown>[]; webhook_configs?: Record<string, any>[] }[];
+      receivers: { name: string; pagerduty_configs?: Record<string, unknown>[]; webhook_configs?: Record<string, Json>[] }[];
     };
     expect(cfg.global.pagerduty_url).toBe('https://events.pagerduty.com/v2/enqueue');
     expect(cfg.global.slack_api_url_file).toBe('/etc/alertmanager/secrets/slack-webhook-url');
@@ -250,11 +330,27 @@ describe('Alertmanager configuration (amtool)', () => {
   });
 
   const ROUTES: [string, Record<string, string>, string][] = [
-    ['Watchdog goes only to the dead man\'s switch', { alertname: 'Watchdog', severity: 'info', team: 'ml-platform' }, 'deadmans-switch'],
-    ['critical pages (ServiceDown)', { alertname: 'ServiceDown', severity: 'critical', job: 'churn-api', instance: 'a:3000' }, alsoToControlPlane('pagerduty-critical')],
-    ['critical pages (HighPredictionLatency)', { alertname: 'HighPredictionLatency', severity: 'critical', endpoint: 'predict' }, alsoToControlPlane('pagerduty-critical')],
-    ['critical pages (ModelNotLoaded)', { alertname: 'ModelNotLoaded', severity: 'critical', model_name: 'churn-model' }, alsoToControlPlane('pagerduty-critical')],
-    ['warning goes to Slack (ModelDrift retrain)', { alertname: 'ModelDrift', severity: 'warning', model_name: 'churn-model' }, alsoToControlPlane('slack-warning')],
+    ["Watchdog goes only to the dead man's switch", { alertname: 'Watchdog', severity: 'info', team: 'ml-platform' }, 'deadmans-switch'],
+    [
+      'critical pages (ServiceDown)',
+      { alertname: 'ServiceDown', severity: 'critical', job: 'churn-api', instance: 'a:3000' },
+      alsoToControlPlane('pagerduty-critical'),
+    ],
+    [
+      'critical pages (HighPredictionLatency)',
+      { alertname: 'HighPredictionLatency', severity: 'critical', endpoint: 'predict' },
+      alsoToControlPlane('pagerduty-critical'),
+    ],
+    [
+      'critical pages (ModelNotLoaded)',
+      { alertname: 'ModelNotLoaded', severity: 'critical', model_name: 'churn-model' },
+      alsoToControlPlane('pagerduty-critical'),
+    ],
+    [
+      'warning goes to Slack (ModelDrift retrain)',
+      { alertname: 'ModelDrift', severity: 'warning', model_name: 'churn-model' },
+      alsoToControlPlane('slack-warning'),
+    ],
     ['warning goes to Slack (HighPredictionLatency)', { alertname: 'HighPredictionLatency', severity: 'warning' }, alsoToControlPlane('slack-warning')],
     ['warning goes to Slack (BackupStale)', { alertname: 'BackupStale', severity: 'warning', reason: 'stale' }, alsoToControlPlane('slack-warning')],
     ['info goes to email (ModelDrift monitor)', { alertname: 'ModelDrift', severity: 'info', model_name: 'churn-model' }, alsoToControlPlane('email-info')],
@@ -262,12 +358,19 @@ describe('Alertmanager configuration (amtool)', () => {
     ['an unknown severity still reaches Slack', { alertname: 'SomethingNew', severity: 'page' }, alsoToControlPlane('slack-warning')],
   ];
   it.each(ROUTES)('routes: %s', async (_what, labels, receiver) => {
-    const args = ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_YML}`, `--verify.receivers=${receiver}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)];
+    const args = [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${ALERTMANAGER_YML}`,
+      `--verify.receivers=${receiver}`,
+      ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+    ];
     const r = await exec('amtool', args);
     expect({ receivers: r.stdout.trim(), code: r.code }).toEqual({ receivers: receiver, code: 0 });
   });
 
-  it('routes every alert rule by its severity, and to the control plane (the Watchdog only to the dead man\'s switch)', async () => {
+  it("routes every alert rule by its severity, and to the control plane (the Watchdog only to the dead man's switch)", async () => {
     const pairs = [...new Map(alertRules().map((a) => [`${a.alert}/${a.labels!.severity}`, a])).values()];
     for (const a of pairs) {
       const want = a.alert === 'Watchdog' ? 'deadmans-switch' : alsoToControlPlane(RECEIVER_OF_SEVERITY[a.labels!.severity]);
@@ -315,15 +418,24 @@ describe('Alertmanager running this configuration', () => {
     const res = await fetch(`${amUrl}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts.map((labels) => ({
-        labels: { team: 'ml-platform', ...labels },
-        annotations: { summary: `${labels.alertname} summary`, description: `case ${labels.case}`, runbook_url: RUNBOOK_BASE + labels.alertname.toLowerCase() },
-        endsAt,
-      }))),
+      body: JSON.stringify(
+        alerts.map((labels) => ({
+          labels: { team: 'ml-platform', ...labels },
+          annotations: {
+            summary: `${labels.alertname} summary`,
+            description: `case ${labels.case}`,
+            runbook_url: RUNBOOK_BASE + labels.alertname.toLowerCase(),
+          },
+          endsAt,
+        })),
+      ),
     });
     expect(res.status).toBe(200);
   };
-  interface ApiAlert { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }
+  interface ApiAlert {
+    labels: Record<string, string>;
+    status: { state: string; inhibitedBy: string[] };
+  }
   /** State of each posted alert, keyed by the `case` label; waits for the inhibitor to have seen every source. */
   const states = async (expected: Record<string, 'active' | 'suppressed'>) => {
     let got: Record<string, string> = {};
@@ -349,22 +461,50 @@ describe('Alertmanager running this configuration', () => {
       // The critical twin silences the warning of the same alert; other alerts are untouched.
       { case: 'latency-critical', alertname: 'HighPredictionLatency', severity: 'critical', job: 'churn-api', endpoint: 'predict' },
       { case: 'latency-warning', alertname: 'HighPredictionLatency', severity: 'warning', job: 'churn-api', endpoint: 'predict' },
-      { case: 'accuracy-warning', alertname: 'LowModelAccuracy', severity: 'warning', job: 'churn-api', model_name: 'churn-model', version: '3', window: '24h' },
+      {
+        case: 'accuracy-warning',
+        alertname: 'LowModelAccuracy',
+        severity: 'warning',
+        job: 'churn-api',
+        model_name: 'churn-model',
+        version: '3',
+        window: '24h',
+      },
       // Drift "retrain" (warning) silences "monitor" (info) of the same model only.
       { case: 'drift-warning', alertname: 'ModelDrift', severity: 'warning', job: 'churn-api', model_name: 'churn-model', version: '3', window: '24h' },
       { case: 'drift-info', alertname: 'ModelDrift', severity: 'info', job: 'churn-api', model_name: 'churn-model', version: '3', window: '24h' },
       { case: 'drift-info-other', alertname: 'ModelDrift', severity: 'info', job: 'churn-api', model_name: 'churn-model-b', version: '1', window: '24h' },
     ]);
-    expect(await states({
-      'down-a': 'active', 'a-backlog': 'suppressed', 'b-backlog': 'active', watchdog: 'active',
-      'not-loaded': 'active', 'errors-staging': 'suppressed', 'errors-prod': 'active',
-      'latency-critical': 'active', 'latency-warning': 'suppressed', 'accuracy-warning': 'active',
-      'drift-warning': 'active', 'drift-info': 'suppressed', 'drift-info-other': 'active',
-    })).toEqual({
-      'down-a': 'active', 'a-backlog': 'suppressed', 'b-backlog': 'active', watchdog: 'active',
-      'not-loaded': 'active', 'errors-staging': 'suppressed', 'errors-prod': 'active',
-      'latency-critical': 'active', 'latency-warning': 'suppressed', 'accuracy-warning': 'active',
-      'drift-warning': 'active', 'drift-info': 'suppressed', 'drift-info-other': 'active',
+    expect(
+      await states({
+        'down-a': 'active',
+        'a-backlog': 'suppressed',
+        'b-backlog': 'active',
+        watchdog: 'active',
+        'not-loaded': 'active',
+        'errors-staging': 'suppressed',
+        'errors-prod': 'active',
+        'latency-critical': 'active',
+        'latency-warning': 'suppressed',
+        'accuracy-warning': 'active',
+        'drift-warning': 'active',
+        'drift-info': 'suppressed',
+        'drift-info-other': 'active',
+      }),
+    ).toEqual({
+      'down-a': 'active',
+      'a-backlog': 'suppressed',
+      'b-backlog': 'active',
+      watchdog: 'active',
+      'not-loaded': 'active',
+      'errors-staging': 'suppressed',
+      'errors-prod': 'active',
+      'latency-critical': 'active',
+      'latency-warning': 'suppressed',
+      'accuracy-warning': 'active',
+      'drift-warning': 'active',
+      'drift-info': 'suppressed',
+      'drift-info-other': 'active',
     });
   });
 
@@ -381,10 +521,14 @@ describe('Alertmanager running this configuration', () => {
       { case: 'deliver-pd', alertname: 'DeliveryTestCritical', severity: 'critical', job: 'churn-api', model_name: 'churn-model' },
       { case: 'deliver-slack', alertname: 'DeliveryTestWarning', severity: 'warning', job: 'churn-api', model_name: 'churn-model' },
     ]);
-    const find = (p: string, alertname: string) =>
-      received().find((r) => r.path.startsWith(p) && JSON.stringify(r.body).includes(alertname));
+    const find = (p: string, alertname: string) => received().find((r) => r.path.startsWith(p) && JSON.stringify(r.body).includes(alertname));
     // group_wait is 10 s for critical and for the control plane, 30 s for warning.
-    const all = () => [find('/pagerduty', 'DeliveryTestCritical'), find('/slack', 'DeliveryTestWarning'), find('/control-plane', 'DeliveryTestCritical'), find('/control-plane', 'DeliveryTestWarning')];
+    const all = () => [
+      find('/pagerduty', 'DeliveryTestCritical'),
+      find('/slack', 'DeliveryTestWarning'),
+      find('/control-plane', 'DeliveryTestCritical'),
+      find('/control-plane', 'DeliveryTestWarning'),
+    ];
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
       if (all().every(Boolean)) break;
     }
@@ -411,7 +555,12 @@ describe('Alertmanager running this configuration', () => {
       expect({ controlPlane: alertname, delivered: Boolean(cp), log: cp ? '' : amLog() }).toEqual({ controlPlane: alertname, delivered: true, log: '' });
       expect(cp!.path).toBe('/control-plane/api/v1/alerts/webhook');
       expect(cp!.headers.authorization).toBe(`Bearer ${CONTROL_PLANE_KEY}`);
-      expect(cp!.body).toMatchObject({ version: '4', status: 'firing', receiver: CONTROL_PLANE_RECEIVER, alerts: [{ status: 'firing', labels: { alertname, model_name: 'churn-model' } }] });
+      expect(cp!.body).toMatchObject({
+        version: '4',
+        status: 'firing',
+        receiver: CONTROL_PLANE_RECEIVER,
+        alerts: [{ status: 'firing', labels: { alertname, model_name: 'churn-model' } }],
+      });
     }
     // Nothing of the Watchdog or of the suppressed alerts went to PagerDuty, Slack or the control plane.
     expect(received().filter((r) => /case (watchdog|a-backlog|errors-staging|latency-warning)\b/.test(JSON.stringify(r.body)))).toEqual([]);
@@ -421,14 +570,32 @@ describe('Alertmanager running this configuration', () => {
 });
 
 describe('Grafana dashboards', () => {
-  interface Target { expr?: string; refId?: string; datasource?: { type?: string; uid?: string } }
-  interface Panel { id: number; type: string; title: string; gridPos?: object; datasource?: { type?: string; uid?: string }; targets?: Target[]; panels?: Panel[] }
+  interface Target {
+    expr?: string;
+    refId?: string;
+    datasource?: { type?: string; uid?: string };
+  }
+  interface Panel {
+    id: number;
+    type: string;
+    title: string;
+    gridPos?: object;
+    datasource?: { type?: string; uid?: string };
+    targets?: Target[];
+    panels?: Panel[];
+  }
   interface Dashboard {
-    uid: string; title: string; schemaVersion: number; panels: Panel[];
+    uid: string;
+    title: string;
+    schemaVersion: number;
+    panels: Panel[];
     templating: { list: { name: string; type: string; query: unknown }[] };
     annotations?: { list: { expr?: string }[] };
   }
-  const files = fs.readdirSync(path.join(MON, 'grafana')).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(path.join(MON, 'grafana'))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const load = (f: string) => JSON.parse(fs.readFileSync(path.join(MON, 'grafana', f), 'utf8')) as Dashboard;
   const flat = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...flat(p.panels ?? [])]);
   const isPrometheusDs = (ds?: { type?: string; uid?: string }) => Boolean(ds && ds.type === 'prometheus' && ds.uid);
@@ -476,11 +643,20 @@ describe('Grafana dashboards', () => {
   });
 
   it('every dashboard query is valid PromQL (promtool check rules on them as recording rules)', async () => {
-    const all = files.flatMap((f) => { const d = load(f); return exprsOf(d).map((e) => ({ ...e, expr: substitute(e.expr, d) })); });
+    const all = files.flatMap((f) => {
+      const d = load(f);
+      return exprsOf(d).map((e) => ({ ...e, expr: substitute(e.expr, d) }));
+    });
     expect(all.length).toBeGreaterThan(30);
     for (const e of all) expect({ where: e.where, leftover: /\$/.test(e.expr) }).toEqual({ where: e.where, leftover: false });
     const file = path.join(tmp, 'dashboard-exprs.rules.yml');
-    fs.writeFileSync(file, yaml.dump({ groups: [{ name: 'dashboard-exprs', rules: all.map((e, i) => ({ record: `dashboard:expr_${i}:check`, expr: e.expr })) }] }, { lineWidth: -1 }));
+    fs.writeFileSync(
+      file,
+      yaml.dump(
+        { groups: [{ name: 'dashboard-exprs', rules: all.map((e, i) => ({ record: `dashboard:expr_${i}:check`, expr: e.expr })) }] },
+        { lineWidth: -1 },
+      ),
+    );
     const r = await exec('promtool', ['check', 'rules', file]);
     if (r.code !== 0) {
       const lines = all.map((e, i) => `${i}: ${e.where}: ${e.expr}`).join('\n');

@@ -39,7 +39,13 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
   });
 
   it('records a failing job with its error', async () => {
-    const job = { name: 'failing-test', cron: '0 * * * *', run: async () => { throw new Error('backup bucket unreachable'); } };
+    const job = {
+      name: 'failing-test',
+      cron: '0 * * * *',
+      run: async () => {
+        throw new Error('backup bucket unreachable');
+      },
+    };
     await a.app.get(JobSchedulerService).tick(job, new Date('2026-11-23T10:00:00Z'));
     const [row] = await a.app.get(DataSource).query(`SELECT status, error FROM job_runs WHERE job_name = 'failing-test'`);
     expect(row).toEqual({ status: 'failed', error: 'backup bucket unreachable' });
@@ -48,7 +54,13 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
   it('exports runs per job and status, and the last success, which survives a restart', async () => {
     const sched = a.app.get(JobSchedulerService);
     let fail = false;
-    const job = { name: 'metrics-test', cron: '0 * * * *', run: async () => { if (fail) throw new Error('S3 unreachable'); } };
+    const job = {
+      name: 'metrics-test',
+      cron: '0 * * * *',
+      run: async () => {
+        if (fail) throw new Error('S3 unreachable');
+      },
+    };
     sched.register(job);
     const runs = (status: string) => metric(a, 'churn_scheduled_job_runs_total', `job_name="metrics-test",status="${status}"`);
     const lastSuccess = () => metric(a, 'churn_scheduled_job_last_success_timestamp_seconds', 'job_name="metrics-test"');
@@ -98,9 +110,16 @@ describe('scheduled jobs across replicas (real Postgres)', () => {
     );
     const adopted = await Promise.all([a.app.get(JobSchedulerService).adoptExpired(), b.app.get(JobSchedulerService).adoptExpired()]);
     expect(adopted.filter(Boolean)).toHaveLength(1);
-    await eventually(async () => (await db.query(`SELECT status FROM job_runs WHERE job_name = 'adopt-test' AND scheduled_for = '2026-11-23T10:00:00Z'`))[0].status === 'succeeded', 10_000, 'the adopted run to finish');
+    await eventually(
+      async () =>
+        (await db.query(`SELECT status FROM job_runs WHERE job_name = 'adopt-test' AND scheduled_for = '2026-11-23T10:00:00Z'`))[0].status === 'succeeded',
+      10_000,
+      'the adopted run to finish',
+    );
     expect(runs).toBe(1);
-    const rows = await db.query(`SELECT to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') AS slot, status, instance, attempts FROM job_runs WHERE job_name = 'adopt-test' ORDER BY scheduled_for`);
+    const rows = await db.query(
+      `SELECT to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') AS slot, status, instance, attempts FROM job_runs WHERE job_name = 'adopt-test' ORDER BY scheduled_for`,
+    );
     expect(rows.map((r: { slot: string; status: string; attempts: number }) => [r.slot, r.status, r.attempts])).toEqual([
       ['10:00', 'succeeded', 2],
       ['11:00', 'running', 1],

@@ -1,8 +1,9 @@
 import * as http from 'node:http';
+import type { Json } from './json';
 
 export interface FakeKubernetes {
   url: string;
-  jobs: Map<string, any>;
+  jobs: Map<string, Json>;
   deleted: string[];
   requests: string[];
   close(): Promise<void>;
@@ -12,8 +13,13 @@ export interface FakeKubernetes {
  * A local stand-in for the Kubernetes API server, at the HTTP level: stores Jobs, reports a Job
  * Complete (or Failed) after `pollsUntilDone` reads, lists its pod and serves the pod's log.
  */
-export async function startFakeKubernetes(opts: { token: string; podLog: (jobName: string) => string; pollsUntilDone: number; outcome: 'Complete' | 'Failed' }): Promise<FakeKubernetes> {
-  const jobs = new Map<string, any>();
+export async function startFakeKubernetes(opts: {
+  token: string;
+  podLog: (jobName: string) => string;
+  pollsUntilDone: number;
+  outcome: 'Complete' | 'Failed';
+}): Promise<FakeKubernetes> {
+  const jobs = new Map<string, Json>();
   const reads = new Map<string, number>();
   const deleted: string[] = [];
   const requests: string[] = [];
@@ -60,7 +66,12 @@ export async function startFakeKubernetes(opts: { token: string; podLog: (jobNam
       if (req.method === 'GET' && (m = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/))) {
         const selector = url.searchParams.get('labelSelector') ?? '';
         const items = [...jobs.values()]
-          .filter((j) => selector.split(',').every((kv) => { const [k, v] = kv.split('='); return j.metadata.labels?.[k] === v; }))
+          .filter((j) =>
+            selector.split(',').every((kv) => {
+              const [k, v] = kv.split('=');
+              return j.metadata.labels?.[k] === v;
+            }),
+          )
           .map((j) => ({
             metadata: { name: `${j.metadata.name}-pod`, namespace: m![1], labels: j.metadata.labels },
             status: { containerStatuses: [{ name: 'trainer', state: { terminated: { exitCode: opts.outcome === 'Complete' ? 0 : 1 } } }] },

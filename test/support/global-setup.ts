@@ -33,7 +33,20 @@ export default async function globalSetup(): Promise<void> {
   for (const seed of [42, 7]) {
     const out = await run(
       path.join(ROOT, '.venv/bin/python'),
-      ['-m', 'trainer.train', '--tracking-uri', mlflowUri, '--model-name', MODEL_NAME, '--seed', String(seed), '--n-customers', '8000', '--output-dir', path.join(tmpDir, `trained-${seed}`)],
+      [
+        '-m',
+        'trainer.train',
+        '--tracking-uri',
+        mlflowUri,
+        '--model-name',
+        MODEL_NAME,
+        '--seed',
+        String(seed),
+        '--n-customers',
+        '8000',
+        '--output-dir',
+        path.join(tmpDir, `trained-${seed}`),
+      ],
       { cwd: ROOT },
     );
     trained.push(JSON.parse(out.trim().split('\n').pop()!));

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { testEnv } from './test-env';
+import type { Json } from './json';
 
 const FILES = ['model.onnx', 'signature.json', 'test_vectors.json', 'reference_profile.json'];
 
-async function mlflow(method: string, path: string, body?: unknown): Promise<any> {
+async function mlflow(method: string, path: string, body?: unknown): Promise<Json> {
   const res = await fetch(`${testEnv().mlflowUri}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -14,7 +15,7 @@ async function mlflow(method: string, path: string, body?: unknown): Promise<any
   return text ? JSON.parse(text) : {};
 }
 
-export function mlflowGet(path: string): Promise<any> {
+export function mlflowGet(path: string): Promise<Json> {
   return mlflow('GET', path);
 }
 
@@ -54,8 +55,12 @@ export async function registerEditedCopy(fromVersion: string, edit: (files: Map<
  */
 export async function copyVersionTo(targetUri: string, fromVersion: string): Promise<string> {
   const { modelName, mlflowUri } = testEnv();
-  const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${targetUri}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const call = async (method: string, path: string, body?: unknown): Promise<Json> => {
+    const res = await fetch(`${targetUri}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     if (!res.ok && !(res.status === 400 && text.includes('RESOURCE_ALREADY_EXISTS'))) throw new Error(`MLflow ${method} ${path} -> ${res.status}: ${text}`);
     return text ? JSON.parse(text) : {};

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { freePort, stopGroup, waitForHttp } from './processes';
+import type { Json } from './json';
 
 /**
  * A local monitoring stack for tests: temp copies of the REAL monitoring/ configuration, rewritten only where a
@@ -13,7 +14,8 @@ import { freePort, stopGroup, waitForHttp } from './processes';
  */
 
 // js-yaml ships with @nestjs/swagger and @kubernetes/client-node (no types of its own here).
-export const yaml = require('js-yaml') as { load(text: string): unknown; dump(value: unknown, opts?: object): string };
+import yaml from 'js-yaml';
+export { yaml };
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MON = path.join(ROOT, 'monitoring');
@@ -36,7 +38,7 @@ export interface Received {
   path: string;
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body ({} when empty or not JSON; see raw). */
-  body: any;
+  body: Json;
   raw: string;
   /** Date.now() when it arrived. */
   at: number;
@@ -57,7 +59,7 @@ export async function startFakeEndpoint(reply: Reply = () => ({ status: 200, bod
     let raw = '';
     req.on('data', (d) => (raw += d));
     req.on('end', () => {
-      let body: any = {};
+      let body: Json = {};
       try {
         body = JSON.parse(raw || '{}');
       } catch {
@@ -74,7 +76,11 @@ export async function startFakeEndpoint(reply: Reply = () => ({ status: 200, bod
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     received,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -111,11 +117,16 @@ export interface LocalAlertmanagerOptions {
   timings?: { groupWait: string; groupInterval: string };
 }
 
-interface RouteNode { group_wait?: string; group_interval?: string; routes?: RouteNode[]; [k: string]: unknown }
+interface RouteNode {
+  group_wait?: string;
+  group_interval?: string;
+  routes?: RouteNode[];
+  [k: string]: unknown;
+}
 interface AlertmanagerConfig {
   global: Record<string, unknown>;
   route: RouteNode;
-  receivers: { name: string; webhook_configs?: Record<string, any>[]; [k: string]: unknown }[];
+  receivers: { name: string; webhook_configs?: Record<string, Json>[]; [k: string]: unknown }[];
   [k: string]: unknown;
 }
 
@@ -155,7 +166,11 @@ export function writeLocalAlertmanagerConfig(opts: LocalAlertmanagerOptions): { 
     walk(local.route, true);
   }
   const file = path.join(opts.dir, 'alertmanager.yml');
-  fs.writeFileSync(file, `# Local copy of ${path.relative(ROOT, ALERTMANAGER_YML)} for a test (see test/support/monitoring-stack.ts).\n` + yaml.dump(local, { lineWidth: -1, noRefs: true }));
+  fs.writeFileSync(
+    file,
+    `# Local copy of ${path.relative(ROOT, ALERTMANAGER_YML)} for a test (see test/support/monitoring-stack.ts).\n` +
+      yaml.dump(local, { lineWidth: -1, noRefs: true }),
+  );
   return { file, real, local };
 }
 
@@ -163,7 +178,7 @@ export function writeLocalAlertmanagerConfig(opts: LocalAlertmanagerOptions): { 
 export function changedPaths(a: unknown, b: unknown, at = ''): string[] {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
     const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-    return [...keys].flatMap((k) => changedPaths((a as any)[k], (b as any)[k], Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k));
+    return [...keys].flatMap((k) => changedPaths((a as Json)[k], (b as Json)[k], Array.isArray(a) ? `${at}[${k}]` : at ? `${at}.${k}` : k));
   }
   return a === b ? [] : [at];
 }
@@ -195,8 +210,11 @@ export interface LocalPrometheusOptions {
  * targets, the Alertmanager, and every non-zero `for:` through shortenFor. Expressions, labels and annotations are
  * untouched. Returns the config file and what each `for:` became.
  */
-export function writeLocalPrometheusConfig(opts: LocalPrometheusOptions): { file: string; forChanges: { alert: string; severity: string; from: string; to: string }[] } {
-  const cfg = loadYaml<any>(PROMETHEUS_YML);
+export function writeLocalPrometheusConfig(opts: LocalPrometheusOptions): {
+  file: string;
+  forChanges: { alert: string; severity: string; from: string; to: string }[];
+} {
+  const cfg = loadYaml<Json>(PROMETHEUS_YML);
   cfg.global = { ...cfg.global, scrape_interval: opts.interval, scrape_timeout: opts.interval, evaluation_interval: opts.interval };
   cfg.alerting.alertmanagers = [{ api_version: 'v2', static_configs: [{ targets: [opts.alertmanagerTarget] }] }];
   const jobs = cfg.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[];
@@ -221,7 +239,10 @@ export function writeLocalPrometheusConfig(opts: LocalPrometheusOptions): { file
     }
     const target = path.resolve(opts.dir, ref);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, `# Copy of ${path.relative(ROOT, source)} with shortened for: durations (test).\n` + yaml.dump(rules, { lineWidth: -1, noRefs: true }));
+    fs.writeFileSync(
+      target,
+      `# Copy of ${path.relative(ROOT, source)} with shortened for: durations (test).\n` + yaml.dump(rules, { lineWidth: -1, noRefs: true }),
+    );
   }
   const file = path.join(opts.dir, 'prometheus.yml');
   fs.writeFileSync(file, `# Local copy of ${path.relative(ROOT, PROMETHEUS_YML)} for a test.\n` + yaml.dump(cfg, { lineWidth: -1, noRefs: true }));
@@ -301,12 +322,7 @@ export async function startPrometheus(configFile: string, dir: string, port: num
   return startManaged(
     'prometheus',
     'prometheus',
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'prom-data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=info',
-    ],
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'prom-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=info'],
     `http://127.0.0.1:${port}`,
     path.join(dir, 'prometheus.log'),
     30_000,

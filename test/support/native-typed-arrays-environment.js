@@ -3,7 +3,19 @@
 // fail. This environment hands the test context the host's constructors, as in a normal Node process.
 const { TestEnvironment } = require('jest-environment-node');
 
-const SHARED = ['ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
+const SHARED = [
+  'ArrayBuffer',
+  'Uint8Array',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+];
 
 class NativeTypedArraysEnvironment extends TestEnvironment {
   constructor(config, context) {

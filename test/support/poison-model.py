@@ -3,6 +3,7 @@
 Models a challenger that passes its test vectors (all below the limit) but fails on real traffic.
 Usage: poison-model.py IN.onnx OUT.onnx LIMIT
 """
+
 import sys
 
 import numpy as np
@@ -14,13 +15,17 @@ model = onnx.load(src)
 graph = model.graph
 producer = next(n for n in graph.node if "probabilities" in n.output)
 producer.output[list(producer.output).index("probabilities")] = "probabilities_ok"
-graph.initializer.extend([
-    numpy_helper.from_array(np.array([[limit]], dtype=np.float32), "poison_limit"),
-    numpy_helper.from_array(np.array([[np.nan]], dtype=np.float32), "poison_nan"),
-])
-graph.node.extend([
-    helper.make_node("Greater", ["monthly_charges", "poison_limit"], ["poison_mask"]),
-    helper.make_node("Where", ["poison_mask", "poison_nan", "probabilities_ok"], ["probabilities"]),
-])
+graph.initializer.extend(
+    [
+        numpy_helper.from_array(np.array([[limit]], dtype=np.float32), "poison_limit"),
+        numpy_helper.from_array(np.array([[np.nan]], dtype=np.float32), "poison_nan"),
+    ]
+)
+graph.node.extend(
+    [
+        helper.make_node("Greater", ["monthly_charges", "poison_limit"], ["poison_mask"]),
+        helper.make_node("Where", ["poison_mask", "poison_nan", "probabilities_ok"], ["probabilities"]),
+    ]
+)
 onnx.checker.check_model(model)
 onnx.save(model, dst)

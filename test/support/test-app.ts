@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { runMigrations } from '../../src/database/migrations';
 import { testEnv } from './test-env';
+import type { Json } from './json';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -61,14 +62,14 @@ export async function startTestApp(opts: { name: string; databaseUrl?: string; e
   return { app, url: `http://127.0.0.1:${address.port}`, adminKey: ADMIN_KEY, databaseUrl, dataDir, close: () => app.close() };
 }
 
-export interface HttpResult<T = any> {
+export interface HttpResult<T = Json> {
   status: number;
   headers: Headers;
   body: T;
 }
 
 /** JSON over real HTTP. */
-export async function http<T = any>(method: string, url: string, opts: { key?: string; body?: unknown; raw?: string } = {}): Promise<HttpResult<T>> {
+export async function http<T = Json>(method: string, url: string, opts: { key?: string; body?: unknown; raw?: string } = {}): Promise<HttpResult<T>> {
   const headers: Record<string, string> = {};
   if (opts.key) headers['x-api-key'] = opts.key;
   if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';

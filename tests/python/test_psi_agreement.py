@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from drift_reference import bin_labels, categorical_counts, evidently_psi, numeric_counts, psi  # noqa: E402
+
 from trainer.artifacts import PSI_EPS, numeric_bins  # noqa: E402
 
 NODE_ENTRY = ROOT / "dist" / "src" / "modules" / "drift" / "psi-stdin.js"
@@ -75,8 +76,8 @@ def test_ours_matches_numpy_to_1e_9():
     expected = [psi(r, c, PSI_EPS) for r, c in blocks]
     got = ours(blocks)
     diffs = np.abs(np.asarray(got) - np.asarray(expected))
-    print("numpy vs ours:", dict(zip(data, diffs.tolist())))
-    assert np.all(diffs <= 1e-9), dict(zip(data, diffs.tolist()))
+    print("numpy vs ours:", dict(zip(data, diffs.tolist(), strict=True)))
+    assert np.all(diffs <= 1e-9), dict(zip(data, diffs.tolist(), strict=True))
     assert got[1] < 0.01 and got[0] > 0.1  # sanity: no shift ≈ 0, a shift is visible
 
 

@@ -1,3 +1,4 @@
+import itertools
 import json
 import math
 import re
@@ -18,20 +19,41 @@ EXPECTED_SIGNATURE_INPUTS = [
     {"name": "support_calls", "type": "integer", "onnx_type": "float32", "minimum": 0, "maximum": 1000},
     {"name": "internet_service", "type": "string", "onnx_type": "string", "categories": ["DSL", "Fiber", "None"]},
     {"name": "contract", "type": "string", "onnx_type": "string", "categories": ["Month-to-month", "One year", "Two year"]},
-    {"name": "payment_method", "type": "string", "onnx_type": "string", "categories": ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"]},
+    {
+        "name": "payment_method",
+        "type": "string",
+        "onnx_type": "string",
+        "categories": ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"],
+    },
 ]
 
 
 def test_model_directory_holds_mlflow_model_and_sidecars(trained):
     names = {p.name for p in trained.output_dir.iterdir()}
     for required in (
-        "MLmodel", "model.pkl", "conda.yaml", "python_env.yaml", "requirements.txt",
-        "model.onnx", "signature.json", "test_vectors.json", "reference_profile.json", "code",
+        "MLmodel",
+        "model.pkl",
+        "conda.yaml",
+        "python_env.yaml",
+        "requirements.txt",
+        "model.onnx",
+        "signature.json",
+        "test_vectors.json",
+        "reference_profile.json",
+        "code",
     ):
         assert required in names, required
     evaluation = {p.name for p in (trained.output_dir / "evaluation").iterdir()}
-    assert {"pr_curve.png", "roc_curve.png", "confusion_matrix.json", "report.md", "report.html",
-            "candidates.json", "validation_report.md", "validation_report.json"} <= evaluation
+    assert {
+        "pr_curve.png",
+        "roc_curve.png",
+        "confusion_matrix.json",
+        "report.md",
+        "report.html",
+        "candidates.json",
+        "validation_report.md",
+        "validation_report.json",
+    } <= evaluation
     assert (trained.output_dir / "evaluation" / "pr_curve.png").read_bytes()[:4] == b"\x89PNG"
     cm = json.loads((trained.output_dir / "evaluation" / "confusion_matrix.json").read_text())
     m = trained.metrics
@@ -104,18 +126,14 @@ def test_reference_profile_shape_and_bins(trained):
             assert list(block) == ["kind", "bin_edges", "shares", "ecdf"]
             edges = block["bin_edges"]
             assert 2 <= len(edges) <= 11 and len(block["shares"]) == len(edges) - 1, name
-            assert all(a < b for a, b in zip(edges, edges[1:])), name
-            values = (
-                trained.pipeline.predict_proba(train[list(FEATURES)])[:, 1]
-                if name == "score"
-                else train[name].to_numpy()
-            )
+            assert all(a < b for a, b in itertools.pairwise(edges)), name
+            values = trained.pipeline.predict_proba(train[list(FEATURES)])[:, 1] if name == "score" else train[name].to_numpy()
             assert edges[0] == values.min() and edges[-1] == values.max(), name
             assert block["shares"] == bin_shares(values, edges), name
             grid, cdf = block["ecdf"]["grid"], block["ecdf"]["cdf"]
             assert 2 <= len(grid) <= 101 and len(cdf) == len(grid), name
             assert grid[0] == values.min() and grid[-1] == values.max() and cdf[-1] == 1.0, name
-            assert all(a < b for a, b in zip(grid, grid[1:])), name
+            assert all(a < b for a, b in itertools.pairwise(grid)), name
             assert cdf == [float(np.mean(values <= g)) for g in grid], name
         else:
             assert name in CATEGORICAL_FEATURES
@@ -131,7 +149,7 @@ def test_numeric_bins_rule_last_bin_includes_max():
     values = np.array([0, 0, 0, 0, 1, 1, 2, 5, 5, 9], dtype=float)
     edges, shares = numeric_bins(values)
     assert edges[0] == 0 and edges[-1] == 9
-    assert all(a < b for a, b in zip(edges, edges[1:]))
+    assert all(a < b for a, b in itertools.pairwise(edges))
     assert math.isclose(sum(shares), 1.0)
     assert bin_shares(np.array([9.0]), edges)[-1] == 1.0
     assert bin_shares(np.array([0.0]), edges)[0] == 1.0

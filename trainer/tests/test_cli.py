@@ -12,11 +12,39 @@ from trainer import train
 from trainer.data import generate_customers, write_customers
 
 REPO = Path(__file__).resolve().parents[2]
-RESULT_KEYS = ["event", "status", "run_id", "model_name", "version", "model_sha256", "artifact_uri",
-               "output_dir", "model_family", "metrics", "gates", "gates_passed", "champion",
-               "validation", "duration_seconds"]
-METRIC_KEYS = {"roc_auc", "pr_auc", "precision_at_50", "precision", "recall", "brier", "accuracy",
-               "onnx_parity_max_abs_diff", "train_rows", "holdout_rows", "tn", "fp", "fn", "tp"}
+RESULT_KEYS = [
+    "event",
+    "status",
+    "run_id",
+    "model_name",
+    "version",
+    "model_sha256",
+    "artifact_uri",
+    "output_dir",
+    "model_family",
+    "metrics",
+    "gates",
+    "gates_passed",
+    "champion",
+    "validation",
+    "duration_seconds",
+]
+METRIC_KEYS = {
+    "roc_auc",
+    "pr_auc",
+    "precision_at_50",
+    "precision",
+    "recall",
+    "brier",
+    "accuracy",
+    "onnx_parity_max_abs_diff",
+    "train_rows",
+    "holdout_rows",
+    "tn",
+    "fp",
+    "fn",
+    "tp",
+}
 PHASES = ["load_data", "validate", "features", "train", "evaluate", "export"]
 
 
@@ -25,7 +53,11 @@ def _run(*args: str, env_extra=None, timeout=180) -> subprocess.CompletedProcess
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "trainer.train", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -37,8 +69,7 @@ def _lines(proc):
 
 def test_no_register_protocol_and_files(tmp_path):
     out = tmp_path / "model"
-    proc = _run("--no-register", "--n-customers", "3000", "--seed", "7", "--output-dir", str(out),
-                "--model-family", "hist_gradient_boosting")
+    proc = _run("--no-register", "--n-customers", "3000", "--seed", "7", "--output-dir", str(out), "--model-family", "hist_gradient_boosting")
     assert proc.returncode == 0, proc.stderr
     lines = _lines(proc)
     phases = [obj for obj in lines if obj["event"] == "phase"]
@@ -77,8 +108,7 @@ def test_mlflow_pyfunc_answers_probabilities_in_a_fresh_process(trained, tmp_pat
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["MLFLOW_TRACKING_URI"] = (tmp_path / "mlruns").as_uri()
-    proc = subprocess.run([sys.executable, "-c", script, str(trained.output_dir)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script, str(trained.output_dir)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["shape"][1] == 2 and out["diff"] <= 1e-12
@@ -87,8 +117,7 @@ def test_mlflow_pyfunc_answers_probabilities_in_a_fresh_process(trained, tmp_pat
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_file_data_source(tmp_path, suffix):
     path = write_customers(generate_customers(3000, 11), tmp_path / f"customers{suffix}")
-    proc = _run("--no-register", "--data-source", str(path), "--model-family", "logistic_regression",
-                "--output-dir", str(tmp_path / "m"))
+    proc = _run("--no-register", "--data-source", str(path), "--model-family", "logistic_regression", "--output-dir", str(tmp_path / "m"))
     assert proc.returncode == 0, proc.stderr
     result = _lines(proc)[-1]
     assert result["status"] == "succeeded"
@@ -172,16 +201,16 @@ def test_export_failure_exits_4(tmp_path, monkeypatch, capsys, caplog):
         raise RuntimeError("converter exploded")
 
     monkeypatch.setattr(trainer.pipeline, "to_onnx_bytes", boom)
-    code = train.main(["--no-register", "--n-customers", "1000", "--model-family",
-                       "logistic_regression", "--output-dir", str(tmp_path / "m")])
+    code = train.main(["--no-register", "--n-customers", "1000", "--model-family", "logistic_regression", "--output-dir", str(tmp_path / "m")])
     assert code == train.EXIT_PARITY
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["event"] == "error" and "converter exploded" in last["error"]
 
 
 def test_parity_gate_failure_is_reported_not_fatal(tmp_path, capsys):
-    code = train.main(["--no-register", "--n-customers", "1000", "--model-family",
-                       "logistic_regression", "--gate-parity", "0", "--output-dir", str(tmp_path / "m")])
+    code = train.main(
+        ["--no-register", "--n-customers", "1000", "--model-family", "logistic_regression", "--gate-parity", "0", "--output-dir", str(tmp_path / "m")]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     parity = next(g for g in result["gates"] if g["name"] == "onnx_parity")

@@ -95,8 +95,7 @@ def test_churn_follows_the_documented_drivers(customers):
 
 def test_no_single_column_leaks_the_label(customers):
     y = customers["churned"].to_numpy()
-    for col in (*NUMERIC_FEATURES, "usage_last_3m_gb", "usage_prev_3m_gb", "usage_trend",
-                "active_months_last_6"):
+    for col in (*NUMERIC_FEATURES, "usage_last_3m_gb", "usage_prev_3m_gb", "usage_trend", "active_months_last_6"):
         auc = roc_auc_score(y, customers[col].to_numpy())
         assert max(auc, 1 - auc) < 0.8, col
 
@@ -119,16 +118,19 @@ def test_file_round_trip(tmp_path, suffix):
     path = write_customers(df, tmp_path / f"customers{suffix}")
     back = read_customers(path)
     assert validate(back).passed
-    pd.testing.assert_frame_equal(normalize(back)[list(COLUMNS)], normalize(df)[list(COLUMNS)],
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(normalize(back)[list(COLUMNS)], normalize(df)[list(COLUMNS)], check_dtype=False)
     assert (back["internet_service"] == "None").any()  # "None" stays a category, not NaN
 
 
 def test_generate_cli(tmp_path):
     out = tmp_path / "c.parquet"
-    proc = subprocess.run([sys.executable, "-m", "trainer.generate", "--n-customers", "300",
-                           "--seed", "5", "--out", str(out)], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainer.generate", "--n-customers", "300", "--seed", "5", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["rows"] == 300 and Path(info["path"]) == out.resolve()

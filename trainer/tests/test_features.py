@@ -29,13 +29,15 @@ def _graph(session, df):
 
 def _random_frame(n, seed, unknown_share=0.0):
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "age": rng.integers(18, 101, n),
-        "tenure_months": rng.integers(0, 601, n),
-        "monthly_charges": np.round(rng.uniform(0.01, 10000, n), 2),
-        "total_charges": np.round(rng.uniform(0, 1e7, n), 2),
-        "support_calls": rng.integers(0, 1001, n),
-    })
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 101, n),
+            "tenure_months": rng.integers(0, 601, n),
+            "monthly_charges": np.round(rng.uniform(0.01, 10000, n), 2),
+            "total_charges": np.round(rng.uniform(0, 1e7, n), 2),
+            "support_calls": rng.integers(0, 1001, n),
+        }
+    )
     for name, cats in CATEGORIES.items():
         values = rng.choice(np.array(cats + ("Other",), dtype=object), n)
         df[name] = np.where(rng.random(n) < unknown_share, "Other", values)
@@ -62,10 +64,18 @@ def test_graph_equals_numpy_on_edge_inputs(session):
     for tenure in (0, 1, 2, 3, 5, 6, 11, 12, 23, 24, 47, 48, 72, 600):
         for total in (0.0, 0.01, 19.99, 1e7):
             for monthly in (0.01, 18.25, 118.75, 10000.0):
-                rows.append({"age": 18, "tenure_months": tenure, "monthly_charges": monthly,
-                             "total_charges": total, "support_calls": tenure % 7,
-                             "internet_service": "Fiber", "contract": "Month-to-month",
-                             "payment_method": "Electronic check"})
+                rows.append(
+                    {
+                        "age": 18,
+                        "tenure_months": tenure,
+                        "monthly_charges": monthly,
+                        "total_charges": total,
+                        "support_calls": tenure % 7,
+                        "internet_service": "Fiber",
+                        "contract": "Month-to-month",
+                        "payment_method": "Electronic check",
+                    }
+                )
     for name, cats in CATEGORIES.items():
         for value in (*cats, "", "fiber", "Unknown"):
             row = dict(rows[0])
@@ -79,18 +89,41 @@ def test_graph_equals_numpy_on_edge_inputs(session):
 
 
 def test_feature_values_follow_their_definitions():
-    df = pd.DataFrame([
-        {"age": 30, "tenure_months": 0, "monthly_charges": 50.0, "total_charges": 0.0,
-         "support_calls": 4, "internet_service": "Fiber", "contract": "Month-to-month",
-         "payment_method": "Electronic check"},
-        {"age": 70, "tenure_months": 24, "monthly_charges": 60.0, "total_charges": 1200.0,
-         "support_calls": 0, "internet_service": "None", "contract": "Two year",
-         "payment_method": "Credit card (automatic)"},
-        {"age": 40, "tenure_months": 10, "monthly_charges": 20.0, "total_charges": 150.0,
-         "support_calls": 1, "internet_service": "Satellite", "contract": "Weekly",
-         "payment_method": "Cash"},
-    ])
-    f = dict(zip(FEATURE_NAMES, engineer_features(df).T))
+    df = pd.DataFrame(
+        [
+            {
+                "age": 30,
+                "tenure_months": 0,
+                "monthly_charges": 50.0,
+                "total_charges": 0.0,
+                "support_calls": 4,
+                "internet_service": "Fiber",
+                "contract": "Month-to-month",
+                "payment_method": "Electronic check",
+            },
+            {
+                "age": 70,
+                "tenure_months": 24,
+                "monthly_charges": 60.0,
+                "total_charges": 1200.0,
+                "support_calls": 0,
+                "internet_service": "None",
+                "contract": "Two year",
+                "payment_method": "Credit card (automatic)",
+            },
+            {
+                "age": 40,
+                "tenure_months": 10,
+                "monthly_charges": 20.0,
+                "total_charges": 150.0,
+                "support_calls": 1,
+                "internet_service": "Satellite",
+                "contract": "Weekly",
+                "payment_method": "Cash",
+            },
+        ]
+    )
+    f = dict(zip(FEATURE_NAMES, engineer_features(df).T, strict=True))
     np.testing.assert_allclose(f["tenure_years"], [0, 2, 10 / 12], rtol=1e-6)
     np.testing.assert_array_equal(f["is_new_customer"], [1, 0, 0])
     np.testing.assert_array_equal(f["tenure_bucket"], [0, 3, 1])

@@ -35,11 +35,27 @@ def test_register_twice_and_download_over_rest(tmp_path):
     summaries = []
     for i in range(2):
         proc = subprocess.run(
-            [sys.executable, "-m", "trainer.train", "--tracking-uri", URI, "--model-name", name,
-             "--n-customers", "2000", "--model-family", "logistic_regression",
-             "--run-tag", "control_plane.training_run_id=it-123",
-             "--output-dir", str(tmp_path / f"m{i}")],
-            cwd=REPO, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "trainer.train",
+                "--tracking-uri",
+                URI,
+                "--model-name",
+                name,
+                "--n-customers",
+                "2000",
+                "--model-family",
+                "logistic_regression",
+                "--run-tag",
+                "control_plane.training_run_id=it-123",
+                "--output-dir",
+                str(tmp_path / f"m{i}"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
         lines = [json.loads(line) for line in proc.stdout.strip().splitlines()]
@@ -48,25 +64,22 @@ def test_register_twice_and_download_over_rest(tmp_path):
     assert [s["version"] for s in summaries] == ["1", "2"]
 
     for s in summaries:
-        uri = json.loads(
-            _get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=s["version"])
-        )["artifact_uri"]
+        uri = json.loads(_get("/api/2.0/mlflow/model-versions/get-download-uri", name=name, version=s["version"]))["artifact_uri"]
         assert uri == s["artifact_uri"] == f"{uri.rsplit('/', 1)[0]}/model"
         assert uri.startswith("mlflow-artifacts:/") and s["run_id"] in uri
-        version = json.loads(
-            _get("/api/2.0/mlflow/model-versions/get", name=name, version=s["version"])
-        )["model_version"]
+        version = json.loads(_get("/api/2.0/mlflow/model-versions/get", name=name, version=s["version"]))["model_version"]
         tags = {t["key"]: t["value"] for t in version["tags"]}
         assert tags == {
-            "model_sha256": s["model_sha256"], "signature_format": "1", "trainer": "reference",
+            "model_sha256": s["model_sha256"],
+            "signature_format": "1",
+            "trainer": "reference",
             "model_family": "logistic_regression",
             "gates_passed": "true" if s["gates_passed"] else "false",
         }
-        path = uri[len("mlflow-artifacts:/"):]
+        path = uri[len("mlflow-artifacts:/") :]
         listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts", path=path))
         files = {f["path"] for f in listing["files"]}
-        assert {"MLmodel", "model.onnx", "signature.json", "test_vectors.json",
-                "reference_profile.json"} <= files
+        assert {"MLmodel", "model.onnx", "signature.json", "test_vectors.json", "reference_profile.json"} <= files
         onnx_bytes = _get(f"/api/2.0/mlflow-artifacts/artifacts/{path}/model.onnx")
         assert hashlib.sha256(onnx_bytes).hexdigest() == tags["model_sha256"]
         run = json.loads(_get("/api/2.0/mlflow/runs/get", run_id=s["run_id"]))["run"]
@@ -75,13 +88,26 @@ def test_register_twice_and_download_over_rest(tmp_path):
         assert run_tags["model_sha256"] == s["model_sha256"]
         assert run_tags["control_plane.training_run_id"] == "it-123"
         metrics = {m["key"] for m in run["data"]["metrics"]}
-        assert {"roc_auc", "pr_auc", "precision_at_50", "brier", "onnx_parity_max_abs_diff",
-                "n_train_rows", "n_holdout_rows", "train_rows", "holdout_rows", "tn", "fp", "fn",
-                "tp", "recall", "precision", "accuracy"} <= metrics
-        listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts",
-                                  path=path.rsplit("/", 1)[0] + "/evaluation"))
-        assert {"pr_curve.png", "roc_curve.png", "confusion_matrix.json", "report.md"} <= {
-            f["path"] for f in listing["files"]}
+        assert {
+            "roc_auc",
+            "pr_auc",
+            "precision_at_50",
+            "brier",
+            "onnx_parity_max_abs_diff",
+            "n_train_rows",
+            "n_holdout_rows",
+            "train_rows",
+            "holdout_rows",
+            "tn",
+            "fp",
+            "fn",
+            "tp",
+            "recall",
+            "precision",
+            "accuracy",
+        } <= metrics
+        listing = json.loads(_get("/api/2.0/mlflow-artifacts/artifacts", path=path.rsplit("/", 1)[0] + "/evaluation"))
+        assert {"pr_curve.png", "roc_curve.png", "confusion_matrix.json", "report.md"} <= {f["path"] for f in listing["files"]}
 
 
 class _FlakyProxy:
@@ -104,9 +130,11 @@ class _FlakyProxy:
                     self.connection.close()
                     return
                 request = urllib.request.Request(
-                    upstream.rstrip("/") + self.path, data=body or None, method=self.command,
-                    headers={k: v for k, v in self.headers.items()
-                             if k.lower() not in ("host", "content-length", "connection")})
+                    upstream.rstrip("/") + self.path,
+                    data=body or None,
+                    method=self.command,
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")},
+                )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
                         status, headers, payload = response.status, response.headers, response.read()
@@ -142,13 +170,28 @@ def test_registration_survives_transient_client_errors(tmp_path):
     name = f"churn-flaky-{uuid.uuid4().hex[:8]}"
     proxy = _FlakyProxy(URI, "/experiments/get-by-name", failures=3)
     try:
-        env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-               "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0"}
+        env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0"}
         proc = subprocess.run(
-            [sys.executable, "-m", "trainer.train", "--tracking-uri", proxy.url, "--model-name", name,
-             "--n-customers", "2000", "--model-family", "logistic_regression",
-             "--output-dir", str(tmp_path / "m")],
-            cwd=REPO, capture_output=True, text=True, timeout=180, env=env,
+            [
+                sys.executable,
+                "-m",
+                "trainer.train",
+                "--tracking-uri",
+                proxy.url,
+                "--model-name",
+                name,
+                "--n-customers",
+                "2000",
+                "--model-family",
+                "logistic_regression",
+                "--output-dir",
+                str(tmp_path / "m"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
         )
     finally:
         proxy.close()

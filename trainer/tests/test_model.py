@@ -63,17 +63,18 @@ def test_model_sees_the_engineered_features(trained):
 def test_same_seed_same_model_bytes(trained_hgb, trained_hgb_again):
     np.testing.assert_array_equal(trained_hgb.holdout_scores, trained_hgb_again.holdout_scores)
     assert trained_hgb.model_sha256 == trained_hgb_again.model_sha256
-    assert (trained_hgb.output_dir / "model.onnx").read_bytes() == (
-        trained_hgb_again.output_dir / "model.onnx").read_bytes()
+    assert (trained_hgb.output_dir / "model.onnx").read_bytes() == (trained_hgb_again.output_dir / "model.onnx").read_bytes()
 
 
 def test_gates_operators():
     specs = gate_specs(0.6, 0.7, 0.4, 1e-5)
-    res = evaluate_gates(specs, {"pr_auc": 0.6, "roc_auc": 0.71, "precision_at_50": 0.5,
-                                 "onnx_parity_max_abs_diff": 1e-5})
+    res = evaluate_gates(specs, {"pr_auc": 0.6, "roc_auc": 0.71, "precision_at_50": 0.5, "onnx_parity_max_abs_diff": 1e-5})
     assert [(g["name"], g["op"], g["passed"]) for g in res] == [
-        ("pr_auc", ">", False), ("roc_auc", ">", True), ("precision_at_50", ">", True),
-        ("onnx_parity", "<=", True)]
+        ("pr_auc", ">", False),
+        ("roc_auc", ">", True),
+        ("precision_at_50", ">", True),
+        ("onnx_parity", "<=", True),
+    ]
 
 
 def test_precision_at_k_counts_the_top_rows():

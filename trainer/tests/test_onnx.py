@@ -4,8 +4,8 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
-from trainer.schema import FEATURES
 from trainer.onnx_export import OnnxScorer, max_abs_diff
+from trainer.schema import FEATURES
 
 from .conftest import load_json
 
@@ -22,9 +22,7 @@ EXPECTED_INPUTS = [
 
 
 def _session(trained):
-    return ort.InferenceSession(
-        str(trained.output_dir / "model.onnx"), providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(str(trained.output_dir / "model.onnx"), providers=["CPUExecutionProvider"])
 
 
 def test_one_input_per_feature_with_the_contract_types(trained):
@@ -68,8 +66,7 @@ def test_both_families_export(trained_lr, trained_hgb):
     assert trained_lr.model_family == "logistic_regression"
     assert trained_hgb.model_family == "hist_gradient_boosting"
     for result in (trained_lr, trained_hgb):
-        session = ort.InferenceSession(str(result.output_dir / "model.onnx"),
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(result.output_dir / "model.onnx"), providers=["CPUExecutionProvider"])
         assert [(i.name, i.type) for i in session.get_inputs()] == EXPECTED_INPUTS
 
 

@@ -39,8 +39,7 @@ def test_generated_data_passes(good):
         (lambda d: d.assign(churned=d["churned"].where(d.index != 7, 2)), "label_values"),
         (lambda d: d.assign(churned=0), "class_balance"),
         (lambda d: d.assign(churned=(d.index < 10).astype(int)), "class_balance"),  # 1% minority
-        (lambda d: d.assign(customer_id=d["customer_id"].where(d.index != 9, d["customer_id"][0])),
-         "unique_customer_id"),
+        (lambda d: d.assign(customer_id=d["customer_id"].where(d.index != 9, d["customer_id"][0])), "unique_customer_id"),
     ],
 )
 def test_each_check_fails_on_a_crafted_frame(good, mutate, check):

@@ -35,12 +35,15 @@ export class AccessPolicyCheck implements OnModuleInit {
         if (source === undefined) problems.push(`${where} has no @ModelScoped`);
         if (source?.kind === 'param') {
           const path = `${Reflect.getMetadata(PATH_METADATA, controller) ?? ''}/${[route].flat().join('/')}`;
-          if (!path.split('/').includes(`:${source.name}`)) problems.push(`${where} takes its model from path parameter :${source.name}, which ${path} does not have`);
+          if (!path.split('/').includes(`:${source.name}`))
+            problems.push(`${where} takes its model from path parameter :${source.name}, which ${path} does not have`);
         }
       }
     }
     if (problems.length) {
-      throw new Error(`Access policy: ${problems.join('; ')}. Declare @Public(), or @Roles(...) and @ModelScoped(ModelFrom....) (src/common/auth/access-policy.ts).`);
+      throw new Error(
+        `Access policy: ${problems.join('; ')}. Declare @Public(), or @Roles(...) and @ModelScoped(ModelFrom....) (src/common/auth/access-policy.ts).`,
+      );
     }
   }
 }

@@ -47,9 +47,19 @@ export class ApiKeysController {
 
   @Post()
   @ApiCreatedResponse({ description: 'The key is returned once, in `key`; only its hash is stored' })
-  async create(@Body() body: CreateApiKeyDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<ApiKeyView & { key: string }> {
+  async create(
+    @Body() body: CreateApiKeyDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<ApiKeyView & { key: string }> {
     return this.keys.createAudited(
-      { name: body.name, role: body.role, modelName: body.model_name ?? null, expiresAt: body.expires_at ? new Date(body.expires_at) : null, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
+      {
+        name: body.name,
+        role: body.role,
+        modelName: body.model_name ?? null,
+        expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+        rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+      },
       principal,
       req.id,
     );

@@ -67,7 +67,15 @@ export class ApiKeysService {
   /** Creates a key for an admin over the API; the creation (never the secret) is audited. */
   async createAudited(input: CreateKeyInput, actor: Principal, requestId?: string): Promise<ApiKeyView & { key: string }> {
     const { key, record } = await this.create(input);
-    await this.audit?.record({ actorKeyId: actor.keyId, action: 'api_key.created', targetType: 'api_key', targetId: record.id, modelName: record.modelName, after: { name: record.name, role: record.role, model_name: record.modelName, expires_at: record.expiresAt }, requestId: requestId ?? null });
+    await this.audit?.record({
+      actorKeyId: actor.keyId,
+      action: 'api_key.created',
+      targetType: 'api_key',
+      targetId: record.id,
+      modelName: record.modelName,
+      after: { name: record.name, role: record.role, model_name: record.modelName, expires_at: record.expiresAt },
+      requestId: requestId ?? null,
+    });
     return { ...toKeyView(record), key };
   }
 
@@ -83,7 +91,16 @@ export class ApiKeysService {
     row.revokedAt = new Date();
     await this.keys.save(row);
     this.cache.delete(id);
-    await this.audit?.record({ actorKeyId: actor.keyId, action: 'api_key.revoked', targetType: 'api_key', targetId: id, modelName: row.modelName, before: { state: 'active' }, after: { state: 'revoked' }, requestId: requestId ?? null });
+    await this.audit?.record({
+      actorKeyId: actor.keyId,
+      action: 'api_key.revoked',
+      targetType: 'api_key',
+      targetId: id,
+      modelName: row.modelName,
+      before: { state: 'active' },
+      after: { state: 'revoked' },
+      requestId: requestId ?? null,
+    });
     return toKeyView(row);
   }
 

@@ -74,6 +74,8 @@ export class ServiceUnavailableError extends AppError {
 
 export class MethodNotAllowedError extends AppError {
   constructor(method: string, path: string, allowed: string[]) {
-    super(HttpStatus.METHOD_NOT_ALLOWED, ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${path}; use ${allowed.join(', ')}.`, undefined, { allow: allowed.join(', ') });
+    super(HttpStatus.METHOD_NOT_ALLOWED, ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${path}; use ${allowed.join(', ')}.`, undefined, {
+      allow: allowed.join(', '),
+    });
   }
 }

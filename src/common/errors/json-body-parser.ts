@@ -10,7 +10,7 @@ export function parseJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parse(request, body as string, (err: Error | null, value?: unknown) => {
+    void parse(request, body as string, (err: Error | null, value?: unknown) => {
       if (!err) return done(null, value);
       const message = String(body).length === 0 ? 'a JSON body is required; this one is empty' : `the body is not valid JSON (${err.message})`;
       done(new ValidationFailedError([{ field: 'body', message }]), undefined);

@@ -5,7 +5,13 @@ import { toProblem } from './problem-details.filter';
 describe('toProblem', () => {
   it('keeps our code, detail and field errors', () => {
     const { problem } = toProblem(new ValidationFailedError([{ field: 'age', message: 'must be <= 100' }]), '/predict', 'r1');
-    expect(problem).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', instance: '/predict', request_id: 'r1', errors: [{ field: 'age', message: 'must be <= 100' }] });
+    expect(problem).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      instance: '/predict',
+      request_id: 'r1',
+      errors: [{ field: 'age', message: 'must be <= 100' }],
+    });
     expect(problem.detail).toContain('age: must be <= 100');
   });
 

@@ -40,14 +40,19 @@ export function toProblem(exception: unknown, instance: string, requestId?: stri
   } else if (isFastifyClientError(exception)) {
     status = exception.statusCode!;
     code = FRAMEWORK_CODES[status] ?? ErrorCode.VALIDATION_FAILED;
-    detail = exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-      ? 'Request body is larger than the configured limit (BODY_LIMIT_BYTES); send fewer rows per request.'
-      : String(exception.message);
+    detail =
+      exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'Request body is larger than the configured limit (BODY_LIMIT_BYTES); send fewer rows per request.'
+        : String(exception.message);
   }
 
   const problem: ProblemDetails = {
     type: `https://churn-control-plane.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-    title: HttpStatus[status]?.replace(/_/g, ' ').toLowerCase().replace(/^\w/, (c) => c.toUpperCase()) ?? 'Error',
+    title:
+      HttpStatus[status]
+        ?.replace(/_/g, ' ')
+        .toLowerCase()
+        .replace(/^\w/, (c) => c.toUpperCase()) ?? 'Error',
     status,
     detail,
     code,

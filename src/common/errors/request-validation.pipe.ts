@@ -28,7 +28,9 @@ export class RequestValidationPipe extends ValidationPipe {
         throw new ValidationFailedError([{ field: 'body', message: 'a JSON object body is required (Content-Type: application/json)' }]);
       }
       if (typeof value !== 'object' || Array.isArray(value)) {
-        throw new ValidationFailedError([{ field: 'body', message: `the body must be a JSON object, not ${Array.isArray(value) ? 'an array' : typeof value}` }]);
+        throw new ValidationFailedError([
+          { field: 'body', message: `the body must be a JSON object, not ${Array.isArray(value) ? 'an array' : typeof value}` },
+        ]);
       }
     }
     const bad = findUnstorable(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));

@@ -45,10 +45,7 @@ export class HttpDrain {
     }
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.onEmpty = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ]);
+      await Promise.race([new Promise<void>((resolve) => (this.onEmpty = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
     }
     const forced = this.connections.size;

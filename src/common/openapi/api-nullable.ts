@@ -1,6 +1,7 @@
+import { Type } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 
-type NullableType = StringConstructor | NumberConstructor | BooleanConstructor | ObjectConstructor | 'integer' | Function | [Function];
+type NullableType = StringConstructor | NumberConstructor | BooleanConstructor | ObjectConstructor | 'integer' | Type<unknown> | [Type<unknown>];
 
 /**
  * A response property that is always present and may be null. The type must be named: a

@@ -99,7 +99,12 @@ export class AlertingService {
   }
 
   private mayRollBack(alert: AlertmanagerAlertDto, labels: Record<string, string>): boolean {
-    return this.config.ALERT_AUTO_ROLLBACK && alert.status === 'firing' && labels.severity === 'critical' && this.config.ALERT_ROLLBACK_ALERTS.includes(labels.alertname);
+    return (
+      this.config.ALERT_AUTO_ROLLBACK &&
+      alert.status === 'firing' &&
+      labels.severity === 'critical' &&
+      this.config.ALERT_ROLLBACK_ALERTS.includes(labels.alertname)
+    );
   }
 
   private async rollBackCanary(row: AlertIncidentEntity, modelName: string, alertname: string): Promise<string | null> {

@@ -78,7 +78,9 @@ export class AuditChainMonitor implements OnApplicationBootstrap, OnApplicationS
       const result = await this.verify(anchored);
       if (!result.valid) {
         const b = result.first_broken!;
-        this.logger.error(`audit chain BROKEN at entry ${b.seq}${b.id ? ` (id ${b.id})` : ''}: ${b.reason}. Last head seen by this replica: ${JSON.stringify(this.lastSeen)}`);
+        this.logger.error(
+          `audit chain BROKEN at entry ${b.seq}${b.id ? ` (id ${b.id})` : ''}: ${b.reason}. Last head seen by this replica: ${JSON.stringify(this.lastSeen)}`,
+        );
         return;
       }
       const head = result.head;

@@ -80,7 +80,9 @@ export function schemeHash(scheme: HashScheme, key: Buffer, prevHash: string, fi
 
 /** hash = hex(HMAC-SHA256(key, 'hmac-sha256\n' + prev_hash + '\n' + canonicalJson(fields))). */
 export function keyedEntryHash(key: Buffer, prevHash: string, fields: HashedFields): string {
-  return createHmac('sha256', key).update(`${KEYED_SCHEME}\n${prevHash}\n${canonicalJson(covered(fields))}`, 'utf8').digest('hex');
+  return createHmac('sha256', key)
+    .update(`${KEYED_SCHEME}\n${prevHash}\n${canonicalJson(covered(fields))}`, 'utf8')
+    .digest('hex');
 }
 
 /** The public legacy formula: hash = sha256hex(prev_hash + '\n' + canonicalJson(fields)). */

@@ -45,7 +45,8 @@ export class AuditController {
   })
   @ApiOkResponse({ type: AuditVerification })
   verify(@Query() query: VerifyAuditQuery): Promise<AuditVerification> {
-    const expected = query.expected_head_seq !== undefined && query.expected_head_hash !== undefined ? [{ seq: query.expected_head_seq, hash: query.expected_head_hash }] : [];
+    const expected =
+      query.expected_head_seq !== undefined && query.expected_head_hash !== undefined ? [{ seq: query.expected_head_seq, hash: query.expected_head_hash }] : [];
     return this.chain.verify(expected);
   }
 }
@@ -54,6 +55,7 @@ export class AuditController {
 function instant(field: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new ValidationFailedError([{ field, message: `${field} must be an ISO 8601 date-time such as 2025-11-01T00:00:00Z` }]);
+  if (Number.isNaN(date.getTime()))
+    throw new ValidationFailedError([{ field, message: `${field} must be an ISO 8601 date-time such as 2025-11-01T00:00:00Z` }]);
   return date;
 }

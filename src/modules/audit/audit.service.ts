@@ -89,7 +89,10 @@ export class AuditService {
     if (filter.from) qb.andWhere('e.at >= :from', { from: filter.from.toISOString() });
     if (filter.to) qb.andWhere('e.at < :to', { to: filter.to.toISOString() });
     if (filter.beforeId !== undefined) qb.andWhere('e.id < :beforeId', { beforeId: filter.beforeId });
-    const rows = await qb.orderBy('e.id', 'DESC').limit(limit + 1).getMany();
+    const rows = await qb
+      .orderBy('e.id', 'DESC')
+      .limit(limit + 1)
+      .getMany();
     const page = rows.slice(0, limit);
     return { entries: page.map(toView), next_before_id: rows.length > limit ? page[page.length - 1].id : null };
   }
@@ -143,7 +146,9 @@ export class AuditService {
         if (row.hashScheme === 'sha256') {
           if (keyedSeen) return broken('uses the public sha256 scheme after keyed entries: it was rewritten without the key');
           if (BigInt(row.id) > legacyLastId) {
-            return broken(`uses the public sha256 scheme, which only entries written before the keyed chain (ids up to ${legacyLastId}) may use: it was rewritten without the key`);
+            return broken(
+              `uses the public sha256 scheme, which only entries written before the keyed chain (ids up to ${legacyLastId}) may use: it was rewritten without the key`,
+            );
           }
         } else {
           keyedSeen = true;

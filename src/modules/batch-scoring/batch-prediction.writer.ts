@@ -59,7 +59,17 @@ export class BatchPredictionWriter {
             SET rows_scored = $3, rows_invalid = $4, last_chunk = $5, last_customer_id = $6,
                 tier_counts = $7, invalid_reasons = $8, invalid_samples = $9, heartbeat_at = now()
           WHERE id = $1 AND owner_instance = $2 AND state = 'running'`,
-        [runId, INSTANCE_ID, p.rowsScored, p.rowsInvalid, p.lastChunk, p.lastCustomerId, JSON.stringify(p.tierCounts), JSON.stringify(p.invalidReasons), JSON.stringify(p.invalidSamples)],
+        [
+          runId,
+          INSTANCE_ID,
+          p.rowsScored,
+          p.rowsInvalid,
+          p.lastChunk,
+          p.lastCustomerId,
+          JSON.stringify(p.tierCounts),
+          JSON.stringify(p.invalidReasons),
+          JSON.stringify(p.invalidSamples),
+        ],
         true,
       );
       if (!updated.affected) throw new RunOwnershipLostError(`run ${runId} is no longer running on this instance`);

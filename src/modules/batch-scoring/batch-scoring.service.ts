@@ -14,14 +14,7 @@ import { AuditService } from '../audit/audit.service';
 import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from './batch-prediction.writer';
 import { BatchPredictionPage, BatchRunView, toBatchRunView } from './dto/batch-run.views';
 import { FILE_PATH_PATTERN } from './dto/create-batch-run.dto';
-import {
-  BATCH_ACTIVE_STATES,
-  BatchRunState,
-  BatchRunTrigger,
-  BatchScoringRunEntity,
-  BatchSource,
-  InvalidSample,
-} from './entities/batch-scoring-run.entity';
+import { BATCH_ACTIVE_STATES, BatchRunState, BatchRunTrigger, BatchScoringRunEntity, BatchSource, InvalidSample } from './entities/batch-scoring-run.entity';
 import { ChunkSource, prefetch } from './sources/chunk-source';
 import { CsvSource } from './sources/csv-source';
 import { TABLE_NAME_PATTERN, TableSource, tableColumns } from './sources/table-source';
@@ -101,7 +94,10 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
   async create(source: BatchSource, trigger: BatchRunTrigger, principal?: Principal): Promise<BatchRunView> {
     const model = this.loader.model;
     if (!model) {
-      throw new ServiceUnavailableError(ErrorCode.MODEL_NOT_LOADED, `No Production version of '${this.loader.modelName}' is loaded yet, and batch scoring needs one; see GET /health.`);
+      throw new ServiceUnavailableError(
+        ErrorCode.MODEL_NOT_LOADED,
+        `No Production version of '${this.loader.modelName}' is loaded yet, and batch scoring needs one; see GET /health.`,
+      );
     }
     const checked = await this.checkSource(source, model);
     const key = sourceKey(checked);
@@ -318,7 +314,9 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
       if (err instanceof RunOwnershipLostError) {
         this.logger.warn(`batch-scoring run ${id}: ${err.message}; stopped here`);
       } else if (err instanceof StoppingError) {
-        this.logger.warn(`batch-scoring run ${id} paused by shutdown after chunk ${err.message}; it resumes from there on the next start or on another replica`);
+        this.logger.warn(
+          `batch-scoring run ${id} paused by shutdown after chunk ${err.message}; it resumes from there on the next start or on another replica`,
+        );
       } else {
         await this.fail(id, err instanceof Error ? err.message : String(err));
       }
@@ -339,7 +337,10 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
       );
       if (!updated[1]) throw new RunOwnershipLostError(`run ${run.id} is no longer running on this instance`);
     });
-    if (hadRows) this.logger.warn(`batch-scoring run ${run.id}: Production changed from v${run.modelVersion} to v${model.version}; restarting the run with v${model.version}`);
+    if (hadRows)
+      this.logger.warn(
+        `batch-scoring run ${run.id}: Production changed from v${run.modelVersion} to v${model.version}; restarting the run with v${model.version}`,
+      );
     return this.find(run.id);
   }
 
@@ -359,7 +360,9 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
       invalidSamples: run.invalidSamples ?? [],
     };
     if (progress.lastChunk > 0) {
-      this.logger.log(`batch-scoring run ${run.id}: resuming after chunk ${progress.lastChunk} (${progress.rowsScored + progress.rowsInvalid} rows already committed)`);
+      this.logger.log(
+        `batch-scoring run ${run.id}: resuming after chunk ${progress.lastChunk} (${progress.rowsScored + progress.rowsInvalid} rows already committed)`,
+      );
     }
     const validator = model.validator;
     for await (const chunk of prefetch(source.chunks({ chunks: progress.lastChunk, lastCustomerId: progress.lastCustomerId }, run.chunkRows))) {
@@ -383,7 +386,11 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
         const messages = errors.map((e) => `${e.field}: ${e.message}`);
         for (const m of new Set(messages)) countReason(reasons, m, 1);
         if (samples.length < MAX_INVALID_SAMPLES) {
-          samples.push({ row: firstRow + i, customer_id: typeof row.customer_id === 'string' ? row.customer_id.slice(0, 128) : null, errors: messages } satisfies InvalidSample);
+          samples.push({
+            row: firstRow + i,
+            customer_id: typeof row.customer_id === 'string' ? row.customer_id.slice(0, 128) : null,
+            errors: messages,
+          } satisfies InvalidSample);
         }
       }
       const probabilities = valid.length > 0 ? await model.score(valid) : new Float32Array(0);
@@ -416,7 +423,11 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  private async commit(runId: string, chunk: Parameters<BatchPredictionWriter['commitChunk']>[1], next: (inserted: number) => RunProgress): Promise<RunProgress> {
+  private async commit(
+    runId: string,
+    chunk: Parameters<BatchPredictionWriter['commitChunk']>[1],
+    next: (inserted: number) => RunProgress,
+  ): Promise<RunProgress> {
     let result: RunProgress | undefined;
     await this.writer.commitChunk(runId, chunk, (inserted) => (result = next(inserted)));
     return result!;
@@ -503,7 +514,12 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
         [run.id, INSTANCE_ID, run.ownerInstance],
       );
       if (!claimed[1]) continue; // another replica got there first
-      const why = run.ownerInstance === null ? 'it was released at shutdown' : gone ? `its instance ${run.ownerInstance} stopped` : `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`;
+      const why =
+        run.ownerInstance === null
+          ? 'it was released at shutdown'
+          : gone
+            ? `its instance ${run.ownerInstance} stopped`
+            : `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`;
       this.logger.warn(`adopting batch-scoring run ${run.id} (${why}); it resumes after chunk ${run.lastChunk}`);
       this.enqueue(run.id);
     }

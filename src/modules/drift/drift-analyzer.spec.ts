@@ -14,7 +14,12 @@ function bucketCounts(values: number[], thresholds: number[]): Map<number, numbe
 }
 
 describe('drift aggregation keys', () => {
-  const prof: NumericProfile = { kind: 'numeric', bin_edges: [0, 2, 5, 9], shares: [0.4, 0.3, 0.3], ecdf: { grid: [0, 1, 2, 5, 9], cdf: [0.2, 0.3, 0.5, 0.8, 1] } };
+  const prof: NumericProfile = {
+    kind: 'numeric',
+    bin_edges: [0, 2, 5, 9],
+    shares: [0.4, 0.3, 0.3],
+    ecdf: { grid: [0, 1, 2, 5, 9], cdf: [0.2, 0.3, 0.5, 0.8, 1] },
+  };
   // Integer-valued data with values exactly on edges and grid points, below and above the reference range.
   const values = [-1, 0, 0, 1, 2, 2, 3, 5, 8, 9, 9, 10, 12];
 
@@ -57,7 +62,13 @@ describe('drift aggregation keys', () => {
 });
 
 describe('reference profile', () => {
-  const base = { format_version: 1, eps: 1e-4, n_rows: 100, features: { a: { kind: 'numeric', bin_edges: [0, 1, 2], shares: [0.5, 0.5] } }, score: { kind: 'numeric', bin_edges: [0, 1], shares: [1] } };
+  const base = {
+    format_version: 1,
+    eps: 1e-4,
+    n_rows: 100,
+    features: { a: { kind: 'numeric', bin_edges: [0, 1, 2], shares: [0.5, 0.5] } },
+    score: { kind: 'numeric', bin_edges: [0, 1], shares: [1] },
+  };
 
   it('reads format 1 (no ECDF: KS is then null) and format 2', () => {
     expect(parseReferenceProfile(base).features.a).toMatchObject({ kind: 'numeric', ecdf: null });

@@ -1,15 +1,4 @@
-import {
-  ChiSquareResult,
-  chiSquareHomogeneity,
-  KsResult,
-  ksFromCdfs,
-  overallVerdict,
-  psi,
-  ReportStatus,
-  Thresholds,
-  Verdict,
-  verdictOf,
-} from './drift-stats';
+import { ChiSquareResult, chiSquareHomogeneity, KsResult, ksFromCdfs, overallVerdict, psi, ReportStatus, Thresholds, Verdict, verdictOf } from './drift-stats';
 import { CategoricalProfile, NumericProfile, numericBinLabels, ReferenceProfile, UNSEEN } from './reference-profile';
 
 /** Runs one SQL statement and returns its rows (inside a transaction: TypeORM EntityManager.query, or pg's client wrapped). */
@@ -115,7 +104,10 @@ export function buildWindowQuery(profile: ReferenceProfile): { sql: string; para
       const thresholds = numericThresholds(prof);
       add({ block: name, kind: 'numeric', thresholds }, `width_bucket(${featureColumn(name, true)}, ${p(thresholds, 'float8[]')})`);
     } else {
-      add({ block: name, kind: 'categorical', categories: prof.categories }, `coalesce(array_position(${p(prof.categories, 'text[]')}, ${featureColumn(name, false)}), 0)`);
+      add(
+        { block: name, kind: 'categorical', categories: prof.categories },
+        `coalesce(array_position(${p(prof.categories, 'text[]')}, ${featureColumn(name, false)}), 0)`,
+      );
     }
   }
   const scoreThresholds = numericThresholds(profile.score);
@@ -136,7 +128,11 @@ type KeyCounts = Map<number, number>;
  * aggregate (a few hundred groups) is forced with SET LOCAL enable_sort = off, because the planner's
  * default 200-group estimate otherwise picks a sort of every row's keys (measured ~25 % slower).
  */
-export async function queryWindowCounts(tx: QueryFn, profile: ReferenceProfile, w: WindowSelector): Promise<{ counts: KeyCounts[]; parts: Part[]; ms: number }> {
+export async function queryWindowCounts(
+  tx: QueryFn,
+  profile: ReferenceProfile,
+  w: WindowSelector,
+): Promise<{ counts: KeyCounts[]; parts: Part[]; ms: number }> {
   const { sql, params, parts } = buildWindowQuery(profile);
   params[0] = w.modelName;
   params[1] = w.version;
@@ -228,7 +224,12 @@ export async function analyzeWindow(tx: QueryFn, profile: ReferenceProfile, w: W
     const current = categoricalCounts(find(name).counts, prof);
     const reference = [...prof.shares, 0];
     const value = enough ? psi(reference, current, profile.eps) : null;
-    const chi2 = enough ? chiSquareHomogeneity(reference.map((s) => Math.round(s * profile.n_rows)), current) : null;
+    const chi2 = enough
+      ? chiSquareHomogeneity(
+          reference.map((s) => Math.round(s * profile.n_rows)),
+          current,
+        )
+      : null;
     return {
       feature: name,
       kind: 'categorical',
@@ -243,5 +244,14 @@ export async function analyzeWindow(tx: QueryFn, profile: ReferenceProfile, w: W
   const overall = enough
     ? overallVerdict(n, score.psi as number, Object.fromEntries(features.map((f) => [f.feature, f.psi as number])), t)
     : { status: 'insufficient_data' as const, severe: false, severeFeatures: [] };
-  return { n_current: n, n_reference: profile.n_rows, status: overall.status, severe: overall.severe, severe_features: overall.severeFeatures, score, features, query_ms: ms };
+  return {
+    n_current: n,
+    n_reference: profile.n_rows,
+    status: overall.status,
+    severe: overall.severe,
+    severe_features: overall.severeFeatures,
+    score,
+    features,
+    query_ms: ms,
+  };
 }

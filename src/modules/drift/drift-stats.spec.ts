@@ -12,7 +12,8 @@ import {
 } from './drift-stats';
 
 // Reference values from scipy 1.17.1 (scipy.special.gammainc/gammaincc, scipy.stats.chi2.sf, scipy.special.kolmogorov).
-const close = (actual: number, expected: number, rel = 1e-10) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(Math.abs(expected), 1e-300));
+const close = (actual: number, expected: number, rel = 1e-10) =>
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(Math.abs(expected), 1e-300));
 
 describe('psi', () => {
   it('is the seed formula with shares clipped at eps', () => {

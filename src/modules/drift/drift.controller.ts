@@ -21,7 +21,14 @@ export class DriftController {
   @ApiCreatedResponse({ type: DriftReportView, description: 'Analyses the window now (one aggregation in Postgres) and returns the stored report' })
   @ApiProblem(404, 'The model has no such version (or no Production version to default to), or its reference profile cannot be verified')
   run(@Body() body: CreateDriftRunDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<DriftReportView> {
-    return this.drift.run({ modelName: body.model_name, version: body.version, window: body.window, trigger: body.trigger ?? 'api', principal, requestId: req.id });
+    return this.drift.run({
+      modelName: body.model_name,
+      version: body.version,
+      window: body.window,
+      trigger: body.trigger ?? 'api',
+      principal,
+      requestId: req.id,
+    });
   }
 
   @Get('reports')
@@ -51,7 +58,9 @@ export class DriftController {
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
   @ApiProduces('text/html')
-  @ApiOkResponse({ description: 'Self-contained HTML report (inline SVG charts, no scripts): reference vs current histograms, PSI/KS/chi² and verdict per feature' })
+  @ApiOkResponse({
+    description: 'Self-contained HTML report (inline SVG charts, no scripts): reference vs current histograms, PSI/KS/chi² and verdict per feature',
+  })
   html(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<string> {
     return this.drift.html(id, principal);
   }

@@ -154,7 +154,10 @@ export class DriftService implements OnApplicationBootstrap {
     if (filter.version) qb.andWhere('r.model_version = :v', { v: filter.version });
     if (filter.window) qb.andWhere('r.time_window = :w', { w: filter.window });
     if (filter.beforeId) qb.andWhere('r.id < :b', { b: filter.beforeId });
-    const rows = await qb.orderBy('r.id', 'DESC').limit(limit + 1).getMany();
+    const rows = await qb
+      .orderBy('r.id', 'DESC')
+      .limit(limit + 1)
+      .getMany();
     const page = rows.slice(0, limit);
     return { reports: page.map(toSummaryView), next_before_id: rows.length > limit ? page[page.length - 1].id : null };
   }
@@ -187,12 +190,17 @@ export class DriftService implements OnApplicationBootstrap {
     if (!version) {
       const production = await this.registry.productionVersion(modelName);
       if (!production) throw new NotFoundError(`Model '${modelName}' has no Production version; name a version to analyse.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
-      if (!production.modelSha256) throw new NotFoundError(`${modelName} v${production.version} has no model_sha256, so its reference profile cannot be verified.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      if (!production.modelSha256)
+        throw new NotFoundError(
+          `${modelName} v${production.version} has no model_sha256, so its reference profile cannot be verified.`,
+          ErrorCode.MODEL_VERSION_NOT_FOUND,
+        );
       return { version: production.version, sha256: production.modelSha256 };
     }
     const found = (await this.registry.listVersions(modelName)).versions.find((v) => v.version === version);
     if (!found) throw new NotFoundError(`Model '${modelName}' has no version ${version}.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
-    if (!found.model_sha256) throw new NotFoundError(`${modelName} v${version} has no model_sha256, so its reference profile cannot be verified.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+    if (!found.model_sha256)
+      throw new NotFoundError(`${modelName} v${version} has no model_sha256, so its reference profile cannot be verified.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
     return { version, sha256: found.model_sha256 };
   }
 
@@ -231,7 +239,9 @@ export class DriftService implements OnApplicationBootstrap {
   private async actOnSevereDrift(report: DriftReportEntity, analysis: WindowAnalysis, req: DriftRunRequest): Promise<RetrainOutcome> {
     const what = [
       analysis.score.psi !== null && analysis.score.psi >= this.config.DRIFT_PSI_RETRAIN ? `score PSI ${analysis.score.psi.toFixed(3)}` : null,
-      analysis.severe_features.length ? `${analysis.severe_features.length} feature(s) at PSI >= ${this.config.DRIFT_PSI_RETRAIN} (${analysis.severe_features.join(', ')})` : null,
+      analysis.severe_features.length
+        ? `${analysis.severe_features.length} feature(s) at PSI >= ${this.config.DRIFT_PSI_RETRAIN} (${analysis.severe_features.join(', ')})`
+        : null,
     ]
       .filter(Boolean)
       .join('; ');

@@ -71,24 +71,34 @@ function parseBlock(name: string, raw: unknown, fail: (m: string) => never): Num
   if (Math.abs(total - 1) > 1e-6) fail(`${name}: shares sum to ${total}, not 1`);
   if (b.kind === 'numeric') {
     const edges = b.bin_edges as number[];
-    if (!Array.isArray(edges) || edges.length !== shares.length + 1 || !edges.every(Number.isFinite)) fail(`${name}: bin_edges must be ${shares.length + 1} finite numbers`);
+    if (!Array.isArray(edges) || edges.length !== shares.length + 1 || !edges.every(Number.isFinite))
+      fail(`${name}: bin_edges must be ${shares.length + 1} finite numbers`);
     for (let i = 1; i < edges.length; i++) if (!(edges[i] > edges[i - 1])) fail(`${name}: bin_edges must increase strictly`);
     let ecdf: EcdfGrid | null = null;
     if (b.ecdf !== undefined) {
       const e = b.ecdf as Record<string, unknown>;
       const grid = e?.grid as number[];
       const cdf = e?.cdf as number[];
-      if (!Array.isArray(grid) || !Array.isArray(cdf) || grid.length === 0 || grid.length !== cdf.length || !grid.every(Number.isFinite) || !cdf.every((c) => c >= 0 && c <= 1)) {
+      if (
+        !Array.isArray(grid) ||
+        !Array.isArray(cdf) ||
+        grid.length === 0 ||
+        grid.length !== cdf.length ||
+        !grid.every(Number.isFinite) ||
+        !cdf.every((c) => c >= 0 && c <= 1)
+      ) {
         fail(`${name}: ecdf must have equally long non-empty grid and cdf arrays`);
       }
-      for (let i = 1; i < grid.length; i++) if (!(grid[i] > grid[i - 1]) || cdf[i] < cdf[i - 1]) fail(`${name}: ecdf grid must increase strictly and cdf must not decrease`);
+      for (let i = 1; i < grid.length; i++)
+        if (!(grid[i] > grid[i - 1]) || cdf[i] < cdf[i - 1]) fail(`${name}: ecdf grid must increase strictly and cdf must not decrease`);
       ecdf = { grid, cdf };
     }
     return { kind: 'numeric', bin_edges: edges, shares, ecdf };
   }
   if (b.kind === 'categorical') {
     const cats = b.categories as string[];
-    if (!Array.isArray(cats) || cats.length !== shares.length || !cats.every((c) => typeof c === 'string')) fail(`${name}: categories must be ${shares.length} strings`);
+    if (!Array.isArray(cats) || cats.length !== shares.length || !cats.every((c) => typeof c === 'string'))
+      fail(`${name}: categories must be ${shares.length} strings`);
     if (new Set(cats).size !== cats.length) fail(`${name}: categories must be unique`);
     return { kind: 'categorical', categories: cats, shares };
   }
@@ -99,7 +109,8 @@ function parseBlock(name: string, raw: unknown, fail: (m: string) => never): Num
 export function numericBinLabels(edges: readonly number[]): string[] {
   const f = (v: number) => (Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString());
   const labels = [`< ${f(edges[0])}`];
-  for (let i = 0; i < edges.length - 1; i++) labels.push(i === edges.length - 2 ? `[${f(edges[i])}, ${f(edges[i + 1])}]` : `[${f(edges[i])}, ${f(edges[i + 1])})`);
+  for (let i = 0; i < edges.length - 1; i++)
+    labels.push(i === edges.length - 2 ? `[${f(edges[i])}, ${f(edges[i + 1])}]` : `[${f(edges[i])}, ${f(edges[i + 1])})`);
   labels.push(`> ${f(edges[edges.length - 1])}`);
   return labels;
 }

@@ -70,7 +70,10 @@ function summaryRow(f: DriftFeatureView): string {
 
 function section(f: DriftFeatureView): string {
   const rows = f.bins.labels
-    .map((label, i) => `<tr><td>${esc(label)}</td><td class="num">${fmt(f.bins.reference_shares[i])}</td><td class="num">${fmt(f.bins.current_shares[i])}</td><td class="num">${f.bins.current_counts[i]}</td></tr>`)
+    .map(
+      (label, i) =>
+        `<tr><td>${esc(label)}</td><td class="num">${fmt(f.bins.reference_shares[i])}</td><td class="num">${fmt(f.bins.current_shares[i])}</td><td class="num">${f.bins.current_counts[i]}</td></tr>`,
+    )
     .join('');
   return `<section class="feature" id="f-${esc(f.feature)}" data-feature="${esc(f.feature)}">
 <h2>${esc(f.feature)} <span class="badge ${esc(f.verdict)}">${esc(f.verdict)}</span></h2>
@@ -98,7 +101,10 @@ function barChart(f: DriftFeatureView): string {
   const bar = Math.max(2, Math.min(40, slot * 0.38));
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
   const ticks = [0, yMax / 2, yMax]
-    .map((t) => `<line x1="${left}" x2="${width - 10}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e4e7eb"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#52606d">${t.toFixed(2)}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${left}" x2="${width - 10}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e4e7eb"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#52606d">${t.toFixed(2)}</text>`,
+    )
     .join('');
   const bars = labels
     .map((label, i) => {

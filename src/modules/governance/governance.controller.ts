@@ -46,7 +46,13 @@ export class GovernanceController {
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
   @ApiProblem(409, 'The promotion is not pending approval (already decided)')
-  approve(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
+  approve(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Body() body: DecisionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<PromotionView> {
     return this.promotions.approve(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -55,7 +61,13 @@ export class GovernanceController {
   @Roles('approver')
   @ApiOkResponse({ type: PromotionView })
   @ApiProblem(409, 'The promotion is not pending approval (already decided)')
-  reject(@Param('name') name: string, @Param('id') id: string, @Body() body: DecisionDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<PromotionView> {
+  reject(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Body() body: DecisionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<PromotionView> {
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
   }
 
@@ -64,7 +76,12 @@ export class GovernanceController {
   @Roles('operator')
   @ApiOkResponse({ type: RollbackResult, description: 'The previous Production version serves again' })
   @ApiProblem(409, 'The model has no earlier Production version to roll back to')
-  rollback(@Param('name') name: string, @Body() body: RollbackDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<RollbackResult> {
+  rollback(
+    @Param('name') name: string,
+    @Body() body: RollbackDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<RollbackResult> {
     return this.promotions.rollback(name, body.reason, { principal, requestId: req.id });
   }
 }

@@ -108,10 +108,24 @@ export class PromotionsService {
         .update({ id, state: 'pending_approval' }, { state: 'rejected', decidedBy: actor.principal.keyId, decisionReason, decidedAt: new Date() });
       if (!changed.affected) throw new ConflictError(`Promotion ${id} was decided by someone else in the meantime.`);
       await this.audit.record(
-        { actorKeyId: actor.principal.keyId, action: 'promotion.rejected', targetType: 'promotion', targetId: id, modelName, before: { state: 'pending_approval' }, after: { state: 'rejected' }, reason: decisionReason, requestId: actor.requestId ?? null },
+        {
+          actorKeyId: actor.principal.keyId,
+          action: 'promotion.rejected',
+          targetType: 'promotion',
+          targetId: id,
+          modelName,
+          before: { state: 'pending_approval' },
+          after: { state: 'rejected' },
+          reason: decisionReason,
+          requestId: actor.requestId ?? null,
+        },
         tx,
       );
-      await this.notifications.emit('promotion.rejected', { promotion: { ...toPromotionView(promotion), state: 'rejected', decided_by: actor.principal.keyId, decision_reason: decisionReason } }, tx);
+      await this.notifications.emit(
+        'promotion.rejected',
+        { promotion: { ...toPromotionView(promotion), state: 'rejected', decided_by: actor.principal.keyId, decision_reason: decisionReason } },
+        tx,
+      );
     });
     return this.get(modelName, id);
   }
@@ -132,7 +146,12 @@ export class PromotionsService {
       principal: actor.principal,
       requestId: actor.requestId,
       auditAction: 'model.rolled_back',
-      within: (tx) => this.notifications.emit('model.rolled_back', { model_name: modelName, from_version: current?.version ?? null, to_version: previous.version, reason, actor_key_id: actor.principal.keyId }, tx),
+      within: (tx) =>
+        this.notifications.emit(
+          'model.rolled_back',
+          { model_name: modelName, from_version: current?.version ?? null, to_version: previous.version, reason, actor_key_id: actor.principal.keyId },
+          tx,
+        ),
     });
     return { rolled_back_from: current?.version ?? null, rolled_back_to: previous.version };
   }
@@ -158,16 +177,37 @@ export class PromotionsService {
         const now = new Date();
         const changed = await tx
           .getRepository(PromotionEntity)
-          .update({ id: promotion.id, state: 'pending_approval' }, { state: 'completed', decidedBy: actor.principal.keyId, decisionReason, decidedAt: now, completedAt: now });
+          .update(
+            { id: promotion.id, state: 'pending_approval' },
+            { state: 'completed', decidedBy: actor.principal.keyId, decisionReason, decidedAt: now, completedAt: now },
+          );
         if (!changed.affected) throw new ConflictError(`Promotion ${promotion.id} was decided by someone else in the meantime.`);
         if (promotion.fourEyes) {
           await this.audit.record(
-            { actorKeyId: actor.principal.keyId, action: 'promotion.approved', targetType: 'promotion', targetId: promotion.id, modelName: promotion.modelName, before: { state: 'pending_approval' }, after: { state: 'completed' }, reason: decisionReason, requestId: actor.requestId ?? null },
+            {
+              actorKeyId: actor.principal.keyId,
+              action: 'promotion.approved',
+              targetType: 'promotion',
+              targetId: promotion.id,
+              modelName: promotion.modelName,
+              before: { state: 'pending_approval' },
+              after: { state: 'completed' },
+              reason: decisionReason,
+              requestId: actor.requestId ?? null,
+            },
             tx,
           );
-          await this.notifications.emit('promotion.approved', { promotion: { ...toPromotionView(promotion), state: 'completed', decided_by: actor.principal.keyId } }, tx);
+          await this.notifications.emit(
+            'promotion.approved',
+            { promotion: { ...toPromotionView(promotion), state: 'completed', decided_by: actor.principal.keyId } },
+            tx,
+          );
         }
-        await this.notifications.emit('model.promoted', { model_name: promotion.modelName, version: promotion.version, stage: promotion.targetStage, promotion_id: promotion.id }, tx);
+        await this.notifications.emit(
+          'model.promoted',
+          { model_name: promotion.modelName, version: promotion.version, stage: promotion.targetStage, promotion_id: promotion.id },
+          tx,
+        );
       },
     });
     return this.get(promotion.modelName, promotion.id);
@@ -182,7 +222,10 @@ export class PromotionsService {
         passed: g.passed,
         value: g.value,
         threshold: g.threshold,
-        detail: g.value === null ? `${g.name} is not among the metrics of MLflow run ${mv.run_id ?? '(none)'}` : `${g.name} ${g.value.toFixed(4)} must be ${g.op} ${g.threshold}`,
+        detail:
+          g.value === null
+            ? `${g.name} is not among the metrics of MLflow run ${mv.run_id ?? '(none)'}`
+            : `${g.name} ${g.value.toFixed(4)} must be ${g.op} ${g.threshold}`,
       }));
 
     const production = await this.registry.productionVersion(modelName);
@@ -222,11 +265,13 @@ export class PromotionsService {
   }
 
   private async requireVersion(modelName: string, version: string): Promise<MlflowModelVersion> {
-    if (!/^[1-9][0-9]*$/.test(version)) throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+    if (!/^[1-9][0-9]*$/.test(version))
+      throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
     try {
       return await this.mlflow.getModelVersion(modelName, version);
     } catch (err) {
-      if (err instanceof MlflowNotFoundError) throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      if (err instanceof MlflowNotFoundError)
+        throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
       throw err;
     }
   }

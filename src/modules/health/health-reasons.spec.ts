@@ -33,7 +33,15 @@ describe('healthReasons', () => {
   });
 
   it('says what each outage means for callers, one sentence per cause', () => {
-    const stalled: PredictionLogStatus = { ...log, status: 'stalled', in_memory: 12, spill_bytes: 3000, oldest_unwritten_age_seconds: 75, postgres_accepting: false, postgres_error: 'no answer within 5000 ms' };
+    const stalled: PredictionLogStatus = {
+      ...log,
+      status: 'stalled',
+      in_memory: 12,
+      spill_bytes: 3000,
+      oldest_unwritten_age_seconds: 75,
+      postgres_accepting: false,
+      postgres_error: 'no answer within 5000 ms',
+    };
     expect(healthReasons(serving, down, down, { ...stalled, spill_error: 'ENOSPC: no space left on device' })).toEqual([
       'Postgres is unreachable (no answer within 2000 ms): predictions are still served and spilled to disk for replay; the control API and jobs need it',
       'MLflow is unreachable (no answer within 2000 ms): the loaded model keeps serving; new versions cannot be loaded',

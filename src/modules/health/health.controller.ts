@@ -40,7 +40,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: follows the ability to score, i.e. a model is loaded (503 otherwise); Postgres and MLflow outages do not make it unready' })
+  @ApiOperation({
+    summary: 'Readiness: follows the ability to score, i.e. a model is loaded (503 otherwise); Postgres and MLflow outages do not make it unready',
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
       return await this.checks.check([() => this.model.check()]);

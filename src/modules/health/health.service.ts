@@ -32,11 +32,7 @@ export class HealthService {
   ) {}
 
   async report(): Promise<HealthReport> {
-    const [database, mlflow, log] = await Promise.all([
-      timed(() => this.db.query('SELECT 1')),
-      timed(() => this.mlflow.ping()),
-      this.predictionLog.status(),
-    ]);
+    const [database, mlflow, log] = await Promise.all([timed(() => this.db.query('SELECT 1')), timed(() => this.mlflow.ping()), this.predictionLog.status()]);
     const serving = this.loader.status();
     const reasons = healthReasons(serving, database, mlflow, log);
     return {
@@ -78,7 +74,9 @@ export function healthReasons(serving: ServingStatus, database: DependencyCheck,
     );
   }
   if (log.spill_error !== null) {
-    reasons.push(`the prediction spill directory is not writable (${log.spill_error}): while Postgres is unreachable, predictions are held in memory only and can be lost`);
+    reasons.push(
+      `the prediction spill directory is not writable (${log.spill_error}): while Postgres is unreachable, predictions are held in memory only and can be lost`,
+    );
   }
   return reasons;
 }

@@ -4,7 +4,10 @@ describe('webhook configuration', () => {
   const secret = 'a-secret-of-16-chars+';
 
   it('parses a comma-separated list of http(s) URLs, trimmed and de-duplicated', () => {
-    const c = loadConfig({ WEBHOOK_URLS: ' https://crm.example.com/hooks/churn , http://cs:8080/w,https://crm.example.com/hooks/churn', WEBHOOK_SECRET: secret });
+    const c = loadConfig({
+      WEBHOOK_URLS: ' https://crm.example.com/hooks/churn , http://cs:8080/w,https://crm.example.com/hooks/churn',
+      WEBHOOK_SECRET: secret,
+    });
     expect(c.WEBHOOK_URLS).toEqual(['https://crm.example.com/hooks/churn', 'http://cs:8080/w']);
     expect(c.WEBHOOK_MAX_ATTEMPTS).toBe(8);
     expect(c.WEBHOOK_TIMEOUT_MS).toBe(5000);

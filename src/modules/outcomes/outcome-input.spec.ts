@@ -17,7 +17,12 @@ describe('outcome input', () => {
 
   it('accepts dates and date-times with offset', () => {
     const rows = parseOutcomes(
-      { outcomes: [{ customer_id: 'C1', churned: true, observed_at: '2026-10-31' }, { customer_id: 'C2', churned: false, observed_at: '2026-10-31T23:30:00+02:00' }] },
+      {
+        outcomes: [
+          { customer_id: 'C1', churned: true, observed_at: '2026-10-31' },
+          { customer_id: 'C2', churned: false, observed_at: '2026-10-31T23:30:00+02:00' },
+        ],
+      },
       10,
       now,
     );
@@ -33,7 +38,13 @@ describe('outcome input', () => {
         { customer_id: 'x'.repeat(129), churned: false, observed_at: '2026-11-25' },
       ],
     };
-    expect(fieldsOf(() => parseOutcomes(body, 10, now))).toEqual(['outcomes[1].customer_id', 'outcomes[1].churned', 'outcomes[2]', 'outcomes[3].customer_id', 'outcomes[3].observed_at']);
+    expect(fieldsOf(() => parseOutcomes(body, 10, now))).toEqual([
+      'outcomes[1].customer_id',
+      'outcomes[1].churned',
+      'outcomes[2]',
+      'outcomes[3].customer_id',
+      'outcomes[3].observed_at',
+    ]);
     expect(fieldsOf(() => parseOutcomes({}, 10, now))).toEqual(['outcomes']);
     expect(fieldsOf(() => parseOutcomes({ outcomes: {} }, 10, now))).toEqual(['outcomes']);
     expect(fieldsOf(() => parseOutcomes(null, 10, now))).toEqual(['(body)']);

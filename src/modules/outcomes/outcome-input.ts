@@ -59,7 +59,8 @@ export function parseOutcomes(body: unknown, maxRows: number, now = new Date()):
     } else {
       const parsed = parseInstant(row.observed_at);
       if (typeof parsed === 'string') errors.push({ field: `${prefix}.observed_at`, message: parsed });
-      else if (parsed.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) errors.push({ field: `${prefix}.observed_at`, message: 'is in the future; an outcome is posted once it has been observed' });
+      else if (parsed.getTime() > now.getTime() + FUTURE_TOLERANCE_MS)
+        errors.push({ field: `${prefix}.observed_at`, message: 'is in the future; an outcome is posted once it has been observed' });
       else observedAt = parsed;
     }
     if (errors.length === before) out.push({ customer_id: id as string, churned: churned as boolean, observed_at: observedAt! });

@@ -35,7 +35,9 @@ export class OutcomeReportsService {
   async runScheduled(scheduledFor: Date): Promise<void> {
     const month = previousMonth(monthOf(scheduledFor, this.config.SCHEDULER_TIMEZONE));
     const report = await this.build(month, 'schedule');
-    this.logger.log(`monthly outcome report ${month}: ${report.outcomes.matched}/${report.outcomes.total} outcomes matched, ${report.versions.length} model versions`);
+    this.logger.log(
+      `monthly outcome report ${month}: ${report.outcomes.matched}/${report.outcomes.total} outcomes matched, ${report.versions.length} model versions`,
+    );
   }
 
   async build(month: string, trigger: OutcomeReportTrigger, principal?: Principal): Promise<OutcomeReportView> {
@@ -84,7 +86,13 @@ export class OutcomeReportsService {
             trigger,
             complete: body.complete,
             outcomes: body.outcomes,
-            versions: body.versions.map((v) => ({ model_name: v.model_name, model_version: v.model_version, n: v.n, accuracy: v.accuracy, roc_auc: v.roc_auc })),
+            versions: body.versions.map((v) => ({
+              model_name: v.model_name,
+              model_version: v.model_version,
+              n: v.n,
+              accuracy: v.accuracy,
+              roc_auc: v.roc_auc,
+            })),
           },
         },
         tx,

@@ -117,9 +117,11 @@ export class OutcomesService {
   async metricsFor(query: { modelName?: string; window?: string; k?: number }, principal: Principal): Promise<OutcomeWindowMetrics & { window: string }> {
     const window = query.window ?? DEFAULT_METRICS_WINDOW;
     const ms = parseWindow(window);
-    if (ms === undefined) throw new ValidationFailedError([{ field: 'window', message: 'must be a number of hours or days such as 24h, 7d or 30d (at most 3660d)' }]);
+    if (ms === undefined)
+      throw new ValidationFailedError([{ field: 'window', message: 'must be a number of hours or days such as 24h, 7d or 30d (at most 3660d)' }]);
     const k = query.k;
-    if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 1_000_000)) throw new ValidationFailedError([{ field: 'k', message: 'must be an integer from 1 to 1000000' }]);
+    if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 1_000_000))
+      throw new ValidationFailedError([{ field: 'k', message: 'must be an integer from 1 to 1000000' }]);
     if (query.modelName !== undefined) {
       if (query.modelName.length === 0) throw new ValidationFailedError([{ field: 'model_name', message: 'must not be empty' }]);
       assertModelScope(principal, query.modelName);

@@ -37,7 +37,9 @@ export class PredictionPartitions implements OnModuleInit, OnApplicationBootstra
       const end = new Date(start.getTime() + 86_400_000);
       const name = `predictions_p${day(start).replace(/-/g, '')}`;
       try {
-        await this.db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF predictions FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`);
+        await this.db.query(
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF predictions FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+        );
         created.push(name);
       } catch (err) {
         // Rows for that day already sit in the default partition; they stay there (nothing is lost).

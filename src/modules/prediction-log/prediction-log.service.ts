@@ -143,7 +143,12 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
 
   /** The log's state for /health: stalled when its oldest unwritten prediction is too old. */
   async status(now = Date.now()): Promise<PredictionLogStatus> {
-    const candidates = [this.queue.length > 0 ? oldestOf(this.queue) : null, this.inflight?.oldestAt ?? null, this.unspilled[0]?.oldestAt ?? null, this.spill.oldestPendingAt()];
+    const candidates = [
+      this.queue.length > 0 ? oldestOf(this.queue) : null,
+      this.inflight?.oldestAt ?? null,
+      this.unspilled[0]?.oldestAt ?? null,
+      this.spill.oldestPendingAt(),
+    ];
     const known = candidates.filter((t): t is number => t !== null && Number.isFinite(t));
     const oldest = known.length > 0 ? Math.min(...known) : null;
     const age = oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000));
@@ -249,7 +254,8 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
       await this.spill.append(lines, oldestAt);
     } catch (err) {
       const message = (err as Error).message;
-      if (this.spillError !== message) this.logger.error(`cannot spill predictions to disk, keeping them in memory (up to PREDICTION_LOG_QUEUE_MAX): ${message}`);
+      if (this.spillError !== message)
+        this.logger.error(`cannot spill predictions to disk, keeping them in memory (up to PREDICTION_LOG_QUEUE_MAX): ${message}`);
       this.spillError = message;
       this.unspilled.push({ lines, oldestAt });
       this.unspilledCount += lines.length;
@@ -385,6 +391,7 @@ function loadHashKey(config: AppConfig, logger: Logger): Buffer {
   const key = randomBytes(32).toString('base64url');
   fs.mkdirSync(config.DATA_DIR, { recursive: true });
   fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  if (!config.localMode) logger.warn(`PII_HASH_KEY is unset: generated one in ${file}; replicas must share one key, so set PII_HASH_KEY from your secret store`);
+  if (!config.localMode)
+    logger.warn(`PII_HASH_KEY is unset: generated one in ${file}; replicas must share one key, so set PII_HASH_KEY from your secret store`);
   return Buffer.from(key, 'utf8');
 }

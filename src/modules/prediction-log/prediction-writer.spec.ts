@@ -18,7 +18,8 @@ class FakeTable {
   };
 }
 
-const lines = (n: number, poisoned: number[] = []) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `r${i}`, ...(poisoned.includes(i) ? { poisoned: true } : {}) }));
+const lines = (n: number, poisoned: number[] = []) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ id: `r${i}`, ...(poisoned.includes(i) ? { poisoned: true } : {}) }));
 
 describe('PredictionWriter', () => {
   it('writes a clean batch in one insert', async () => {
@@ -34,7 +35,11 @@ describe('PredictionWriter', () => {
     expect(outcome.written).toBe(1997);
     expect(outcome.rejected.map((r) => JSON.parse(r.line).id)).toEqual(['r0', 'r777', 'r1999']);
     expect(outcome.rejected[0]).toMatchObject({ sqlstate: '22P05', error: 'unsupported Unicode escape sequence' });
-    expect(table.rows).toEqual(lines(2000).map((l) => JSON.parse(l).id).filter((id) => !['r0', 'r777', 'r1999'].includes(id)));
+    expect(table.rows).toEqual(
+      lines(2000)
+        .map((l) => JSON.parse(l).id)
+        .filter((id) => !['r0', 'r777', 'r1999'].includes(id)),
+    );
     // A bisection, not one insert per row.
     expect(table.inserts).toBeLessThan(100);
   });

@@ -31,7 +31,9 @@ describe('record codec', () => {
   });
 
   it('reports a record nested too deep to serialise instead of throwing', () => {
-    expect(encodeRecord(record({ features: { deep: nested(20_000) } }))).toEqual({ error: expect.stringMatching(/cannot be serialised: Maximum call stack size exceeded/) });
+    expect(encodeRecord(record({ features: { deep: nested(20_000) } }))).toEqual({
+      error: expect.stringMatching(/cannot be serialised: Maximum call stack size exceeded/),
+    });
   });
 
   it('summarises such a record by its scalar fields, without touching the nested ones', () => {

@@ -57,7 +57,10 @@ export class SpillFile {
       this.pendingSince.set(sealed, this.pendingSince.get(current) ?? Date.now());
       this.pendingSince.delete(current);
     }
-    return (await fsp.readdir(this.dir)).filter((f) => f.startsWith('sealed-') && f.endsWith('.jsonl')).sort().map((f) => path.join(this.dir, f));
+    return (await fsp.readdir(this.dir))
+      .filter((f) => f.startsWith('sealed-') && f.endsWith('.jsonl'))
+      .sort()
+      .map((f) => path.join(this.dir, f));
   }
 
   /** The non-empty lines of a sealed file, in order, `batchSize` at a time. */

@@ -38,10 +38,7 @@ export class RegistryController {
 
   @Get(':name/versions/:version/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  versionHistory(
-    @Param('name') name: string,
-    @Param('version') version: string,
-  ): Promise<StageTransitionView[]> {
+  versionHistory(@Param('name') name: string, @Param('version') version: string): Promise<StageTransitionView[]> {
     return this.registry.history(name, version);
   }
 
@@ -58,6 +55,14 @@ export class RegistryController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
   ): Promise<StageChangeResult> {
-    return this.registry.setStage({ modelName: name, version, stage: body.stage, comment: body.comment, principal, requestId: request.id, auditAction: 'stage.override' });
+    return this.registry.setStage({
+      modelName: name,
+      version,
+      stage: body.stage,
+      comment: body.comment,
+      principal,
+      requestId: request.id,
+      auditAction: 'stage.override',
+    });
   }
 }

@@ -10,13 +10,7 @@ import { AuditService } from '../audit/audit.service';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
-import {
-  ModelList,
-  ModelVersionList,
-  ModelVersionView,
-  StageChangeResult,
-  StageTransitionView,
-} from './dto/registry.responses';
+import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, StageTransitionView } from './dto/registry.responses';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
 import { MlflowMirror } from './mlflow-mirror';
@@ -94,7 +88,10 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         name,
         description: mlflowModel?.description || null,
         production_version: rows.find((r) => r.stage === 'Production')?.version ?? null,
-        staging_versions: rows.filter((r) => r.stage === 'Staging').map((r) => r.version).sort(byVersionDesc),
+        staging_versions: rows
+          .filter((r) => r.stage === 'Staging')
+          .map((r) => r.version)
+          .sort(byVersionDesc),
         latest_version: [...mlflowLatest, ...rows.map((r) => r.version)].sort(byVersionDesc)[0] ?? null,
         last_updated: mlflowModel?.last_updated_timestamp ? new Date(mlflowModel.last_updated_timestamp).toISOString() : null,
       };
@@ -116,7 +113,13 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     const byVersion = new Map(ours.map((v) => [v.version, v]));
     const all = new Set([...byVersion.keys(), ...(fromMlflow ?? []).map((v) => v.version)]);
     const versions = [...all].sort(byVersionDesc).map((version) =>
-      toView(modelName, version, byVersion.get(version), fromMlflow?.find((m) => m.version === version), fromMlflow !== undefined),
+      toView(
+        modelName,
+        version,
+        byVersion.get(version),
+        fromMlflow?.find((m) => m.version === version),
+        fromMlflow !== undefined,
+      ),
     );
     return { name: modelName, mlflow_available: fromMlflow !== undefined, versions };
   }
@@ -157,7 +160,10 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       if (req.stage === 'Production') {
         const previous = await repo.findOne({ where: { modelName: req.modelName, stage: 'Production' }, lock: { mode: 'pessimistic_write' } });
         if (previous) {
-          await repo.update({ modelName: previous.modelName, version: previous.version }, { stage: 'Archived', stageChangedAt: now, stageChangedBy: req.principal.keyId, mlflowSynced: false });
+          await repo.update(
+            { modelName: previous.modelName, version: previous.version },
+            { stage: 'Archived', stageChangedAt: now, stageChangedBy: req.principal.keyId, mlflowSynced: false },
+          );
           written.push(await this.record(tx, req, previous.version, 'Production', 'Archived', 'archived-by-promotion', now));
         }
       }
@@ -191,7 +197,10 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
           tx,
         );
         // Delivered to every replica's LISTEN at commit (hot swap).
-        await tx.query('SELECT pg_notify($1, $2)', [STAGE_CHANNEL, JSON.stringify({ modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage })]);
+        await tx.query('SELECT pg_notify($1, $2)', [
+          STAGE_CHANNEL,
+          JSON.stringify({ modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage }),
+        ]);
       }
       await req.within?.(tx);
       return { row, written };

@@ -164,7 +164,11 @@ export class JobSchedulerService implements OnApplicationBootstrap, OnModuleDest
     const job = this.jobs.get(adopted.job_name)!;
     const slot = new Date(adopted.scheduled_for);
     if (adopted.attempts > MAX_ATTEMPTS) {
-      await this.recordOutcome(adopted.id, { status: 'failed', finishedAt: new Date(), error: `abandoned: ${MAX_ATTEMPTS} replicas in a row stopped while running it (last ${adopted.previous})` });
+      await this.recordOutcome(adopted.id, {
+        status: 'failed',
+        finishedAt: new Date(),
+        error: `abandoned: ${MAX_ATTEMPTS} replicas in a row stopped while running it (last ${adopted.previous})`,
+      });
       this.runsTotal.inc({ job_name: job.name, status: 'failed' });
       this.logger.error(`job ${job.name} for ${slot.toISOString()} given up after ${MAX_ATTEMPTS} attempts`);
       return true;

@@ -87,7 +87,10 @@ function toFieldError(e: ErrorObject, prefix: string, allowed: string): FieldErr
     case 'enum':
       return { field: join(prefix, path), message: `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` };
     case 'type':
-      return { field: join(prefix, path), message: path ? `must be ${e.params.type === 'integer' ? 'an integer' : `a ${e.params.type}`}` : 'must be a JSON object' };
+      return {
+        field: join(prefix, path),
+        message: path ? `must be ${e.params.type === 'integer' ? 'an integer' : `a ${e.params.type}`}` : 'must be a JSON object',
+      };
     case 'float32Normal':
       return {
         field: join(prefix, path),

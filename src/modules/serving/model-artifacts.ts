@@ -43,7 +43,9 @@ export class ModelArtifacts {
       const onnx = await fs.readFile(path.join(staging, 'model.onnx'));
       const actual = sha256(onnx);
       if (actual !== expectedSha256) {
-        throw new Error(`model.onnx of ${modelName} v${version} has sha256 ${actual}, but ${expectedSha256} was registered; refusing a tampered or corrupted model`);
+        throw new Error(
+          `model.onnx of ${modelName} v${version} has sha256 ${actual}, but ${expectedSha256} was registered; refusing a tampered or corrupted model`,
+        );
       }
       await fs.rm(dir, { recursive: true, force: true });
       await fs.rename(staging, dir);

@@ -123,7 +123,9 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
     const stopTimer = this.loadDuration.startTimer({ model_name: this.modelName });
     try {
       if (!production.modelSha256) {
-        throw new Error(`version ${production.version} has no model_sha256 tag in MLflow, so its integrity cannot be checked; register it with the reference trainer`);
+        throw new Error(
+          `version ${production.version} has no model_sha256 tag in MLflow, so its integrity cannot be checked; register it with the reference trainer`,
+        );
       }
       const next = await this.load(production.version, production.modelSha256);
       this.swap(next);

@@ -39,7 +39,12 @@ export class ModelSmokeTester {
     try {
       try {
         const r = await model.selfTest(vectors);
-        checks.push({ name: 'test_vectors', passed: true, detail: `${r.count} vectors reproduced (max |diff| ${r.maxAbsDiff.toExponential(2)})`, value: r.maxAbsDiff });
+        checks.push({
+          name: 'test_vectors',
+          passed: true,
+          detail: `${r.count} vectors reproduced (max |diff| ${r.maxAbsDiff.toExponential(2)})`,
+          value: r.maxAbsDiff,
+        });
       } catch (err) {
         checks.push({ name: 'test_vectors', passed: false, detail: (err as Error).message });
       }
@@ -56,7 +61,14 @@ export class ModelSmokeTester {
     if (sample.length === 0) return { name: 'recent_requests', passed: true, detail: 'no recent requests on this replica to replay', value: 0 };
     const invalid = sample.flatMap((c, i) => model.validator.errors(c, `[${i}].`));
     if (invalid.length > 0) {
-      return { name: 'recent_requests', passed: false, detail: `the candidate rejects recent requests: ${invalid.slice(0, 3).map((e) => `${e.field} ${e.message}`).join('; ')}` };
+      return {
+        name: 'recent_requests',
+        passed: false,
+        detail: `the candidate rejects recent requests: ${invalid
+          .slice(0, 3)
+          .map((e) => `${e.field} ${e.message}`)
+          .join('; ')}`,
+      };
     }
     try {
       const scores = await model.score(sample);
@@ -78,6 +90,11 @@ export class ModelSmokeTester {
     }
     times.sort((a, b) => a - b);
     const p95 = times[Math.floor(times.length * 0.95)];
-    return { name: 'latency_p95', passed: p95 <= budgetMs, detail: `p95 ${p95.toFixed(3)} ms over ${LATENCY_SAMPLES} single-row scorings (budget ${budgetMs} ms)`, value: p95 };
+    return {
+      name: 'latency_p95',
+      passed: p95 <= budgetMs,
+      detail: `p95 ${p95.toFixed(3)} ms over ${LATENCY_SAMPLES} single-row scorings (budget ${budgetMs} ms)`,
+      value: p95,
+    };
   }
 }

@@ -54,7 +54,11 @@ export class OnnxModel {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.signature.inputs) {
       if (input.onnx_type === 'string') {
-        feeds[input.name] = new ort.Tensor('string', rows.map((r) => r[input.name] as string), [n, 1]);
+        feeds[input.name] = new ort.Tensor(
+          'string',
+          rows.map((r) => r[input.name] as string),
+          [n, 1],
+        );
       } else {
         const values = new Float32Array(n);
         for (let i = 0; i < n; i++) values[i] = rows[i][input.name] as number;
@@ -77,7 +81,13 @@ export class OnnxModel {
     const tolerance = Math.min(vectors.tolerance || MAX_TEST_VECTOR_TOLERANCE, MAX_TEST_VECTOR_TOLERANCE);
     const rows = vectors.vectors.map((v) => v.input as CustomerRecord);
     const invalid = rows.flatMap((r, i) => this.validator.errors(r, `[${i}].`));
-    if (invalid.length > 0) throw new Error(`test vectors do not match the signature: ${invalid.slice(0, 3).map((e) => `${e.field} ${e.message}`).join('; ')}`);
+    if (invalid.length > 0)
+      throw new Error(
+        `test vectors do not match the signature: ${invalid
+          .slice(0, 3)
+          .map((e) => `${e.field} ${e.message}`)
+          .join('; ')}`,
+      );
     const scores = await this.score(rows);
     let maxAbsDiff = 0;
     let worst = 0;

@@ -1,8 +1,11 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDetails' } } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDetails' } } },
+});
 const errors = {
-  400: problem('Invalid customer data, or a property that is not one of the model\'s inputs; `errors` names each offending field'),
+  400: problem("Invalid customer data, or a property that is not one of the model's inputs; `errors` names each offending field"),
   401: problem('Missing or unknown API key'),
   403: problem('The key may not call this endpoint (roles predict, operator, admin)'),
   413: problem('Body larger than BODY_LIMIT_BYTES, or more than BATCH_MAX_ROWS customers'),
@@ -25,7 +28,7 @@ export function addPredictionPaths(document: OpenAPIObject): void {
     customer.additionalProperties = false;
     customer.description =
       "One customer as the served model reads it: `customer_id` and the model's inputs (ranges and categories come from its signature). " +
-      'Any other property is refused with 400 naming it (`errors[].field`, e.g. `email` or `customers[3].email`), so nothing outside the model\'s inputs is ever stored. ' +
+      "Any other property is refused with 400 naming it (`errors[].field`, e.g. `email` or `customers[3].email`), so nothing outside the model's inputs is ever stored. " +
       'Numeric inputs are 32-bit floats in the model: a non-zero number whose magnitude is below 1.1754943508222875e-38 (it would be read as 0) ' +
       'or above 3.4028234663852886e38 is refused.';
   }
@@ -35,7 +38,8 @@ export function addPredictionPaths(document: OpenAPIObject): void {
       tags: ['serving'],
       operationId: 'predict',
       summary: 'Churn probability, risk level and recommendation for one customer',
-      description: "Validated against the served model's signature. While a canary is attached, its sticky share of customers is answered by the challenger (see `model_version`).",
+      description:
+        "Validated against the served model's signature. While a canary is attached, its sticky share of customers is answered by the challenger (see `model_version`).",
       security,
       requestBody: { required: true, ...json(ref('CustomerDataDto')) },
       responses: { 200: { description: 'The prediction', ...json(ref('PredictionResponseDto')) }, ...errors },

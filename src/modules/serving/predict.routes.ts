@@ -90,7 +90,8 @@ export class PredictRoutes implements OnModuleInit {
     const { problem, headers } = toProblem(err, request.url, request.id);
     const keyId = (request as AuthenticatedRequest).principal?.keyId;
     if (problem.status >= 500 && !(err instanceof AppError)) this.logger.error({ err, requestId: request.id, keyId }, 'unhandled error');
-    else if (problem.status >= 500) this.logger.warn({ requestId: request.id, keyId, status: problem.status, code: problem.code }, `${request.method} ${request.url}: ${problem.detail}`);
+    else if (problem.status >= 500)
+      this.logger.warn({ requestId: request.id, keyId, status: problem.status, code: problem.code }, `${request.method} ${request.url}: ${problem.detail}`);
     else this.logger.log({ requestId: request.id, keyId, status: problem.status, code: problem.code }, `${request.method} ${request.url}: ${problem.detail}`);
     void reply.status(problem.status).headers(headers).type('application/problem+json').serializer(JSON.stringify).send(problem);
   }

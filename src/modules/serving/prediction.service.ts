@@ -64,7 +64,13 @@ export class PredictionService {
    * back to the champion if it fails; the other model scores the same customer after the response
    * is sent, for the live comparison and the log. A failing challenger never fails a request.
    */
-  private async predictBesideChallenger(champion: OnnxModel, canary: LiveCanary, customer: CustomerRecord, requestId: string, started: bigint): Promise<PredictionResponseDto> {
+  private async predictBesideChallenger(
+    champion: OnnxModel,
+    canary: LiveCanary,
+    customer: CustomerRecord,
+    requestId: string,
+    started: bigint,
+  ): Promise<PredictionResponseDto> {
     let answeredBy: OnnxModel = champion;
     let p: number | null = null;
     if (canary.answersFor(customer.customer_id)) {
@@ -86,7 +92,16 @@ export class PredictionService {
     return response;
   }
 
-  private async compare(canary: LiveCanary, champion: OnnxModel, answeredBy: OnnxModel, other: OnnxModel, customer: CustomerRecord, requestId: string, response: PredictionResponseDto, variant: 'champion' | 'canary'): Promise<void> {
+  private async compare(
+    canary: LiveCanary,
+    champion: OnnxModel,
+    answeredBy: OnnxModel,
+    other: OnnxModel,
+    customer: CustomerRecord,
+    requestId: string,
+    response: PredictionResponseDto,
+    variant: 'champion' | 'canary',
+  ): Promise<void> {
     let q: number | null = null;
     try {
       q = other === champion ? await this.scoreChampion(champion, canary, customer).catch(() => null) : await this.scoreChallenger(canary, customer, 'shadow');
@@ -239,7 +254,11 @@ export class PredictionService {
     try {
       return await model.scoreOne(customer);
     } catch (err) {
-      throw new AppError(HttpStatus.INTERNAL_SERVER_ERROR, ErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
+      throw new AppError(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        ErrorCode.INFERENCE_FAILED,
+        `Model ${model.modelName} v${model.version} failed to score the request.`,
+      );
     }
   }
 
@@ -247,7 +266,11 @@ export class PredictionService {
     try {
       return await model.score(rows);
     } catch (err) {
-      throw new AppError(HttpStatus.INTERNAL_SERVER_ERROR, ErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
+      throw new AppError(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        ErrorCode.INFERENCE_FAILED,
+        `Model ${model.modelName} v${model.version} failed to score the request.`,
+      );
     }
   }
 

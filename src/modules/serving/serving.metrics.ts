@@ -24,21 +24,46 @@ export const servingMetrics = [
   }),
   makeGaugeProvider({ name: MODEL_LOADED, help: '1 when a model version is loaded and serving.', labelNames: ['model_name'] }),
   makeGaugeProvider({ name: MODEL_INFO, help: 'The model version this replica serves (value is always 1).', labelNames: ['model_name', 'version', 'sha256'] }),
-  makeCounterProvider({ name: MODEL_LOAD_FAILURES, help: 'Model versions refused at load (bad checksum, failing test vectors, ...).', labelNames: ['model_name', 'version'] }),
+  makeCounterProvider({
+    name: MODEL_LOAD_FAILURES,
+    help: 'Model versions refused at load (bad checksum, failing test vectors, ...).',
+    labelNames: ['model_name', 'version'],
+  }),
   makeCounterProvider({
     name: MODEL_SWAPS,
     help: 'Model versions swapped in, by what noticed the change: startup, notify (LISTEN/NOTIFY from any replica), local_event, reconnect, poll (the fallback).',
     labelNames: ['model_name', 'version', 'trigger'],
   }),
-  makeHistogramProvider({ name: MODEL_LOAD_DURATION, help: 'Download, verification, self-test and swap of a model version.', labelNames: ['model_name'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] }),
+  makeHistogramProvider({
+    name: MODEL_LOAD_DURATION,
+    help: 'Download, verification, self-test and swap of a model version.',
+    labelNames: ['model_name'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  }),
   makeHistogramProvider({
     name: SCORING_DURATION,
     help: 'ONNX scoring time per request, by model version and the role it plays (champion, canary, shadow).',
     labelNames: ['model_name', 'version', 'variant'],
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
   }),
-  makeCounterProvider({ name: SCORING_ERRORS, help: 'Scorings that failed (exception, NaN, out of [0, 1], input refused), by version and role.', labelNames: ['model_name', 'version', 'variant'] }),
-  makeGaugeProvider({ name: CANARY_ACTIVE, help: '1 while a challenger is attached (mode canary or shadow) on this replica.', labelNames: ['model_name', 'version', 'mode'] }),
-  makeCounterProvider({ name: CANARY_ROLLBACKS, help: 'Challengers taken out of traffic automatically, by reason (error_rate, latency).', labelNames: ['model_name', 'version', 'reason'] }),
-  makeGaugeProvider({ name: CANARY_AGREEMENT, help: "Share of requests on which the challenger's will_churn decision matches the champion's (this replica, live window).", labelNames: ['model_name', 'version'] }),
+  makeCounterProvider({
+    name: SCORING_ERRORS,
+    help: 'Scorings that failed (exception, NaN, out of [0, 1], input refused), by version and role.',
+    labelNames: ['model_name', 'version', 'variant'],
+  }),
+  makeGaugeProvider({
+    name: CANARY_ACTIVE,
+    help: '1 while a challenger is attached (mode canary or shadow) on this replica.',
+    labelNames: ['model_name', 'version', 'mode'],
+  }),
+  makeCounterProvider({
+    name: CANARY_ROLLBACKS,
+    help: 'Challengers taken out of traffic automatically, by reason (error_rate, latency).',
+    labelNames: ['model_name', 'version', 'reason'],
+  }),
+  makeGaugeProvider({
+    name: CANARY_AGREEMENT,
+    help: "Share of requests on which the challenger's will_churn decision matches the champion's (this replica, live window).",
+    labelNames: ['model_name', 'version'],
+  }),
 ];

@@ -17,7 +17,17 @@ import { StageChangeListener } from './stage-change-listener';
 @Module({
   imports: [TypeOrmModule.forFeature([CanaryEntity]), RegistryModule, PredictionLogModule],
   controllers: [CanaryController],
-  providers: [PredictRoutes, CanaryService, ModelArtifacts, ModelLoaderService, PredictionService, RecentRequests, ModelSmokeTester, StageChangeListener, ...servingMetrics],
+  providers: [
+    PredictRoutes,
+    CanaryService,
+    ModelArtifacts,
+    ModelLoaderService,
+    PredictionService,
+    RecentRequests,
+    ModelSmokeTester,
+    StageChangeListener,
+    ...servingMetrics,
+  ],
   exports: [ModelLoaderService, ModelSmokeTester, CanaryService, ModelArtifacts],
 })
 export class ServingModule {}

@@ -127,7 +127,10 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     });
     if (recent) {
       const until = new Date(recent.createdAt.getTime() + this.config.RETRAIN_COOLDOWN_HOURS * 3_600_000);
-      return { started: false, reason: `cooldown: run ${recent.id} (${recent.trigger}) started at ${recent.createdAt.toISOString()}; next automatic retrain after ${until.toISOString()}` };
+      return {
+        started: false,
+        reason: `cooldown: run ${recent.id} (${recent.trigger}) started at ${recent.createdAt.toISOString()}; next automatic retrain after ${until.toISOString()}`,
+      };
     }
     try {
       const run = await this.create({ model_name: modelName }, trigger);
@@ -216,8 +219,15 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     if (event.event === 'phase' && live) {
       live.phaseWrites = live.phaseWrites.then(() =>
         this.db
-          .query(`UPDATE training_runs SET phase = $2, phase_times = phase_times || jsonb_build_object($2::text, $3::text) WHERE id = $1`, [runId, event.phase, event.at])
-          .then(() => undefined, (err) => this.logger.warn(`run ${runId}: could not record phase ${event.phase}: ${err}`)),
+          .query(`UPDATE training_runs SET phase = $2, phase_times = phase_times || jsonb_build_object($2::text, $3::text) WHERE id = $1`, [
+            runId,
+            event.phase,
+            event.at,
+          ])
+          .then(
+            () => undefined,
+            (err) => this.logger.warn(`run ${runId}: could not record phase ${event.phase}: ${err}`),
+          ),
       );
     } else if (event.event === 'result' && live) {
       live.result = event;
@@ -244,7 +254,9 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       } else if (outcome.exitCode === 0 && result?.status === 'succeeded') {
         await this.complete(runId, result);
       } else {
-        const why = outcome.reason ?? (outcome.exitCode !== null ? `${TRAINER_EXIT_CODES[outcome.exitCode] ?? `the trainer exited with code ${outcome.exitCode}`}` : 'the trainer ended');
+        const why =
+          outcome.reason ??
+          (outcome.exitCode !== null ? `${TRAINER_EXIT_CODES[outcome.exitCode] ?? `the trainer exited with code ${outcome.exitCode}`}` : 'the trainer ended');
         const detail = live?.lastStderr ? `: ${live.lastStderr.slice(0, 500)}` : '';
         await this.finishFailed(runId, `${why}${outcome.exitCode !== null && outcome.exitCode !== 0 ? ` (exit code ${outcome.exitCode})` : ''}${detail}`);
       }
@@ -259,7 +271,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     const run = await this.find(runId);
     const gates = evaluateGates(result.metrics, gateSpecs(this.config));
     const gatesPassed = gates.every((g) => g.passed);
-    const experimentId = result.run_id ? await this.mlflow.getRun(result.run_id).then((r) => r.info.experiment_id, () => null) : null;
+    const experimentId = result.run_id
+      ? await this.mlflow.getRun(result.run_id).then(
+          (r) => r.info.experiment_id,
+          () => null,
+        )
+      : null;
     const base = {
       mlflowRunId: result.run_id,
       mlflowExperimentId: experimentId,
@@ -272,7 +289,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       validation: result.validation,
     };
     if (!result.version) {
-      await this.transition(runId, ACTIVE_STATES, { ...base, state: 'failed', failureReason: 'the trainer reported success but registered no model version', finishedAt: new Date() });
+      await this.transition(runId, ACTIVE_STATES, {
+        ...base,
+        state: 'failed',
+        failureReason: 'the trainer reported success but registered no model version',
+        finishedAt: new Date(),
+      });
       return;
     }
     if (!gatesPassed) {
@@ -297,7 +319,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      await this.transition(runId, ACTIVE_STATES, { ...base, state: 'failed', failureReason: `v${result.version} passed every gate but could not be moved to Staging: ${message}; stage it by hand`, finishedAt: new Date() });
+      await this.transition(runId, ACTIVE_STATES, {
+        ...base,
+        state: 'failed',
+        failureReason: `v${result.version} passed every gate but could not be moved to Staging: ${message}; stage it by hand`,
+        finishedAt: new Date(),
+      });
       return;
     }
     this.systemLine(runId, `v${result.version} passed every gate and is now in Staging`);
@@ -319,19 +346,32 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     const local = this.executor.kind === 'local';
     const dataSource = run.params.data_source === 'synthetic' ? 'synthetic' : path.join(this.config.trainingDataDir, run.params.data_source);
     const args = [
-      '--tracking-uri', this.config.MLFLOW_TRACKING_URI,
-      '--model-name', run.modelName,
-      '--seed', String(run.params.seed),
-      '--n-customers', String(run.params.n_customers),
-      '--model-family', run.params.model_family,
-      '--data-source', dataSource,
-      '--output-dir', local ? path.join(this.config.DATA_DIR, 'training', run.id) : `/tmp/training-${run.id}`,
-      '--gate-pr-auc', String(this.config.TRAINING_GATE_PR_AUC),
-      '--gate-roc-auc', String(this.config.TRAINING_GATE_ROC_AUC),
-      '--gate-precision-at-50', String(this.config.TRAINING_GATE_PRECISION_AT_50),
-      '--gate-parity', String(this.config.TRAINING_GATE_PARITY),
-      '--run-tag', `control_plane.training_run_id=${run.id}`,
-      '--run-tag', `control_plane.trigger=${run.trigger}`,
+      '--tracking-uri',
+      this.config.MLFLOW_TRACKING_URI,
+      '--model-name',
+      run.modelName,
+      '--seed',
+      String(run.params.seed),
+      '--n-customers',
+      String(run.params.n_customers),
+      '--model-family',
+      run.params.model_family,
+      '--data-source',
+      dataSource,
+      '--output-dir',
+      local ? path.join(this.config.DATA_DIR, 'training', run.id) : `/tmp/training-${run.id}`,
+      '--gate-pr-auc',
+      String(this.config.TRAINING_GATE_PR_AUC),
+      '--gate-roc-auc',
+      String(this.config.TRAINING_GATE_ROC_AUC),
+      '--gate-precision-at-50',
+      String(this.config.TRAINING_GATE_PRECISION_AT_50),
+      '--gate-parity',
+      String(this.config.TRAINING_GATE_PARITY),
+      '--run-tag',
+      `control_plane.training_run_id=${run.id}`,
+      '--run-tag',
+      `control_plane.trigger=${run.trigger}`,
     ];
     if (championVersion) args.push('--champion-version', championVersion);
     return args;
@@ -340,7 +380,9 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
   private checkDataSource(dataSource: string): void {
     if (dataSource === 'synthetic') return;
     if (this.executor.kind !== 'local') {
-      throw new ValidationFailedError([{ field: 'data_source', message: 'the Kubernetes executor trains on synthetic data only; file data sources need the local executor' }]);
+      throw new ValidationFailedError([
+        { field: 'data_source', message: 'the Kubernetes executor trains on synthetic data only; file data sources need the local executor' },
+      ]);
     }
     const file = path.join(this.config.trainingDataDir, dataSource);
     if (!fs.existsSync(file)) {
@@ -384,7 +426,15 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     live.flushing = live.flushing.then(async () => {
       if (live.dropped > 0 && live.seq === MAX_LOG_LINES) {
         live.seq++;
-        live.pending.push(this.logs.create({ runId, seq: live.seq, stream: 'system', line: `log limit of ${MAX_LOG_LINES} lines reached; later lines are only in the trainer's MLflow run`, at: new Date() }));
+        live.pending.push(
+          this.logs.create({
+            runId,
+            seq: live.seq,
+            stream: 'system',
+            line: `log limit of ${MAX_LOG_LINES} lines reached; later lines are only in the trainer's MLflow run`,
+            at: new Date(),
+          }),
+        );
       }
       const batch = live.pending.splice(0);
       if (batch.length > 0) await this.logs.insert(batch).catch((err) => this.logger.warn(`run ${runId}: could not store ${batch.length} log lines: ${err}`));
@@ -401,7 +451,12 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       if (run.ownerInstance === INSTANCE_ID) continue;
       const stale = !run.heartbeatAt || Date.now() - run.heartbeatAt.getTime() > STALE_AFTER_MS;
       if (!isDeadLocalInstance(run.ownerInstance ?? '') && !stale) continue;
-      await this.adoptOrFail(run, stale ? `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}` : `the service instance running it (${run.ownerInstance}) stopped`);
+      await this.adoptOrFail(
+        run,
+        stale
+          ? `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`
+          : `the service instance running it (${run.ownerInstance}) stopped`,
+      );
     }
   }
 
@@ -422,7 +477,11 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       if (run.executor === 'local') await this.executor.cancel(run.executorRef); // kill an orphaned trainer, if any
     }
     this.logger.warn(`run ${run.id} marked failed: ${why}`);
-    await this.transition(run.id, ACTIVE_STATES, { state: 'failed', failureReason: `lost: ${why}; the trainer's output could not be recovered`, finishedAt: new Date() });
+    await this.transition(run.id, ACTIVE_STATES, {
+      state: 'failed',
+      failureReason: `lost: ${why}; the trainer's output could not be recovered`,
+      finishedAt: new Date(),
+    });
   }
 
   private async lastSeq(runId: string): Promise<number> {
@@ -437,7 +496,9 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       for (const run of mine) {
         if (run.cancelRequested && run.executorRef) await this.executor.cancel(run.executorRef);
       }
-      const stale = await this.runs.find({ where: { state: In(ACTIVE_STATES), ownerInstance: Not(INSTANCE_ID), heartbeatAt: LessThan(new Date(Date.now() - STALE_AFTER_MS)) } });
+      const stale = await this.runs.find({
+        where: { state: In(ACTIVE_STATES), ownerInstance: Not(INSTANCE_ID), heartbeatAt: LessThan(new Date(Date.now() - STALE_AFTER_MS)) },
+      });
       for (const run of stale) await this.adoptOrFail(run, `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`);
     } catch (err) {
       this.logger.warn(`training heartbeat failed: ${err}`);

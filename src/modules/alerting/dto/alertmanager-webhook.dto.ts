@@ -22,7 +22,7 @@ export class AlertmanagerAlertDto {
   @IsISO8601({}, { message: 'startsAt must be an ISO 8601 date-time' })
   startsAt: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: "0001-01-01T00:00:00Z while firing" })
+  @ApiPropertyOptional({ format: 'date-time', description: '0001-01-01T00:00:00Z while firing' })
   @IsOptional()
   @IsISO8601({}, { message: 'endsAt must be an ISO 8601 date-time' })
   endsAt?: string;

@@ -10,12 +10,27 @@ export class AuditEntryView {
   @ApiProperty({ example: 'model_version' }) target_type: string;
   @ApiProperty({ example: 'churn-model/3' }) target_id: string;
   @ApiNullable(String) model_name: string | null;
-  @ApiProperty({ required: true, nullable: true, description: 'State before the action (any JSON)', anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }] }) before: unknown;
-  @ApiProperty({ required: true, nullable: true, description: 'State after the action (any JSON)', anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }] }) after: unknown;
+  @ApiProperty({
+    required: true,
+    nullable: true,
+    description: 'State before the action (any JSON)',
+    anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }],
+  })
+  before: unknown;
+  @ApiProperty({
+    required: true,
+    nullable: true,
+    description: 'State after the action (any JSON)',
+    anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: {} }, { type: 'string' }, { type: 'number' }, { type: 'boolean' }],
+  })
+  after: unknown;
   @ApiNullable(String) reason: string | null;
   @ApiNullable(String) request_id: string | null;
   @ApiProperty({ description: 'hash of the previous entry (64 zeros for the first)' }) prev_hash: string;
-  @ApiProperty({ description: "hash_scheme hmac-sha256: HMAC-SHA256(AUDIT_HMAC_KEY, 'hmac-sha256\\n' + prev_hash + '\\n' + canonical JSON of the entry); sha256 (entries written before the keyed chain): sha256(prev_hash + '\\n' + canonical JSON)" })
+  @ApiProperty({
+    description:
+      "hash_scheme hmac-sha256: HMAC-SHA256(AUDIT_HMAC_KEY, 'hmac-sha256\\n' + prev_hash + '\\n' + canonical JSON of the entry); sha256 (entries written before the keyed chain): sha256(prev_hash + '\\n' + canonical JSON)",
+  })
   hash: string;
   @ApiProperty({ enum: HASH_SCHEMES, description: 'How hash was computed' }) hash_scheme: HashScheme;
 }
@@ -49,7 +64,10 @@ export class AuditVerification {
   @ApiProperty() valid: boolean;
   @ApiProperty({ description: 'Entries checked (up to and including the first broken one)' }) checked: number;
   @ApiNullable(AuditBreak) first_broken: AuditBreak | null;
-  @ApiNullable(AuditHeadView, { description: 'The verified head: keep it outside the database and pass it back as expected_head_seq/expected_head_hash to detect truncation. Null when broken or empty.' })
+  @ApiNullable(AuditHeadView, {
+    description:
+      'The verified head: keep it outside the database and pass it back as expected_head_seq/expected_head_hash to detect truncation. Null when broken or empty.',
+  })
   head: AuditHeadView | null;
   @ApiProperty({ type: [AuditSegment], description: 'Runs of consecutive verified entries by hash scheme, oldest first' }) segments: AuditSegment[];
 }

@@ -12,7 +12,10 @@ export class BatchSourceDto {
   @IsIn(SOURCE_TYPES, { message: `type must be one of: ${SOURCE_TYPES.join(', ')}` })
   type: (typeof SOURCE_TYPES)[number];
 
-  @ApiPropertyOptional({ description: 'type=table: a table of this database with the seed-004 columns (`name` or `schema.name`, lower case)', example: 'customers' })
+  @ApiPropertyOptional({
+    description: 'type=table: a table of this database with the seed-004 columns (`name` or `schema.name`, lower case)',
+    example: 'customers',
+  })
   @ValidateIf((o: BatchSourceDto) => o.type === 'table')
   @IsString()
   @MaxLength(127)

@@ -23,7 +23,11 @@ export class ModelCheckDto implements ServingStatus {
   @ApiProperty({ type: String, nullable: true }) model_version: string | null;
   @ApiProperty({ type: String, nullable: true }) model_sha256: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) loaded_at: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'The Production version in the registry; differs from model_version while a swap is pending or was refused' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The Production version in the registry; differs from model_version while a swap is pending or was refused',
+  })
   desired_version: string | null;
   // Inline rather than a nullable $ref, which OpenAPI 3.0 validators read differently.
   @ApiProperty({

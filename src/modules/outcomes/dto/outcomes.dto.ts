@@ -57,7 +57,10 @@ export class VersionMetricsView {
   @ApiNullable(Number) mean_predicted_probability: number | null;
   @ApiNullable(Number, { description: 'positives / n' }) actual_churn_rate: number | null;
   @ApiProperty({ type: [RiskLevelOutcomeView] }) risk_levels: RiskLevelOutcomeView[];
-  @ApiProperty({ description: 'Why a metric is null, by metric name', example: { roc_auc: 'all 3 matched outcomes are non-churners (churned=false); ROC-AUC needs both classes' } })
+  @ApiProperty({
+    description: 'Why a metric is null, by metric name',
+    example: { roc_auc: 'all 3 matched outcomes are non-churners (churned=false); ROC-AUC needs both classes' },
+  })
   reasons: Record<string, string>;
 }
 

@@ -11,7 +11,11 @@ export class OutcomeMetricsQuery {
   @MaxLength(256)
   model_name?: string;
 
-  @ApiPropertyOptional({ description: 'Outcomes observed in the last 24h, 7d, 30d, ... (default 30d, at most 3660d)', pattern: '^[1-9][0-9]{0,5}[hd]$', example: '30d' })
+  @ApiPropertyOptional({
+    description: 'Outcomes observed in the last 24h, 7d, 30d, ... (default 30d, at most 3660d)',
+    pattern: '^[1-9][0-9]{0,5}[hd]$',
+    example: '30d',
+  })
   @IsOptional()
   @Matches(/^[1-9][0-9]{0,5}[hd]$/, { message: 'window must be a number of hours or days such as 24h, 7d or 30d (at most 3660d)' })
   window?: string;

@@ -19,7 +19,12 @@ export class CanaryController {
   @ApiOperation({ summary: 'Attach a challenger version as canary (answers a sticky share of customers) or shadow (scored and logged only)' })
   @ApiCreatedResponse({ type: CanaryViewDto, description: 'The challenger passed its smoke test and is attached on every replica' })
   @ApiProblem(409, 'The version is the champion or Archived, there is no champion, or a challenger is already attached')
-  start(@Param('name') name: string, @Body() body: StartCanaryDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<CanaryView> {
+  start(
+    @Param('name') name: string,
+    @Body() body: StartCanaryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<CanaryView> {
     return this.canaries.start(name, body, { principal, requestId: req.id });
   }
 
@@ -43,7 +48,12 @@ export class CanaryController {
   @Roles('operator')
   @ApiOperation({ summary: 'Detach the challenger; the champion answers every request again' })
   @ApiOkResponse({ type: CanaryViewDto })
-  stop(@Param('name') name: string, @Body() body: StopCanaryDto, @CurrentPrincipal() principal: Principal, @Req() req: AuthenticatedRequest): Promise<CanaryView> {
+  stop(
+    @Param('name') name: string,
+    @Body() body: StopCanaryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<CanaryView> {
     return this.canaries.stop(name, body.reason, { principal, requestId: req.id });
   }
 }

@@ -90,12 +90,14 @@ export class CanaryViewDto {
   @ApiNullable(String) end_reason: string | null;
   @ApiNullable(Object, {
     additionalProperties: true,
-    description: "This replica's sliding window: per model count, errors, error_rate, latency_ms {p50, p95, max} (scoring), mean_score; agreement {compared, same_decision, agreement_rate, same_risk_level, mean_abs_diff}",
+    description:
+      "This replica's sliding window: per model count, errors, error_rate, latency_ms {p50, p95, max} (scoring), mean_score; agreement {compared, same_decision, agreement_rate, same_risk_level, mean_abs_diff}",
   })
   live: object | null;
   @ApiNullable(Object, {
     additionalProperties: true,
-    description: 'From the prediction log, every replica since the start: per model answered, scored, mean_score, latency_p95_ms; agreement (null in the history list)',
+    description:
+      'From the prediction log, every replica since the start: per model answered, scored, mean_score, latency_p95_ms; agreement (null in the history list)',
   })
   since_start: object | null;
   @ApiNullable(Object, { additionalProperties: true, description: 'The live window when the canary ended, on the replica that ended it' })

@@ -129,15 +129,23 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     const versions = (await this.registry.listVersions(modelName)).versions;
     const candidate = versions.find((v) => v.version === req.version);
     if (!candidate) throw new NotFoundError(`${modelName} has no version ${req.version}.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
-    if (candidate.stage === 'Production') throw new ConflictError(`${modelName} v${req.version} is already the Production champion; attach a different version as challenger.`);
+    if (candidate.stage === 'Production')
+      throw new ConflictError(`${modelName} v${req.version} is already the Production champion; attach a different version as challenger.`);
     if (candidate.stage === 'Archived') throw new ConflictError(`${modelName} v${req.version} is Archived; move it to Staging first if it should serve again.`);
     if (!candidate.model_sha256) {
-      throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, ErrorCode.CONFLICT, `${modelName} v${req.version} has no model_sha256 tag, so its integrity cannot be checked; register it with the reference trainer.`);
+      throw new AppError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        ErrorCode.CONFLICT,
+        `${modelName} v${req.version} has no model_sha256 tag, so its integrity cannot be checked; register it with the reference trainer.`,
+      );
     }
     const champion = await this.registry.productionVersion(modelName);
     if (!champion) throw new ConflictError(`${modelName} has no Production version to compare a challenger with; promote one first.`);
     const existing = await this.canaries.findOneBy({ modelName, status: 'active' });
-    if (existing) throw new ConflictError(`${modelName} already has an active ${existing.mode} of v${existing.challengerVersion} (${existing.id}); stop it first (DELETE /api/v1/models/${modelName}/canary).`);
+    if (existing)
+      throw new ConflictError(
+        `${modelName} already has an active ${existing.mode} of v${existing.challengerVersion} (${existing.id}); stop it first (DELETE /api/v1/models/${modelName}/canary).`,
+      );
 
     const checks = await this.smoke.run(modelName, req.version, candidate.model_sha256, this.config.PROMOTION_LATENCY_BUDGET_MS);
     const failed = checks.filter((c) => !c.passed);
@@ -176,7 +184,18 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
           },
           tx,
         );
-        await this.notifications.emit('canary.started', { model_name: modelName, canary_id: row.id, mode: row.mode, challenger_version: row.challengerVersion, champion_version: champion.version, traffic_percent: trafficPercent }, tx);
+        await this.notifications.emit(
+          'canary.started',
+          {
+            model_name: modelName,
+            canary_id: row.id,
+            mode: row.mode,
+            challenger_version: row.challengerVersion,
+            champion_version: champion.version,
+            traffic_percent: trafficPercent,
+          },
+          tx,
+        );
         await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName, id: row.id })]);
       });
     } catch (err) {
@@ -198,8 +217,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
   /** The active challenger, else the most recent one, with live and logged comparisons. */
   async view(modelName: string): Promise<CanaryView> {
     const row =
-      (await this.canaries.findOneBy({ modelName, status: 'active' })) ??
-      (await this.canaries.findOne({ where: { modelName }, order: { startedAt: 'DESC' } }));
+      (await this.canaries.findOneBy({ modelName, status: 'active' })) ?? (await this.canaries.findOne({ where: { modelName }, order: { startedAt: 'DESC' } }));
     if (!row) throw new NotFoundError(`${modelName} has never had a canary or shadow. Start one with POST /api/v1/models/${modelName}/canary.`);
     return this.toView(row);
   }
@@ -209,7 +227,6 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     const rows = await this.canaries.find({ where: { modelName }, order: { startedAt: 'DESC' }, take: 50 });
     return Promise.all(rows.map((r) => this.toView(r, false)));
   }
-
 
   /** Attaches or detaches the challenger so this replica matches the database. Serialised; never throws. */
   refresh(): Promise<void> {
@@ -239,7 +256,9 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.log(`attached ${row.modelName} v${row.challengerVersion} as ${row.mode} (${row.trafficPercent} % of customers)`);
     } catch (err) {
       this.lastFailure = { id: row.id, at: Date.now() };
-      this.logger.error(`cannot attach ${row.modelName} v${row.challengerVersion} as ${row.mode}: ${(err as Error).message}; the champion keeps all traffic on this replica`);
+      this.logger.error(
+        `cannot attach ${row.modelName} v${row.challengerVersion} as ${row.mode}: ${(err as Error).message}; the champion keeps all traffic on this replica`,
+      );
     }
   }
 
@@ -269,7 +288,13 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     const verdict = judgeChallenger(snapshot, live.record.policy);
     if (!verdict.rollback) return;
     try {
-      const ended = await this.end(live.record, 'rolled_back', `automatic rollback (${verdict.reason}): ${verdict.detail}`, { principal: null }, verdict.reason);
+      const ended = await this.end(
+        live.record,
+        'rolled_back',
+        `automatic rollback (${verdict.reason}): ${verdict.detail}`,
+        { principal: null },
+        verdict.reason,
+      );
       if (ended) {
         this.rollbacks.inc({ model_name: live.record.modelName, version: live.record.challengerVersion, reason: verdict.reason });
         this.logger.warn(`rolled back ${live.record.mode} of ${live.record.modelName} v${live.record.challengerVersion}: ${verdict.detail}`);
@@ -302,7 +327,10 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     return this.db.transaction(async (tx) => {
       const changed = await tx
         .getRepository(CanaryEntity)
-        .update({ id: row.id, status: 'active' }, { status, endedBy: actor.principal?.keyId ?? null, endedAt: new Date(), endReason: reason, finalStats: finalWindow });
+        .update(
+          { id: row.id, status: 'active' },
+          { status, endedBy: actor.principal?.keyId ?? null, endedAt: new Date(), endReason: reason, finalStats: finalWindow },
+        );
       if (!changed.affected) return false;
       await this.audit.record(
         {
@@ -318,7 +346,11 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
         },
         tx,
       );
-      await this.notifications.emit(action, { model_name: row.modelName, canary_id: row.id, mode: row.mode, challenger_version: row.challengerVersion, status, reason }, tx);
+      await this.notifications.emit(
+        action,
+        { model_name: row.modelName, canary_id: row.id, mode: row.mode, challenger_version: row.challengerVersion, status, reason },
+        tx,
+      );
       await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName: row.modelName, id: row.id })]);
       return true;
     });
@@ -358,13 +390,19 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
 
   private requireServedModel(modelName: string): void {
     if (modelName !== this.config.SERVING_MODEL_NAME) {
-      throw new NotFoundError(`This service serves '${this.config.SERVING_MODEL_NAME}' (SERVING_MODEL_NAME), not '${modelName}'; a challenger can only be attached to the served model.`);
+      throw new NotFoundError(
+        `This service serves '${this.config.SERVING_MODEL_NAME}' (SERVING_MODEL_NAME), not '${modelName}'; a challenger can only be attached to the served model.`,
+      );
     }
   }
 }
 
 export class SmokeTestFailedError extends AppError {
-  constructor(modelName: string, version: string, readonly checks: SmokeCheck[]) {
+  constructor(
+    modelName: string,
+    version: string,
+    readonly checks: SmokeCheck[],
+  ) {
     const failed = checks.filter((c) => !c.passed);
     super(
       HttpStatus.UNPROCESSABLE_ENTITY,

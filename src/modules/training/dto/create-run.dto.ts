@@ -17,7 +17,9 @@ export class CreateRunDto {
   @IsOptional()
   @IsString()
   @MaxLength(255)
-  @Matches(/^(synthetic|[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|parquet))$/, { message: 'data_source must be "synthetic" or a .csv/.parquet file name (no directories)' })
+  @Matches(/^(synthetic|[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|parquet))$/, {
+    message: 'data_source must be "synthetic" or a .csv/.parquet file name (no directories)',
+  })
   data_source?: string;
 
   @ApiPropertyOptional({ minimum: 1000, maximum: 5_000_000, description: 'Synthetic population size; default TRAINING_DEFAULT_N_CUSTOMERS' })

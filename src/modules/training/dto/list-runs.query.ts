@@ -27,7 +27,13 @@ export class ListRunsQuery {
 
 /** Query parameters of GET /api/v1/training/runs/:id/logs. */
 export class RunLogsQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2147483647, default: 0, description: 'Return lines after this sequence number (next_after of the previous page)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 2147483647,
+    default: 0,
+    description: 'Return lines after this sequence number (next_after of the previous page)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'after must be an integer' })

@@ -14,7 +14,10 @@ export const RUN_ID_LABEL = 'churn.dev/training-run';
 
 /** Job name for a run: DNS-1123, at most 63 characters. */
 export function jobName(runId: string): string {
-  return `churn-train-${runId.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 40)}`;
+  return `churn-train-${runId
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 40)}`;
 }
 
 /**
