@@ -1,0 +1,40 @@
+import { SetMetadata } from '@nestjs/common';
+import { AppConfig } from '../../config/config.schema';
+import { JobName } from './job-names';
+
+export const JOB_HANDLER = Symbol('job-handler');
+
+/** What a handler is given: the job, a signal, and a way to report progress. */
+export interface JobContext<P = Record<string, unknown>> {
+  id: string;
+  name: string;
+  key: string;
+  payload: P;
+  /** 1 on the first run; counts retries and adoptions after a dead replica. */
+  attempt: number;
+  /** Aborted when the job is cancelled, when this replica lost its lease, or at shutdown: stop soon. */
+  signal: AbortSignal;
+  /** Stored on the job row (for the API and the CLI progress bars). */
+  progress(value: Record<string, unknown>): Promise<void>;
+}
+
+export interface JobHandlerOptions {
+  /** A cron job: one run per occurrence of this expression (SCHEDULER_TIMEZONE), across replicas, with catch-up. */
+  cron?: string | ((config: AppConfig) => string);
+  /** Claims before the job is marked failed (default 3). Each start, retry or adoption counts one. */
+  maxAttempts?: number;
+  /**
+   * Whether a thrown error is retried with backoff (default true). Cron jobs default to false: the
+   * next slot is their retry, and a failed slot raises ScheduledJobFailed.
+   */
+  retryErrors?: boolean;
+  /** First retry delay (doubles per attempt, with jitter; default 1 s). */
+  backoffBaseMs?: number | ((config: AppConfig) => number);
+}
+
+export interface JobHandlerMetadata extends JobHandlerOptions {
+  name: JobName;
+}
+
+/** Marks a provider method as the handler of one job name; found at start by the jobs module. */
+export const JobHandler = (name: JobName, options: JobHandlerOptions = {}) => SetMetadata(JOB_HANDLER, { ...options, name } satisfies JobHandlerMetadata);
