@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { CronExpressionParser } from 'cron-parser';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import { INSTANCE_ID } from '../../common/instance/instance-id';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { retryDelayMs } from './backoff';
+import { nextOccurrence, previousOccurrence } from './cron.util';
 import { JobState } from './entities/job.entity';
 import { JobName } from './job-names';
 import { JOB_HANDLER, JobContext, JobHandlerMetadata, JobHandlerOptions } from './job-handler.decorator';
@@ -479,7 +479,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private scheduleCron(handler: Handler): void {
     const arm = () => {
       if (!this.started) return;
-      const next = CronExpressionParser.parse(handler.cron!, { currentDate: new Date(), tz: this.config.SCHEDULER_TIMEZONE }).next().toDate();
+      const next = nextOccurrence(handler.cron!, this.config.SCHEDULER_TIMEZONE, new Date());
       const wait = next.getTime() - Date.now();
       this.after(Math.min(Math.max(wait, 0), MAX_TIMER_MS), async () => {
         if (wait <= MAX_TIMER_MS) void this.runSlot(handler.name, next);
@@ -507,12 +507,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /** The latest occurrence of `cron` strictly before `before` (SCHEDULER_TIMEZONE). */
   previousOccurrence(cron: string, before: Date): Date | undefined {
-    try {
-      return CronExpressionParser.parse(cron, { currentDate: before, tz: this.config.SCHEDULER_TIMEZONE }).prev().toDate();
-    } catch (err) {
-      if (/out of the time span|no previous/i.test((err as Error).message)) return undefined;
-      throw new Error(`invalid cron expression '${cron}': ${(err as Error).message}`);
-    }
+    return previousOccurrence(cron, this.config.SCHEDULER_TIMEZONE, before);
   }
 
   // ---- gauges ---------------------------------------------------------------------------------
