@@ -38,6 +38,8 @@ describe('durable jobs across replicas (real Postgres)', () => {
     jobsOf(a).register('race-test', async (ctx) => void ranBy.push(`a:${ctx.key}`));
     jobsOf(b).register('race-test', async (ctx) => void ranBy.push(`b:${ctx.key}`));
     for (let i = 0; i < 20; i++) {
+      // A replica looks for more work after each job: let those passes end, so that only the two claims below race.
+      await Promise.all([jobsOf(a).poll(), jobsOf(b).poll()]);
       // Enqueued through a transaction's manager, so that neither replica starts it on its own.
       const { job } = await db.transaction((manager) => jobsOf(a).enqueue('race-test', { i }, { key: `race-${i}`, manager }));
       const won = await Promise.all([jobsOf(a).runNow(job.id), jobsOf(b).runNow(job.id)]);

@@ -12,6 +12,8 @@ export interface JobContext<P = Record<string, unknown>> {
   payload: P;
   /** 1 on the first run; counts retries and adoptions after a dead replica. */
   attempt: number;
+  /** The attempt after which a failure is final. */
+  maxAttempts: number;
   /** Aborted when the job is cancelled, when this replica lost its lease, or at shutdown: stop soon. */
   signal: AbortSignal;
   /** Stored on the job row (for the API and the CLI progress bars). */

@@ -8,4 +8,5 @@ export enum JobName {
   DailyDrift = 'daily-drift',
   MonthlyOutcomeReport = 'monthly-outcome-report',
   PredictionLogPartitions = 'prediction-log-partitions',
+  WebhookDelivery = 'webhook-delivery',
 }

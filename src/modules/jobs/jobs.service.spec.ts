@@ -15,6 +15,7 @@ class MostHandlers {
   @JobHandler(JobName.WeeklyBatchScoring, { cron: '0 2 * * 1' }) async b(): Promise<void> {}
   @JobHandler(JobName.MonthlyOutcomeReport, { cron: '0 5 1 * *' }) async c(): Promise<void> {}
   @JobHandler(JobName.PredictionLogPartitions, { cron: '5 0 * * *' }) async d(): Promise<void> {}
+  @JobHandler(JobName.WebhookDelivery) async e(): Promise<void> {}
 }
 
 describe('job handlers found at start', () => {

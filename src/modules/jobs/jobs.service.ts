@@ -221,6 +221,27 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return row ? view(row) : undefined;
   }
 
+  /** The jobs of one name with the given keys (one query). */
+  async findByKeys(name: JobName | string, keys: string[]): Promise<JobView[]> {
+    if (keys.length === 0) return [];
+    const rows: JobRow[] = await this.db.query(`SELECT * FROM jobs WHERE name = $1 AND key = ANY($2)`, [name, keys]);
+    return rows.map(view);
+  }
+
+  /**
+   * Queues a failed or cancelled job again, with a fresh set of attempts (an operator's retry). False
+   * when the job is not failed or cancelled.
+   */
+  async requeue(name: JobName | string, key: string, manager?: EntityManager): Promise<boolean> {
+    const [rows]: [JobRow[], number] = await (manager ?? this.db.manager).query(
+      `UPDATE jobs SET state = 'queued', attempts = 0, run_after = now(), last_error = NULL, finished_at = NULL, cancel_requested = false, owner = NULL
+        WHERE name = $1 AND key = $2 AND state IN ('failed', 'cancelled') RETURNING id`,
+      [name, key],
+    );
+    if (rows.length > 0 && !manager) setImmediate(() => void this.poll());
+    return rows.length > 0;
+  }
+
   /**
    * Asks a job to stop. A queued job is cancelled at once; a running one sees its signal aborted at its
    * replica's next heartbeat. False when the job had already finished.
@@ -337,6 +358,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
         key: row.key,
         payload: row.payload,
         attempt: row.attempts,
+        maxAttempts: row.max_attempts,
         signal: controller.signal,
         progress: (value) => this.progress(row, value),
       });
