@@ -14,10 +14,22 @@ export interface JobContext<P = Record<string, unknown>> {
   attempt: number;
   /** The attempt after which a failure is final. */
   maxAttempts: number;
-  /** Aborted when the job is cancelled, when this replica lost its lease, or at shutdown: stop soon. */
+  /** Aborted (with a JobAbort saying why) when the job is cancelled, when this replica lost its lease, or at shutdown: stop soon. */
   signal: AbortSignal;
+  /** The replica that ran it last (null on a first run). */
+  previousOwner: string | null;
+  /** True when that replica stopped while running it (its lease expired, or its process is gone): the work may be half done. */
+  adopted: boolean;
   /** Stored on the job row (for the API and the CLI progress bars). */
   progress(value: Record<string, unknown>): Promise<void>;
+}
+
+/** The reason of a handler's aborted signal. After `shutdown` or `lease-lost`, throw: the job runs again elsewhere. */
+export class JobAbort extends Error {
+  constructor(readonly why: 'cancelled' | 'shutdown' | 'lease-lost') {
+    super(why === 'cancelled' ? 'the job was cancelled' : why === 'shutdown' ? 'the service is shutting down' : 'this replica lost the lease of the job');
+    this.name = 'JobAbort';
+  }
 }
 
 export interface JobHandlerOptions {

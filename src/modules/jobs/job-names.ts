@@ -9,4 +9,5 @@ export enum JobName {
   MonthlyOutcomeReport = 'monthly-outcome-report',
   PredictionLogPartitions = 'prediction-log-partitions',
   WebhookDelivery = 'webhook-delivery',
+  TrainingRun = 'training-run',
 }

@@ -16,6 +16,7 @@ class MostHandlers {
   @JobHandler(JobName.MonthlyOutcomeReport, { cron: '0 5 1 * *' }) async c(): Promise<void> {}
   @JobHandler(JobName.PredictionLogPartitions, { cron: '5 0 * * *' }) async d(): Promise<void> {}
   @JobHandler(JobName.WebhookDelivery) async e(): Promise<void> {}
+  @JobHandler(JobName.TrainingRun) async f(): Promise<void> {}
 }
 
 describe('job handlers found at start', () => {

@@ -4,14 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
-import { INSTANCE_ID } from '../../common/instance/instance-id';
+import { INSTANCE_ID, isDeadLocalInstance } from '../../common/instance/instance-id';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { retryDelayMs } from './backoff';
 import { nextOccurrence, previousOccurrence } from './cron.util';
 import { JobState } from './entities/job.entity';
 import { JobName } from './job-names';
-import { JOB_HANDLER, JobContext, JobHandlerMetadata, JobHandlerOptions } from './job-handler.decorator';
+import { JOB_HANDLER, JobAbort, JobContext, JobHandlerMetadata, JobHandlerOptions } from './job-handler.decorator';
 import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_RUNS, JOBS_FAILED, JOBS_QUEUED, JOBS_RETRIED, JOBS_RUNNING, JOBS_SUCCEEDED } from './jobs.metrics';
 
 /** Every replica re-reads the last successes and the queue depth from the jobs table this often. */
@@ -22,6 +22,8 @@ const RETRY_MAX_MS = 60_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_BACKOFF_BASE_MS = 1_000;
 const MAX_ERROR_LENGTH = 2000;
+/** At start, how long jobs taken over from a dead process of this host may take to settle before the service serves. */
+const SETTLE_ORPHANS_MS = 5_000;
 /** setTimeout's limit; a cron timer further out re-arms itself. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -82,6 +84,7 @@ interface JobRow {
 
 interface ClaimedRow extends JobRow {
   previous_owner: string | null;
+  previous_state: JobState;
 }
 
 type Outcome = { state: 'succeeded' | 'failed' | 'cancelled'; error?: string } | { state: 'queued'; error?: string; delayMs: number; refund?: boolean };
@@ -176,7 +179,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     await this.refreshGauges();
     this.every(GAUGE_REFRESH_MS, () => this.refreshGauges());
     this.every(this.config.JOBS_POLL_MS, () => this.poll().then(() => undefined));
-    void this.poll();
+    await this.settleOrphans();
     if (!this.config.SCHEDULER_ENABLED) return;
     this.started = true;
     for (const handler of this.handlers.values()) if (handler.cron !== undefined) this.scheduleCron(handler);
@@ -186,9 +189,31 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     this.started = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.shutdown.abort(new Error('the service is shutting down'));
+    this.shutdown.abort(new JobAbort('shutdown'));
     await this.polling;
     await Promise.allSettled([...this.active]);
+  }
+
+  /**
+   * Jobs a dead process of this host was running (a restart after a crash) need not wait for their
+   * lease: they are taken over at once, and given a few seconds to settle before the service serves.
+   */
+  private async settleOrphans(): Promise<void> {
+    try {
+      const running: { id: string; owner: string }[] = await this.db.query(`SELECT id, owner FROM jobs WHERE state = 'running' AND name = ANY($1)`, [
+        [...this.handlers.keys()],
+      ]);
+      const orphans = running.filter((r) => isDeadLocalInstance(r.owner));
+      for (const o of orphans) {
+        await this.db.query(`UPDATE jobs SET lease_expires_at = now() WHERE id = $1 AND owner = $2 AND state = 'running'`, [o.id, o.owner]);
+      }
+      const before = new Set(this.active);
+      await this.poll();
+      const started = [...this.active].filter((t) => !before.has(t));
+      if (orphans.length > 0) await Promise.race([Promise.allSettled(started), new Promise((r) => setTimeout(r, SETTLE_ORPHANS_MS).unref())]);
+    } catch (err) {
+      this.logger.warn(`could not look for jobs of a crashed process: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -267,14 +292,14 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       `UPDATE jobs j
           SET state = 'running', owner = $1, attempts = j.attempts + 1, lease_expires_at = now() + $2 * interval '1 millisecond',
               heartbeat_at = now(), started_at = COALESCE(j.started_at, now())
-         FROM (SELECT id, owner FROM jobs
+         FROM (SELECT id, owner, state FROM jobs
                 WHERE name = ANY($3) AND ($5::bigint IS NULL OR id = $5)
                   AND ((state = 'queued' AND run_after <= now()) OR (state = 'running' AND lease_expires_at < now()))
                 ORDER BY run_after, id
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED) due
         WHERE j.id = due.id
-        RETURNING j.*, due.owner AS previous_owner`,
+        RETURNING j.*, due.owner AS previous_owner, due.state AS previous_state`,
       [INSTANCE_ID, this.config.JOBS_LEASE_MS, names, limit, onlyId ?? null],
     );
     return rows;
@@ -331,8 +356,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private async execute(row: ClaimedRow): Promise<void> {
     const handler = this.handlers.get(row.name)!;
     const labels = { job_name: row.name };
-    // Only a running job has an owner when claimed: this one's replica stopped renewing its lease.
-    if (row.previous_owner) {
+    const adopted = row.previous_state === 'running';
+    if (adopted) {
       this.logger.warn(`job ${describe(row)}: adopted from ${row.previous_owner}, whose lease expired (attempt ${row.attempts})`);
     }
     if (row.attempts > row.max_attempts) {
@@ -359,6 +384,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
         payload: row.payload,
         attempt: row.attempts,
         maxAttempts: row.max_attempts,
+        previousOwner: row.previous_owner,
+        adopted,
         signal: controller.signal,
         progress: (value) => this.progress(row, value),
       });
@@ -412,10 +439,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       );
       if (!rows[0]) {
         this.logger.warn(`job ${describe(row)}: another replica adopted it (this replica's lease had expired)`);
-        controller.abort(new Error('this replica lost the lease of the job'));
+        controller.abort(new JobAbort('lease-lost'));
       } else if (rows[0].cancel_requested && !controller.signal.aborted) {
         row.cancel_requested = true;
-        controller.abort(new Error('the job was cancelled'));
+        controller.abort(new JobAbort('cancelled'));
       }
     } catch (err) {
       this.logger.warn(`job ${describe(row)}: could not renew its lease: ${(err as Error).message}`);
@@ -436,7 +463,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
         const [, affected]: [unknown, number] =
           outcome.state === 'queued'
             ? await this.db.query(
-                `UPDATE jobs SET state = 'queued', owner = NULL, lease_expires_at = NULL, run_after = now() + $3 * interval '1 millisecond',
+                `UPDATE jobs SET state = 'queued', lease_expires_at = NULL, run_after = now() + $3 * interval '1 millisecond',
                         attempts = attempts - $4, last_error = COALESCE($5, last_error)
                   WHERE id = $1 AND owner = $2 AND state = 'running'`,
                 [row.id, INSTANCE_ID, outcome.delayMs, outcome.refund ? 1 : 0, outcome.error ?? null],
