@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/config.schema';
 import { JobName } from './job-names';
 
@@ -22,6 +23,20 @@ export interface JobContext<P = Record<string, unknown>> {
   adopted: boolean;
   /** Stored on the job row (for the API and the CLI progress bars). */
   progress(value: Record<string, unknown>): Promise<void>;
+  /**
+   * Fencing: inside the caller's transaction, checks that this replica still holds the job (and renews
+   * its lease), so that work committed with it cannot come from a replica that lost the job. Throws
+   * JobLostError otherwise.
+   */
+  fence(manager: EntityManager): Promise<void>;
+}
+
+/** This replica no longer holds the job (its lease expired and another replica took it over). */
+export class JobLostError extends Error {
+  constructor(job: string) {
+    super(`job ${job} is no longer held by this replica (another one took it over)`);
+    this.name = 'JobLostError';
+  }
 }
 
 /** The reason of a handler's aborted signal. After `shutdown` or `lease-lost`, throw: the job runs again elsewhere. */
@@ -42,6 +57,8 @@ export interface JobHandlerOptions {
    * next slot is their retry, and a failed slot raises ScheduledJobFailed.
    */
   retryErrors?: boolean;
+  /** Jobs of this name one replica runs at once (default: up to JOBS_CONCURRENCY). */
+  concurrency?: number;
   /** First retry delay (doubles per attempt, with jitter; default 1 s). */
   backoffBaseMs?: number | ((config: AppConfig) => number);
 }

@@ -10,4 +10,5 @@ export enum JobName {
   PredictionLogPartitions = 'prediction-log-partitions',
   WebhookDelivery = 'webhook-delivery',
   TrainingRun = 'training-run',
+  BatchScoringRun = 'batch-scoring-run',
 }

@@ -17,6 +17,7 @@ class MostHandlers {
   @JobHandler(JobName.PredictionLogPartitions, { cron: '5 0 * * *' }) async d(): Promise<void> {}
   @JobHandler(JobName.WebhookDelivery) async e(): Promise<void> {}
   @JobHandler(JobName.TrainingRun) async f(): Promise<void> {}
+  @JobHandler(JobName.BatchScoringRun) async g(): Promise<void> {}
 }
 
 describe('job handlers found at start', () => {

@@ -11,7 +11,7 @@ import { retryDelayMs } from './backoff';
 import { nextOccurrence, previousOccurrence } from './cron.util';
 import { JobState } from './entities/job.entity';
 import { JobName } from './job-names';
-import { JOB_HANDLER, JobAbort, JobContext, JobHandlerMetadata, JobHandlerOptions } from './job-handler.decorator';
+import { JOB_HANDLER, JobAbort, JobContext, JobHandlerMetadata, JobHandlerOptions, JobLostError } from './job-handler.decorator';
 import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_RUNS, JOBS_FAILED, JOBS_QUEUED, JOBS_RETRIED, JOBS_RUNNING, JOBS_SUCCEEDED } from './jobs.metrics';
 
 /** Every replica re-reads the last successes and the queue depth from the jobs table this often. */
@@ -62,6 +62,8 @@ interface Handler {
   maxAttempts: number;
   retryErrors: boolean;
   backoffBaseMs: number;
+  concurrency: number;
+  active: number;
 }
 
 interface JobRow {
@@ -163,6 +165,8 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       retryErrors: options.retryErrors ?? cron === undefined,
       backoffBaseMs: backoff ?? DEFAULT_BACKOFF_BASE_MS,
+      concurrency: options.concurrency ?? Number.MAX_SAFE_INTEGER,
+      active: 0,
     });
     for (const m of [this.succeeded, this.failed, this.retried]) m.inc({ job_name: name }, 0);
     this.running.set({ job_name: name }, 0);
@@ -319,11 +323,23 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       do {
         this.pollAgain = false;
         const room = this.config.JOBS_CONCURRENCY - this.active.size;
-        if (room <= 0 || this.shutdown.signal.aborted || this.handlers.size === 0) break;
-        const claimed = await this.claim([...this.handlers.keys()], room);
-        for (const row of claimed) void this.start(row);
-        started += claimed.length;
-        if (claimed.length === room) this.pollAgain = true;
+        if (room <= 0 || this.shutdown.signal.aborted) break;
+        const handlers = [...this.handlers.values()];
+        // Names without a limit of their own share the room; a limited name (e.g. one batch-scoring run per replica) takes what it has left.
+        const batches: { names: string[]; limit: number }[] = [
+          { names: handlers.filter((h) => h.concurrency === Number.MAX_SAFE_INTEGER).map((h) => h.name), limit: room },
+          ...handlers.filter((h) => h.concurrency !== Number.MAX_SAFE_INTEGER).map((h) => ({ names: [h.name], limit: h.concurrency - h.active })),
+        ];
+        let left = room;
+        for (const batch of batches) {
+          const limit = Math.min(batch.limit, left);
+          if (batch.names.length === 0 || limit <= 0) continue;
+          const claimed = await this.claim(batch.names, limit);
+          for (const row of claimed) void this.start(row);
+          started += claimed.length;
+          left -= claimed.length;
+          if (claimed.length === limit) this.pollAgain = true;
+        }
       } while (this.pollAgain && !this.shutdown.signal.aborted);
       return started;
     })()
@@ -344,7 +360,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   }
 
   private start(row: ClaimedRow): Promise<void> {
+    const handler = this.handlers.get(row.name)!;
+    handler.active++;
     const task = this.execute(row).finally(() => {
+      handler.active--;
       this.active.delete(task);
       if (!this.shutdown.signal.aborted) void this.poll();
     });
@@ -388,6 +407,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
         adopted,
         signal: controller.signal,
         progress: (value) => this.progress(row, value),
+        fence: (manager) => this.fence(row, manager),
       });
       outcome = controller.signal.aborted && row.cancel_requested ? { state: 'cancelled' } : { state: 'succeeded' };
     } catch (err) {
@@ -447,6 +467,15 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     } catch (err) {
       this.logger.warn(`job ${describe(row)}: could not renew its lease: ${(err as Error).message}`);
     }
+  }
+
+  private async fence(row: ClaimedRow, manager: EntityManager): Promise<void> {
+    const [rows]: [unknown[], number] = await manager.query(
+      `UPDATE jobs SET lease_expires_at = now() + $3 * interval '1 millisecond', heartbeat_at = now()
+        WHERE id = $1 AND owner = $2 AND state = 'running' RETURNING id`,
+      [row.id, INSTANCE_ID, this.config.JOBS_LEASE_MS],
+    );
+    if (rows.length === 0) throw new JobLostError(describe(row));
   }
 
   private async progress(row: ClaimedRow, value: Record<string, unknown>): Promise<void> {
