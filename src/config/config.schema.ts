@@ -51,6 +51,11 @@ export const configSchema = z
       .default(250)
       .describe('First delay before the change-event listener reconnects to Postgres after losing its connection; doubled on each failed attempt.'),
     EVENTS_RECONNECT_MAX_MS: int(10, 600000).default(10000).describe('Longest delay between reconnect attempts of the change-event listener.'),
+    EVENTS_HEARTBEAT_MS: int(100, 600000)
+      .default(30000)
+      .describe(
+        'How often the change-event listener checks its Postgres connection with a query (and its timeout to connect); no answer by the next check counts as a lost connection.',
+      ),
     PREDICTION_THRESHOLD: probability.default(0.5).describe('Churn probability at or above which `will_churn` is true.'),
     RISK_MEDIUM_THRESHOLD: probability.default(0.3).describe('Churn probability at or above which `risk_level` is `medium`.'),
     RISK_HIGH_THRESHOLD: probability.default(0.7).describe('Churn probability at or above which `risk_level` is `high`.'),

@@ -32,6 +32,12 @@ describe('the change bus (LISTEN/NOTIFY between replicas)', () => {
   const refreshes = (trigger: string) => metric('churn_model_refreshes_total', `model_name="${env.modelName}",trigger="${trigger}"`);
   const received = (event: string) => metric('churn_events_received_total', `event="${event}",outcome="handled"`);
   const listening = () => metric('churn_events_listener_connected');
+  const listenerPids = async () =>
+    (
+      await wire.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() ORDER BY pid', [
+        LISTENER_APPLICATION_NAME,
+      ])
+    ).rows.map((r: { pid: number }) => r.pid);
 
   /** Sent after everything before it committed, so once it is heard (by `wire` and by the app), so is all that came before. */
   async function sentinel(id: string): Promise<void> {
@@ -44,8 +50,9 @@ describe('the change bus (LISTEN/NOTIFY between replicas)', () => {
   beforeAll(async () => {
     t = await startTestApp({
       name: 'change-bus',
-      // The poll is an hour away, so only the bus can explain a refresh; a reconnect waits 3-6 s.
-      env: { MODEL_POLL_INTERVAL_MS: '3600000', EVENTS_RECONNECT_MIN_MS: '6000', EVENTS_RECONNECT_MAX_MS: '6000' },
+      // The poll is an hour away, so only the bus can explain a refresh; a reconnect waits 3-6 s; a
+      // connection that does not answer for 2-4 s is given up.
+      env: { MODEL_POLL_INTERVAL_MS: '3600000', EVENTS_RECONNECT_MIN_MS: '6000', EVENTS_RECONNECT_MAX_MS: '6000', EVENTS_HEARTBEAT_MS: '2000' },
     });
     wire = new Client({ connectionString: t.databaseUrl });
     await wire.connect();
@@ -136,5 +143,25 @@ describe('the change bus (LISTEN/NOTIFY between replicas)', () => {
     // And it listens again: the next change arrives as an event.
     await promoteAndServe(t.url, env.modelName, v2.version);
     expect(await metric('churn_model_swaps_total', `model_name="${env.modelName}",version="${v2.version}",trigger="notify"`)).toBe(2);
+  });
+
+  it('gives up a connection that stops answering (a hung server or a dropped route) and listens on a new one', async () => {
+    const lost = await metric('churn_events_connection_lost_total');
+    const [hung] = await listenerPids();
+    // The server process behind the listener's connection stops; the socket stays open and silent.
+    process.kill(hung, 'SIGSTOP');
+    try {
+      await eventually(async () => (await listening()) === 0, 15_000, 'the app to give up the silent connection');
+      expect(await metric('churn_events_connection_lost_total')).toBe(lost + 1);
+      await eventually(async () => (await listening()) === 1, 15_000, 'the app to listen on a new connection');
+      expect(await listenerPids()).toContain(hung); // still there, frozen: the new connection is another one
+    } finally {
+      process.kill(hung, 'SIGCONT');
+    }
+    await eventually(async () => !(await listenerPids()).includes(hung), 10_000, 'the old server process to go once it resumes');
+
+    const notify = await refreshes('notify');
+    await promoteAndServe(t.url, env.modelName, v1.version);
+    expect(await refreshes('notify')).toBe(notify + 1);
   });
 });
