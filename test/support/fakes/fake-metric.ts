@@ -1,16 +1,21 @@
 type Labels = Record<string, string | number>;
 
-/** A prom-client Counter/Gauge stand-in that keeps its values per label set, so a test can read what a service exported. */
+/**
+ * A prom-client Counter/Gauge stand-in that keeps its values per label set, so a test can read what a service exported.
+ * Takes both call forms: inc(5) / set(3) and inc({ labels }, 5) / set({ labels }, 3).
+ */
 export class FakeMetric {
   private readonly values = new Map<string, number>();
 
-  inc(labels: Labels = {}, by = 1): void {
+  inc(labelsOrValue: Labels | number = {}, value = 1): void {
+    const [labels, by] = typeof labelsOrValue === 'number' ? [{}, labelsOrValue] : [labelsOrValue, value];
     const key = FakeMetric.key(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 
-  set(labels: Labels, value: number): void {
-    this.values.set(FakeMetric.key(labels), value);
+  set(labelsOrValue: Labels | number, value?: number): void {
+    if (typeof labelsOrValue === 'number') this.values.set(FakeMetric.key({}), labelsOrValue);
+    else this.values.set(FakeMetric.key(labelsOrValue), value ?? 0);
   }
 
   remove(labels: Labels): void {
