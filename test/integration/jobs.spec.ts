@@ -79,6 +79,9 @@ describe('durable jobs across replicas (real Postgres)', () => {
       }),
     ).rejects.toThrow('the caller’s change failed');
     expect(await jobsOf(a).find('idempotent-test', 'rolled-back')).toBeUndefined();
+    // The queue depth is read from the table, so every replica shows jobs any replica enqueued.
+    await jobsOf(b).refreshQueueDepth();
+    expect(await metric(b, 'churn_jobs_queued', 'job_name="idempotent-test"')).toBe(1);
   });
 
   it('retries a failing job with growing, jittered delays, then marks it failed with the last error', async () => {

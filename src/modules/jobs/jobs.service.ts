@@ -14,8 +14,10 @@ import { JobName } from './job-names';
 import { JOB_HANDLER, JobAbort, JobContext, JobHandlerMetadata, JobHandlerOptions, JobLostError } from './job-handler.decorator';
 import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_RUNS, JOBS_FAILED, JOBS_QUEUED, JOBS_RETRIED, JOBS_RUNNING, JOBS_SUCCEEDED } from './jobs.metrics';
 
-/** Every replica re-reads the last successes and the queue depth from the jobs table this often. */
-const GAUGE_REFRESH_MS = 15_000;
+/** Every replica re-reads the queue depth from the jobs table this often... */
+const QUEUE_DEPTH_REFRESH_MS = 15_000;
+/** ...and the last successes of the cron jobs (which other replicas may have run) this often. */
+const LAST_SUCCESS_REFRESH_MS = 5 * 60_000;
 /** An outcome or a claim that Postgres could not take is retried after this (doubling, up to the max). */
 const RETRY_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -180,8 +182,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   async onApplicationBootstrap(): Promise<void> {
     // The gauges are read from the jobs table (on every replica), so they also show work other replicas did.
-    await this.refreshGauges();
-    this.every(GAUGE_REFRESH_MS, () => this.refreshGauges());
+    await this.refreshLastSuccess();
+    await this.refreshQueueDepth();
+    this.every(LAST_SUCCESS_REFRESH_MS, () => this.refreshLastSuccess());
+    this.every(QUEUE_DEPTH_REFRESH_MS, () => this.refreshQueueDepth());
     this.every(this.config.JOBS_POLL_MS, () => this.poll().then(() => undefined));
     await this.settleOrphans();
     if (!this.config.SCHEDULER_ENABLED) return;
@@ -590,19 +594,27 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   // ---- gauges ---------------------------------------------------------------------------------
 
-  /** Sets the last success of every cron job and the queue depth per job name from the jobs table. */
-  async refreshGauges(): Promise<void> {
+  /** Sets the last success of every cron job (slot keys are `name@time`) from the jobs table, the source of truth shared by all replicas. */
+  async refreshLastSuccess(): Promise<void> {
     try {
       const last: { name: string; at: number }[] = await this.db.query(
         `SELECT name, extract(epoch FROM max(finished_at))::float8 AS at FROM jobs
           WHERE state = 'succeeded' AND finished_at IS NOT NULL AND key LIKE name || '@%' GROUP BY name`,
       );
       for (const r of last) this.lastSuccess.set({ job_name: r.name }, Number(r.at));
+    } catch (err) {
+      this.logger.warn(`could not read the last successful cron jobs: ${(err as Error).message}`);
+    }
+  }
+
+  /** Sets the number of queued jobs per name (across replicas). */
+  async refreshQueueDepth(): Promise<void> {
+    try {
       const depth: { name: string; n: number }[] = await this.db.query(`SELECT name, count(*)::int AS n FROM jobs WHERE state = 'queued' GROUP BY name`);
       const byName = new Map(depth.map((r) => [r.name, r.n]));
       for (const name of new Set([...this.handlers.keys(), ...byName.keys()])) this.queued.set({ job_name: name }, byName.get(name) ?? 0);
     } catch (err) {
-      this.logger.warn(`could not read the job gauges: ${(err as Error).message}`);
+      this.logger.warn(`could not read the job queue depth: ${(err as Error).message}`);
     }
   }
 
