@@ -11,6 +11,8 @@ import { APP_CONFIG } from './config/config';
 import { AppConfig } from './config/config.schema';
 import { dataSourceOptions } from './database/data-source';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
@@ -39,7 +41,7 @@ export class AppModule {
         MetricsModule,
         MlflowModule,
         NotificationsModule,
-        AuthModule,
+        AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }),
         AuditModule,
         RegistryModule,
         SchedulerModule,

@@ -5,8 +5,9 @@
  * Migrations (migrations/, src/database/) create and alter every table and are outside the rule.
  */
 export const TABLE_OWNERS: Readonly<Record<string, readonly string[]>> = {
-  'common/auth': ['rate_limit_windows', 'api_keys'],
+  'common/auth': ['rate_limit_windows'],
   'modules/alerting': ['alert_incidents'],
+  'modules/api-keys': ['api_keys'],
   'modules/audit': ['audit_log', 'audit_chain_legacy'],
   'modules/batch-scoring': ['batch_scoring_runs', 'batch_predictions'],
   'modules/drift': ['drift_reports', 'drift_feature_results'],
