@@ -41,6 +41,8 @@ export class AppModule {
         MetricsModule,
         MlflowModule,
         NotificationsModule,
+        // API keys before the guard that uses them (and where the key routes have always been in the OpenAPI document).
+        ApiKeysModule,
         AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }),
         AuditModule,
         RegistryModule,
