@@ -102,6 +102,26 @@ async function countPredictions(databaseUrl: string): Promise<number> {
   }
 }
 
+/**
+ * SIGTERM under load, then the checks both set-ups share: exit code 0, a clean drain, some answers, and
+ * nothing left in the spill files. Returns how many requests were answered 200.
+ */
+async function drainCleanly(app: CompiledApp, dataDir: string): Promise<number> {
+  let outcomes: Outcome[] = [];
+  try {
+    const run = await sigtermUnderLoad(app);
+    outcomes = run.outcomes;
+    expect(run.code).toBe(0);
+  } finally {
+    await app.stop('SIGKILL');
+  }
+  expectCleanDrain(outcomes);
+  const answered = outcomes.filter((o) => o.result === 200).length;
+  expect(answered).toBeGreaterThan(0);
+  expect(spilledRows(dataDir)).toBe(0);
+  return answered;
+}
+
 describe('graceful shutdown', () => {
   it('with its own Postgres (local mode): SIGTERM under keep-alive load answers every request sent before it, and every answer is in the predictions table', async () => {
     const env = testEnv();
@@ -109,22 +129,11 @@ describe('graceful shutdown', () => {
     const pgPort = await freePort();
     // DATABASE_URL empty = unset: the service starts its embedded Postgres under DATA_DIR.
     const app = await startCompiledApp({ DATABASE_URL: '', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' });
-    let outcomes: Outcome[] = [];
-    try {
-      const run = await sigtermUnderLoad(app);
-      outcomes = run.outcomes;
-      expect(run.code).toBe(0);
-    } finally {
-      await app.stop('SIGKILL');
-    }
-    expectCleanDrain(outcomes);
-    const answered = outcomes.filter((o) => o.result === 200).length;
-    expect(answered).toBeGreaterThan(0);
     // The order was drain, flush, then Postgres: nothing had to go to the spill file.
+    const answered = await drainCleanly(app, dataDir);
     const output = app.output();
     expect(output.indexOf('SIGTERM received')).toBeGreaterThan(-1);
     expect(output.indexOf('embedded PostgreSQL stopped')).toBeGreaterThan(output.indexOf('SIGTERM received'));
-    expect(spilledRows(dataDir)).toBe(0);
 
     // Open the same data directory again to count what reached the table.
     const pg = new StandalonePostgres(dataDir, pgPort);
@@ -141,18 +150,7 @@ describe('graceful shutdown', () => {
     const databaseUrl = await freshDatabase('drain');
     const dataDir = path.join(env.tmpDir, 'drain-app');
     const app = await startCompiledApp({ DATABASE_URL: databaseUrl, DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
-    let outcomes: Outcome[] = [];
-    try {
-      const run = await sigtermUnderLoad(app);
-      outcomes = run.outcomes;
-      expect(run.code).toBe(0);
-    } finally {
-      await app.stop('SIGKILL');
-    }
-    expectCleanDrain(outcomes);
-    const answered = outcomes.filter((o) => o.result === 200).length;
-    expect(answered).toBeGreaterThan(0);
-    expect(spilledRows(dataDir)).toBe(0);
+    const answered = await drainCleanly(app, dataDir);
     expect(await countPredictions(databaseUrl)).toBe(answered);
   });
 });
