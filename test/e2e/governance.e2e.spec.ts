@@ -210,18 +210,16 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
       15_000,
       'the alias to be restored',
     );
-    // The mirror restores the alias first and records the repair just after: wait for the entry too.
-    let entry: { before: unknown; after: unknown } | undefined;
-    await eventually(
+    // The alias is put back first, then the repair is audited.
+    const entry = await eventually(
       async () => {
         const audit = await http('GET', `${t.url}/api/v1/audit?action=mlflow.divergence_repaired`, { key: t.adminKey });
-        entry = (audit.body.entries ?? audit.body)[0];
-        return entry !== undefined;
+        return (audit.body.entries ?? audit.body)[0];
       },
       15_000,
       'the repair to be audited',
     );
-    expect(entry!.before).toEqual({ alias: 'production', version: v2.version });
-    expect(entry!.after).toEqual({ alias: 'production', version: v1.version });
+    expect(entry.before).toEqual({ alias: 'production', version: v2.version });
+    expect(entry.after).toEqual({ alias: 'production', version: v1.version });
   });
 });
