@@ -1,7 +1,7 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from '../../common/auth/roles';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { AuditService } from '../audit/audit.service';
+import { EventBus } from '../events/event-bus.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { ModelVersionEntity } from '../registry/entities/model-version.entity';
 import { StageTransitionEntity } from '../registry/entities/stage-transition.entity';
@@ -10,7 +10,7 @@ import { RegistryService } from '../registry/registry.service';
 import { ModelSmokeTester, SmokeCheck } from '../serving/model-smoke-test';
 import { FakeMlflowClient } from '../../../test/support/fakes/fake-mlflow-client';
 import { InMemoryRepository } from '../../../test/support/fakes/in-memory-repository';
-import { FakeAudit, FakeNotifications } from '../../../test/support/fakes/recorders';
+import { FakeAudit, FakeEventBus, FakeNotifications } from '../../../test/support/fakes/recorders';
 import { newTestService } from '../../../test/support/new-test-service';
 import { PromotionView } from './dto/promotion.dto';
 import { PromotionEntity } from './promotion.entity';
@@ -39,6 +39,7 @@ async function setup(candidateMetrics: Record<string, number> = GOOD, production
   const promotions = new InMemoryRepository<PromotionEntity>({ key: ['id'] });
   const versions = new InMemoryRepository<ModelVersionEntity>({ key: ['modelName', 'version'] });
   const audit = new FakeAudit();
+  const events = new FakeEventBus();
   const notifications = new FakeNotifications();
   const smoke = new FakeSmokeTester();
   const t = await newTestService(PromotionsService, {
@@ -52,7 +53,7 @@ async function setup(candidateMetrics: Record<string, number> = GOOD, production
       [AuditService, audit],
       [NotificationsService, notifications],
       [ModelSmokeTester, smoke],
-      [EventEmitter2, new EventEmitter2()],
+      [EventBus, events],
     ],
     alsoBuild: [RegistryService, MlflowMirror],
   });

@@ -1,11 +1,11 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from '../../common/auth/roles';
 import { ConflictError, NotFoundError } from '../../common/errors/app-error';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { AuditService } from '../audit/audit.service';
+import { EventBus } from '../events/event-bus.service';
 import { FakeMlflowClient } from '../../../test/support/fakes/fake-mlflow-client';
 import { InMemoryRepository } from '../../../test/support/fakes/in-memory-repository';
-import { FakeAudit } from '../../../test/support/fakes/recorders';
+import { FakeAudit, FakeEventBus } from '../../../test/support/fakes/recorders';
 import { newTestService } from '../../../test/support/new-test-service';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity } from './entities/stage-transition.entity';
@@ -21,6 +21,7 @@ async function setup() {
   const versions = new InMemoryRepository<ModelVersionEntity>({ key: ['modelName', 'version'] });
   const transitions = new InMemoryRepository<StageTransitionEntity>({ key: ['id'], generatedId: 'id' });
   const audit = new FakeAudit();
+  const events = new FakeEventBus();
   const t = await newTestService(RegistryService, {
     repositories: [
       [ModelVersionEntity, versions],
@@ -29,14 +30,14 @@ async function setup() {
     provide: [
       [MlflowClient, mlflow],
       [AuditService, audit],
-      [EventEmitter2, new EventEmitter2()],
+      [EventBus, events],
     ],
     alsoBuild: [MlflowMirror],
   });
   const setStage = (version: string, stage: StageChangeRequest['stage']) =>
     t.sut.setStage({ modelName: MODEL, version, stage, principal: admin, auditAction: 'stage.override' });
   const stages = async () => Object.fromEntries((await versions.find()).map((v) => [v.version, v.stage]));
-  return { ...t, mlflow, versions, transitions, audit, setStage, stages, mirror: t.get(MlflowMirror) };
+  return { ...t, mlflow, versions, transitions, audit, events, setStage, stages, mirror: t.get(MlflowMirror) };
 }
 
 describe('RegistryService stage transitions, mirrored into a fake MLflow', () => {
@@ -56,6 +57,16 @@ describe('RegistryService stage transitions, mirrored into a fake MLflow', () =>
     expect([mlflow.tag(MODEL, '1', STAGE_TAG), mlflow.tag(MODEL, '2', STAGE_TAG)]).toEqual(['Archived', 'Production']);
     expect([mlflow.legacyStage(MODEL, '1'), mlflow.legacyStage(MODEL, '2')]).toEqual(['Archived', 'Production']);
     expect(audit.actions()).toEqual(['stage.override', 'stage.override', 'stage.archived_by_promotion']);
+  });
+
+  it('tells every replica about a change with one stage.changed event, sent with its transaction', async () => {
+    const { setStage, events } = await setup();
+    await setStage('1', 'Production');
+    await setStage('2', 'Production');
+    expect(events.published).toEqual([
+      { event: 'stage.changed', payload: { modelName: MODEL, version: '1', from: 'None', to: 'Production', archived: null }, inTransaction: true },
+      { event: 'stage.changed', payload: { modelName: MODEL, version: '2', from: 'None', to: 'Production', archived: '1' }, inTransaction: true },
+    ]);
   });
 
   it('refuses a change to the stage the version is already in, and writes nothing', async () => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
@@ -7,6 +6,7 @@ import { ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
+import { EventBus } from '../events/event-bus.service';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
@@ -14,7 +14,7 @@ import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, Stage
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
 import { MlflowMirror } from './mlflow-mirror';
-import { SettableStage, STAGE_CHANGED_EVENT, StageChangedEvent } from './stages';
+import { SettableStage } from './stages';
 
 export const MODEL_SHA256_TAG = 'model_sha256';
 
@@ -31,9 +31,6 @@ export interface StageChangeRequest {
   within?: (tx: EntityManager) => Promise<void>;
 }
 
-/** Postgres channel on which every replica hears about stage changes (hot swap). */
-export const STAGE_CHANNEL = 'churn_stage_changed';
-
 /** The registry: our stage of every model version (Postgres is the truth), mirrored into MLflow. */
 @Injectable()
 export class RegistryService implements OnModuleInit, OnModuleDestroy {
@@ -47,7 +44,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     @InjectRepository(StageTransitionEntity) private readonly transitions: Repository<StageTransitionEntity>,
     private readonly mlflow: MlflowClient,
     private readonly mirror: MlflowMirror,
-    private readonly events: EventEmitter2,
+    private readonly events: EventBus,
     private readonly audit: AuditService,
   ) {}
 
@@ -196,20 +193,18 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
           },
           tx,
         );
-        // Delivered to every replica's LISTEN at commit (hot swap).
-        await tx.query('SELECT pg_notify($1, $2)', [
-          STAGE_CHANNEL,
-          JSON.stringify({ modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage }),
-        ]);
       }
+      // One event per change, heard by every replica (this one included) at commit: the hot swap.
+      const archived = written.find((t) => t.reason === 'archived-by-promotion');
+      await this.events.publish(
+        'stage.changed',
+        { modelName: req.modelName, version: req.version, from, to: req.stage, archived: archived?.version ?? null },
+        tx,
+      );
       await req.within?.(tx);
       return { row, written };
     });
 
-    for (const t of written) {
-      const event: StageChangedEvent = { modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage };
-      this.events.emit(STAGE_CHANGED_EVENT, event);
-    }
     const synced = await this.mirror.sync(req.modelName);
     const fresh = (await this.versions.findOneBy({ modelName: req.modelName, version: req.version })) ?? row;
     return {

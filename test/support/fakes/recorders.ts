@@ -1,3 +1,4 @@
+import type { EventMap, EventName } from '../../../src/modules/events/event-map';
 import type { AuditRecordInput } from '../../../src/modules/audit/audit.service';
 
 /** Records what a service audits (the hash chain itself is tested in the audit module and the e2e tests). */
@@ -24,4 +25,15 @@ export class FakeNotifications {
   names(): string[] {
     return this.events.map((e) => e.event);
   }
+}
+
+/** Records the change events a service publishes (delivery between replicas is tested on real Postgres in test/e2e/change-bus). */
+export class FakeEventBus {
+  readonly published: { event: EventName; payload: EventMap[EventName]; inTransaction: boolean }[] = [];
+
+  async publish<E extends EventName>(event: E, payload: EventMap[E], manager?: unknown): Promise<void> {
+    this.published.push({ event, payload, inTransaction: manager !== undefined });
+  }
+
+  subscribe(): void {}
 }

@@ -1,7 +1,7 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from '../../../common/auth/roles';
 import { MlflowClient } from '../../../mlflow/mlflow.client';
 import { AuditService } from '../../audit/audit.service';
+import { EventBus } from '../../events/event-bus.service';
 import { NotificationsService } from '../../notifications/notifications.service';
 import { ModelVersionEntity } from '../../registry/entities/model-version.entity';
 import { StageTransitionEntity } from '../../registry/entities/stage-transition.entity';
@@ -13,7 +13,7 @@ import { CANARY_ROLLBACKS } from '../serving.metrics';
 import { FakeClock } from '../../../../test/support/fakes/fake-clock';
 import { FakeMlflowClient } from '../../../../test/support/fakes/fake-mlflow-client';
 import { InMemoryRepository } from '../../../../test/support/fakes/in-memory-repository';
-import { FakeAudit, FakeNotifications } from '../../../../test/support/fakes/recorders';
+import { FakeAudit, FakeEventBus, FakeNotifications } from '../../../../test/support/fakes/recorders';
 import { newTestService } from '../../../../test/support/new-test-service';
 import { CanaryEntity } from './canary.entity';
 import { CanaryService, SmokeTestFailedError, StartCanaryRequest } from './canary.service';
@@ -43,6 +43,7 @@ async function setup() {
   for (const v of ['1', '2', '3', '4']) mlflow.addVersion(MODEL, v, { tags: v === '4' ? {} : { model_sha256: SHA } });
   const canaries = new InMemoryRepository<CanaryEntity>({ key: ['id'] });
   const audit = new FakeAudit();
+  const events = new FakeEventBus();
   const notifications = new FakeNotifications();
   const smoke = new FakeSmokeTester();
   const artifacts = new FailingArtifacts();
@@ -59,7 +60,7 @@ async function setup() {
       [NotificationsService, notifications],
       [ModelSmokeTester, smoke],
       [ModelArtifacts, artifacts],
-      [EventEmitter2, new EventEmitter2()],
+      [EventBus, events],
     ],
     alsoBuild: [RegistryService, MlflowMirror],
   });

@@ -10,6 +10,7 @@ import { INSTANCE_ID } from '../../../common/instance/instance-id';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
 import { AuditService } from '../../audit/audit.service';
+import { EventBus } from '../../events/event-bus.service';
 import { NotificationsService } from '../../notifications/notifications.service';
 import { RegistryService } from '../../registry/registry.service';
 import { CanaryEntity, CanaryMode, CanaryStatus } from './canary.entity';
@@ -23,7 +24,6 @@ import { ModelSmokeTester, SmokeCheck } from '../model-smoke-test';
 import { CANARY_ACTIVE, CANARY_AGREEMENT, CANARY_ROLLBACKS } from '../serving.metrics';
 import { loadVerifiedModel } from '../verified-model';
 
-export const CANARY_CHANNEL = 'churn_canary_changed';
 // A detached challenger's session is released once its pending comparisons are done, plus this.
 const RELEASE_GRACE_MS = 5_000;
 // A challenger this replica could not load is tried again after this long.
@@ -67,7 +67,7 @@ interface Actor {
 
 /**
  * Canary and shadow deployments of a challenger version beside the Production champion: started
- * and stopped through the API (audited), attached on every replica (LISTEN/NOTIFY plus a poll),
+ * and stopped through the API (audited), attached on every replica (the change bus plus a poll),
  * and taken out of traffic automatically when its error rate or latency breaks the policy.
  */
 @Injectable()
@@ -90,6 +90,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly loader: ModelLoaderService,
     private readonly audit: AuditService,
     private readonly notifications: NotificationsService,
+    private readonly events: EventBus,
     @InjectMetric(CANARY_ACTIVE) private readonly activeGauge: Gauge,
     @InjectMetric(CANARY_ROLLBACKS) private readonly rollbacks: Counter,
     @InjectMetric(CANARY_AGREEMENT) private readonly agreementGauge: Gauge,
@@ -196,12 +197,14 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
           },
           tx,
         );
-        await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName, id: row.id })]);
+        await this.events.publish('canary.changed', { modelName, id: row.id }, tx);
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new ConflictError(`${modelName} already has an active challenger; stop it first.`);
       throw err;
     }
+    // Attached here before we answer, so the caller's next request already sees it; the bus brings the
+    // other replicas (and, a moment later and as a no-op, this one).
     await this.refresh();
     return this.view(modelName);
   }
@@ -351,7 +354,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
         { model_name: row.modelName, canary_id: row.id, mode: row.mode, challenger_version: row.challengerVersion, status, reason },
         tx,
       );
-      await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName: row.modelName, id: row.id })]);
+      await this.events.publish('canary.changed', { modelName: row.modelName, id: row.id }, tx);
       return true;
     });
   }
