@@ -10,6 +10,8 @@ import { APP_CONFIG } from './config/config';
 import { AppConfig } from './config/config.schema';
 import { dataSourceOptions } from './database/data-source';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
@@ -38,7 +40,9 @@ export class AppModule {
         MetricsModule,
         MlflowModule,
         NotificationsModule,
-        AuthModule,
+        // API keys before the guard that uses them (and where the key routes have always been in the OpenAPI document).
+        ApiKeysModule,
+        AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }),
         AuditModule,
         EventsModule,
         RegistryModule,

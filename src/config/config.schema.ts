@@ -38,6 +38,11 @@ export const configSchema = z
       .describe(
         'On SIGTERM, how long open HTTP connections may take to finish their requests before they are closed (keep below the orchestrator grace period, 30 s on Kubernetes).',
       ),
+    SHUTDOWN_HARD_DEADLINE_MS: int(100, 600000)
+      .default(5000)
+      .describe(
+        'On SIGTERM, after the HTTP drain and the prediction log flush (to Postgres or the spill file), how long closing the app and the database may take; past it the service logs what it abandoned and exits with code 1 (e.g. a frozen Postgres that never lets the pool end). Keep SHUTDOWN_DRAIN_TIMEOUT_MS + PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS + this within the orchestrator grace period.',
+      ),
     DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
     MLFLOW_TRACKING_URI: z.string().url().default('http://127.0.0.1:5000').describe('Base URL of the MLflow tracking server (REST).'),
     MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),

@@ -1,7 +1,7 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { NotificationsService } from '../../src/modules/notifications/notifications.service';
 import { verifyWebhookSignature } from '../../src/modules/notifications/signature';
 import { freePort } from '../support/processes';

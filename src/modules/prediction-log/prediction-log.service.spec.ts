@@ -118,4 +118,24 @@ describe('PredictionLogService: no prediction is lost, none blocks the others', 
     expect([...table.rows.keys()].sort()).toEqual(records.map((r) => r.id).sort());
     expect((await second.sut.status()).spill_bytes).toBe(0);
   });
+
+  it('with Postgres down and the spill directory unwritable: counts each record it must drop once, and /health names the directory', async () => {
+    const table = new FakePredictionsTable();
+    table.down = true;
+    const t = await setup(table);
+    const spillDir = (await t.sut.status()).spill_dir;
+    fs.rmSync(spillDir, { recursive: true }); // the disk refuses every append (as ENOSPC would)
+    for (let i = 0; i < 4; i++) t.sut.enqueue(record(i, new Date()));
+    await t.sut.shutdown();
+    await t.sut.onApplicationShutdown(); // the hook after main.ts' call: nothing is counted twice
+    expect(t.metric(LOG_LOST).get()).toBe(4);
+    const status = await t.sut.status();
+    expect(status).toMatchObject({
+      in_memory: 0,
+      lost_since_start: 4,
+      spill_dir: path.join(dataDir, 'prediction-spill'),
+      spill_error: expect.stringMatching(/ENOENT/),
+    });
+    expect(t.metric(LOG_SPILLED).get()).toBeUndefined();
+  });
 });

@@ -135,6 +135,15 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     return this.versions.findOneBy({ modelName, stage: 'Production' });
   }
 
+  /** The version most recently moved to Production other than `current` (the one a rollback restores), or null. */
+  async previousProductionVersion(modelName: string, current: string | null): Promise<string | null> {
+    const [previous]: { version: string }[] = await this.db.query(
+      `SELECT version FROM stage_transitions WHERE model_name = $1 AND to_stage = 'Production' AND version <> $2 ORDER BY id DESC LIMIT 1`,
+      [modelName, current ?? ''],
+    );
+    return previous?.version ?? null;
+  }
+
   /**
    * Moves a version to a stage. One Production version per model: promoting archives the previous
    * one in the same transaction. The change is committed in Postgres first, then mirrored to MLflow

@@ -12,6 +12,7 @@ import { AppConfig } from '../../../config/config.schema';
 import { AuditService } from '../../audit/audit.service';
 import { EventBus } from '../../events/event-bus.service';
 import { NotificationsService } from '../../notifications/notifications.service';
+import { PredictionQueries } from '../../prediction-log/prediction-queries';
 import { RegistryService } from '../../registry/registry.service';
 import { CanaryEntity, CanaryMode, CanaryStatus } from './canary.entity';
 import { judgeChallenger, RollbackPolicy } from './canary-policy';
@@ -94,6 +95,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectMetric(CANARY_ACTIVE) private readonly activeGauge: Gauge,
     @InjectMetric(CANARY_ROLLBACKS) private readonly rollbacks: Counter,
     @InjectMetric(CANARY_AGREEMENT) private readonly agreementGauge: Gauge,
+    private readonly predictions: PredictionQueries,
   ) {}
 
   /** The challenger attached on this replica, if any (read on the request path). */
@@ -377,7 +379,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       ended_at: row.endedAt?.toISOString() ?? null,
       end_reason: row.endReason,
       live,
-      since_start: withSinceStart ? await canarySinceStart(this.db, row, this.config.PREDICTION_THRESHOLD) : null,
+      since_start: withSinceStart ? await canarySinceStart(this.predictions, row, this.config.PREDICTION_THRESHOLD) : null,
       final_window: (row.finalStats as WindowSnapshot | null) ?? null,
     };
   }
