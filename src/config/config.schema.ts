@@ -56,7 +56,7 @@ export const configSchema = z
       .default(250)
       .describe('First delay before the change-event listener reconnects to Postgres after losing its connection; doubled on each failed attempt.'),
     EVENTS_RECONNECT_MAX_MS: int(10, 600000).default(10000).describe('Longest delay between reconnect attempts of the change-event listener.'),
-    EVENTS_HEARTBEAT_MS: int(100, 600000)
+    EVENTS_KEEPALIVE_MS: int(100, 600000)
       .default(30000)
       .describe(
         'How often the change-event listener checks its Postgres connection with a query (and its timeout to connect); no answer by the next check counts as a lost connection.',
