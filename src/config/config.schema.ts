@@ -47,7 +47,13 @@ export const configSchema = z
     MLFLOW_TRACKING_URI: z.string().url().default('http://127.0.0.1:5000').describe('Base URL of the MLflow tracking server (REST).'),
     MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),
     MLFLOW_MAX_RETRIES: int(0, 10).default(3).describe('Retries (with exponential backoff and jitter) of idempotent MLflow calls.'),
-    MLFLOW_RECONCILE_INTERVAL_MS: int(1000, 86400000).default(60000).describe('How often stage changes not yet mirrored to MLflow are retried.'),
+    MLFLOW_RECONCILE_CRON: z
+      .string()
+      .min(1)
+      .default('* * * * *')
+      .describe(
+        'When stage changes not yet mirrored to MLflow are retried and aliases moved in MLflow directly are repaired (cron, SCHEDULER_TIMEZONE; a sixth leading field counts seconds); one replica runs each slot. Default every minute.',
+      ),
     SERVING_MODEL_NAME: z.string().min(1).default('churn-model').describe('Registered model whose Production version is served.'),
     MODEL_POLL_INTERVAL_MS: int(1000, 86400000)
       .default(15000)
@@ -86,6 +92,11 @@ export const configSchema = z
       ),
     JOBS_POLL_MS: int(10, 600_000).default(1000).describe('How often each replica looks for due background jobs (and for jobs whose lease expired).'),
     JOBS_CONCURRENCY: int(1, 100).default(8).describe('Background jobs one replica runs at once.'),
+    JOBS_RETENTION_DAYS: int(1, 3650)
+      .default(30)
+      .describe(
+        'Finished background jobs (succeeded, failed, cancelled) are deleted this many days after they end; the last success of each cron job is kept.',
+      ),
     TRAINING_EXECUTOR: z.enum(['local', 'kubernetes']).default('local').describe('Where training runs: a local process or a Kubernetes Job.'),
     TRAINER_PYTHON: z.string().min(1).default('.venv/bin/python').describe('Python of the trainer venv (local executor); relative to the project root.'),
     TRAINER_WORKDIR: z.string().min(1).default('.').describe('Directory holding the `trainer` package (local executor); relative to the project root.'),

@@ -39,7 +39,7 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   beforeAll(async () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
-    t = await startTestApp({ name: 'governance', env: { MLFLOW_RECONCILE_INTERVAL_MS: '1000', WEBHOOK_URLS: hook, WEBHOOK_SECRET: SECRET } });
+    t = await startTestApp({ name: 'governance', env: { MLFLOW_RECONCILE_CRON: '* * * * * *', WEBHOOK_URLS: hook, WEBHOOK_SECRET: SECRET } });
     for (const role of ['operator', 'approver', 'predict']) {
       const r = await http('POST', `${t.url}/api/v1/api-keys`, { key: t.adminKey, body: { name: `e2e-${role}`, role } });
       expect(r.status).toBe(201);

@@ -1,6 +1,7 @@
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { JobContext } from '../../src/modules/jobs/job-handler.decorator';
+import { JobsRetention } from '../../src/modules/jobs/jobs-retention';
 import { JobsService } from '../../src/modules/jobs/jobs.service';
 import { eventually, http, startTestApp, TestApp } from '../support/test-app';
 
@@ -293,5 +294,30 @@ describe('durable jobs across replicas (real Postgres)', () => {
       await c.close();
       await d.close();
     }
+  });
+  it("deletes finished jobs past retention, but keeps each cron job's newest slot and newest success", async () => {
+    const old = "now() - interval '40 days'";
+    await db.query(
+      `INSERT INTO jobs (name, key, state, finished_at) VALUES
+         ('retention-cron', 'retention-cron@2020-01-01T00:00:00.000Z', 'succeeded', ${old}),
+         ('retention-cron', 'retention-cron@2020-01-02T00:00:00.000Z', 'succeeded', ${old}),
+         ('retention-cron', 'retention-cron@2020-01-03T00:00:00.000Z', 'succeeded', ${old}),
+         ('retention-cron', 'retention-cron@2020-01-04T00:00:00.000Z', 'failed', ${old}),
+         ('retention-once', 'delivery-1', 'succeeded', ${old}),
+         ('retention-once', 'delivery-2', 'cancelled', ${old}),
+         ('retention-once', 'delivery-3', 'succeeded', now() - interval '1 day')`,
+    );
+    await db.query(`INSERT INTO jobs (name, key, state, finished_at) VALUES ('retention-once', 'delivery-4', 'running', NULL)`);
+
+    const deleted = await a.app.get(JobsRetention).deleteFinished(new Date(Date.now() - 30 * 86_400_000));
+
+    expect(deleted).toBe(4);
+    const left: { key: string }[] = await db.query(`SELECT key FROM jobs WHERE name LIKE 'retention-%' ORDER BY key`);
+    expect(left.map((r) => r.key)).toEqual([
+      'delivery-3', // finished a day ago
+      'delivery-4', // still running
+      'retention-cron@2020-01-03T00:00:00.000Z', // the newest success: the last-success metric reads it
+      'retention-cron@2020-01-04T00:00:00.000Z', // the newest slot: catch-up must not run it again
+    ]);
   });
 });

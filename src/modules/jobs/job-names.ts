@@ -11,4 +11,6 @@ export enum JobName {
   WebhookDelivery = 'webhook-delivery',
   TrainingRun = 'training-run',
   BatchScoringRun = 'batch-scoring-run',
+  MlflowReconcile = 'mlflow-reconcile',
+  JobsRetention = 'jobs-retention',
 }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { JobEntity } from './entities/job.entity';
+import { JobsRetention } from './jobs-retention';
 import { jobsMetrics } from './jobs.metrics';
 import { JobsService } from './jobs.service';
 
@@ -9,7 +10,7 @@ import { JobsService } from './jobs.service';
 @Global()
 @Module({
   imports: [DiscoveryModule, TypeOrmModule.forFeature([JobEntity])],
-  providers: [JobsService, ...jobsMetrics],
-  exports: [JobsService],
+  providers: [JobsService, JobsRetention, ...jobsMetrics],
+  exports: [JobsService, JobsRetention],
 })
 export class JobsModule {}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
@@ -7,6 +7,8 @@ import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
 import { EventBus } from '../events/event-bus.service';
+import { JobHandler } from '../jobs/job-handler.decorator';
+import { JobName } from '../jobs/job-names';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
@@ -33,9 +35,8 @@ export interface StageChangeRequest {
 
 /** The registry: our stage of every model version (Postgres is the truth), mirrored into MLflow. */
 @Injectable()
-export class RegistryService implements OnModuleInit, OnModuleDestroy {
+export class RegistryService {
   private readonly logger = new Logger(RegistryService.name);
-  private reconcileTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -48,12 +49,8 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     private readonly audit: AuditService,
   ) {}
 
-  onModuleInit(): void {
-    this.reconcileTimer = setInterval(() => void this.reconcile(), this.config.MLFLOW_RECONCILE_INTERVAL_MS);
-    this.reconcileTimer.unref();
-  }
-
-  /** Retries unsynced mirrors, then repairs aliases someone moved in MLflow directly (audited). */
+  /** Retries unsynced mirrors, then repairs aliases someone moved in MLflow directly (audited). An unavailable MLflow waits for the next slot. */
+  @JobHandler(JobName.MlflowReconcile, { cron: (c) => c.MLFLOW_RECONCILE_CRON })
   async reconcile(): Promise<void> {
     try {
       await this.mirrorPending();
@@ -62,10 +59,6 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     } catch (err) {
       this.logger.warn(`MLflow reconcile failed, will retry: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.reconcileTimer);
   }
 
   async listModels(): Promise<ModelList> {
