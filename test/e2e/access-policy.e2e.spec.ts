@@ -78,6 +78,11 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/drift/reports/{id}': controlPlane({ id: 'driftReport' }),
   'GET /api/v1/drift/reports/{id}/html': controlPlane({ id: 'driftReport' }),
 
+  // Jobs carry the work of every model: no model-scoped key (see jobs-api.e2e.spec.ts for the roles).
+  'GET /api/v1/jobs': controlPlane(),
+  'GET /api/v1/jobs/{id}': controlPlane({ id: 'none' }),
+  'POST /api/v1/jobs/{id}/cancel': controlPlane({ id: 'none' }),
+
   'GET /api/v1/models': narrowedList,
   'GET /api/v1/models/{name}/versions': controlPlane(),
   'GET /api/v1/models/{name}/stage-history': controlPlane(),

@@ -249,6 +249,17 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return row ? view(row) : undefined;
   }
 
+  /** A page of jobs, newest first, optionally of one name and state, before job `beforeId` (a cursor). */
+  async list(filter: { name?: string; state?: JobState; beforeId?: string; limit: number }): Promise<JobView[]> {
+    const rows: JobRow[] = await this.db.query(
+      `SELECT * FROM jobs
+        WHERE ($1::text IS NULL OR name = $1) AND ($2::text IS NULL OR state = $2) AND ($3::bigint IS NULL OR id < $3)
+        ORDER BY id DESC LIMIT $4`,
+      [filter.name ?? null, filter.state ?? null, filter.beforeId ?? null, filter.limit],
+    );
+    return rows.map(view);
+  }
+
   async find(name: JobName | string, key: string): Promise<JobView | undefined> {
     const [row]: JobRow[] = await this.db.query(`SELECT * FROM jobs WHERE name = $1 AND key = $2`, [name, key]);
     return row ? view(row) : undefined;
