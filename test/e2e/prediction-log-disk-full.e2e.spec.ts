@@ -108,15 +108,20 @@ describe('prediction log with a full spill directory', () => {
     );
     await send(DURING_FREEZE, 'frozen');
 
-    const health = await eventually(
+    // Records still queued keep being dropped for a moment: compare /health with the metric once the count stands still.
+    let previous = -1;
+    const { health, lostWhileFrozen } = await eventually(
       async () => {
+        const lost = await metric(app.url, 'prediction_log_lost_total');
         const res = await http('GET', `${app.url}/health`);
-        return res.body.checks?.prediction_log?.spill_error ? res : undefined;
+        const log = res.body.checks?.prediction_log;
+        const settled = log?.spill_error && lost === previous && log.lost_since_start === lost;
+        previous = lost;
+        return settled ? { health: res, lostWhileFrozen: lost } : undefined;
       },
       30_000,
-      'the spill directory to be reported unwritable',
+      'the spill directory reported unwritable, and every record it refused counted on /health and in the metric',
     );
-    const lostWhileFrozen = await metric(app.url, 'prediction_log_lost_total');
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('degraded');
     expect(health.body.checks.prediction_log).toMatchObject({
