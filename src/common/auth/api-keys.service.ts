@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 import { Principal, Role } from './roles';
-import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError } from '../errors/app-error';
+import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../errors/app-error';
 import { AuditService } from '../../modules/audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
@@ -144,7 +144,9 @@ export class ApiKeysService {
       if (cached && (cached.expiresAt === null || cached.expiresAt > now)) {
         return timingSafeEqual(cached.hash, hash) ? cached.principal : undefined;
       }
-      throw new ServiceUnavailableError(ErrorCode.DATABASE_UNAVAILABLE, 'API keys cannot be checked because the database is unreachable; retry shortly.');
+      throw new CommonError(ErrorCode.DATABASE_UNAVAILABLE, 'API keys cannot be checked because the database is unreachable; retry shortly.', {
+        headers: { 'retry-after': '5' },
+      });
     }
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     const stored = Buffer.from(row.keyHash, 'hex');

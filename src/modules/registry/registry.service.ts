@@ -3,7 +3,8 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { NotFoundError } from '../../common/errors/app-error';
+import { RegistryError, RegistryErrorCode } from './registry.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
@@ -153,7 +154,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       const current = await repo.findOne({ where: { modelName: req.modelName, version: req.version }, lock: { mode: 'pessimistic_write' } });
       const from = current?.stage ?? 'None';
       if (from === req.stage) {
-        throw new ConflictError(`${req.modelName} version ${req.version} is already in ${req.stage}.`, ErrorCode.STAGE_UNCHANGED);
+        throw new RegistryError(RegistryErrorCode.STAGE_UNCHANGED, `${req.modelName} version ${req.version} is already in ${req.stage}.`);
       }
       const now = new Date();
       const written: StageTransitionEntity[] = [];
@@ -227,13 +228,13 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
 
   private async requireMlflowVersion(modelName: string, version: string): Promise<MlflowModelVersion> {
     if (!/^[1-9][0-9]*$/.test(version)) {
-      throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model version '${version}' is not a valid MLflow version number.`);
     }
     try {
       return await this.mlflow.getModelVersion(modelName, version);
     } catch (err) {
       if (err instanceof MlflowNotFoundError) {
-        throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+        throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model '${modelName}' version ${version} does not exist in MLflow.`);
       }
       throw err;
     }
