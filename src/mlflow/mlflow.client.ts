@@ -1,6 +1,19 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import axios, { AxiosError, AxiosInstance, AxiosRequestConfig } from 'axios';
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  RetryPolicy,
+  timeout,
+  TimeoutPolicy,
+  TimeoutStrategy,
+} from 'cockatiel';
 import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '../config/config';
 import { AppConfig } from '../config/config.schema';
@@ -9,7 +22,7 @@ import { MLFLOW_BREAKER_OPEN, MLFLOW_CALLS } from './mlflow.metrics';
 import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from './mlflow.types';
 
 interface CallOptions {
-  /** Safe to repeat: retried with exponential backoff and jitter on network errors, 429 and 5xx. */
+  /** Safe to repeat: retried with exponential backoff and decorrelated jitter while MLflow is unavailable. */
   idempotent: boolean;
 }
 
@@ -26,8 +39,10 @@ const BREAKER_COOL_DOWN_MS = 10_000;
 export class MlflowClient {
   private readonly logger = new Logger(MlflowClient.name);
   private readonly http: AxiosInstance;
-  private consecutiveFailures = 0;
-  private openUntil = 0;
+  /** Only an unavailable MLflow (network error, timeout, 429, 5xx) is retried or counts towards opening the circuit. */
+  private readonly retry: RetryPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly timeout: TimeoutPolicy;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -37,11 +52,19 @@ export class MlflowClient {
   ) {
     this.http = axios.create({
       baseURL: config.MLFLOW_TRACKING_URI.replace(/\/+$/, ''),
-      timeout: config.MLFLOW_TIMEOUT_MS,
       headers: { 'content-type': 'application/json' },
       // Errors are classified by us, not by axios.
       validateStatus: () => true,
     });
+    const unavailable = handleWhen((err) => err instanceof MlflowUnavailableError);
+    this.timeout = timeout(config.MLFLOW_TIMEOUT_MS, TimeoutStrategy.Cooperative);
+    this.retry = retry(unavailable, { maxAttempts: config.MLFLOW_MAX_RETRIES, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 5_000 }) });
+    this.breaker = circuitBreaker(unavailable, { halfOpenAfter: BREAKER_COOL_DOWN_MS, breaker: new ConsecutiveBreaker(BREAKER_THRESHOLD) });
+    this.breaker.onBreak(() => {
+      this.breakerOpen?.set(1);
+      this.logger.warn(`MLflow circuit opened for ${BREAKER_COOL_DOWN_MS} ms after ${BREAKER_THRESHOLD} failed calls in a row`);
+    });
+    this.breaker.onReset(() => this.breakerOpen?.set(0));
   }
 
   get trackingUri(): string {
@@ -197,52 +220,36 @@ export class MlflowClient {
   }
 
   private async request<T>(req: AxiosRequestConfig, opts: CallOptions): Promise<T> {
-    if (Date.now() < this.openUntil) {
-      this.calls?.inc({ outcome: 'short_circuited' });
-      throw new MlflowUnavailableError(
-        `MLflow at ${this.trackingUri} failed ${BREAKER_THRESHOLD} times in a row; not calling it for a few seconds. Check that the tracking server is up.`,
-      );
+    try {
+      const data = await this.breaker.execute(() => (opts.idempotent ? this.retry.execute(() => this.attempt<T>(req)) : this.attempt<T>(req)));
+      this.calls?.inc({ outcome: 'ok' });
+      return data;
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        this.calls?.inc({ outcome: 'short_circuited' });
+        throw new MlflowUnavailableError(
+          `MLflow at ${this.trackingUri} failed ${BREAKER_THRESHOLD} times in a row; not calling it for a few seconds. Check that the tracking server is up.`,
+        );
+      }
+      this.calls?.inc({ outcome: err instanceof MlflowUnavailableError ? 'failed' : 'error' });
+      throw err;
     }
-    const attempts = opts.idempotent ? this.config.MLFLOW_MAX_RETRIES + 1 : 1;
-    let lastError: Error | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+  }
+
+  /** One HTTP exchange under the per-call timeout; MLflow's answer classified into our errors. */
+  private async attempt<T>(req: AxiosRequestConfig): Promise<T> {
+    return this.timeout.execute(async ({ signal }) => {
+      let res;
       try {
-        const res = await this.http.request(req);
-        if (res.status >= 200 && res.status < 300) {
-          this.recordAnswer('ok');
-          return res.data as T;
-        }
-        const err = this.toError(req, res.status, res.data);
-        if (!(err instanceof MlflowUnavailableError)) {
-          this.recordAnswer('error');
-          throw err;
-        }
-        lastError = err;
+        res = await this.http.request({ ...req, signal });
       } catch (err) {
         if (!(err instanceof AxiosError)) throw err;
-        lastError = new MlflowUnavailableError(`MLflow at ${this.trackingUri} is unreachable (${err.code ?? err.message}) for ${req.method} ${req.url}.`);
+        const why = signal.aborted ? `no answer within ${this.config.MLFLOW_TIMEOUT_MS} ms` : (err.code ?? err.message);
+        throw new MlflowUnavailableError(`MLflow at ${this.trackingUri} is unreachable (${why}) for ${req.method} ${req.url}.`);
       }
-      if (attempt < attempts) await sleep(backoffMs(attempt));
-    }
-    this.recordFailure();
-    throw lastError!;
-  }
-
-  private recordAnswer(outcome: 'ok' | 'error'): void {
-    this.calls?.inc({ outcome });
-    if (this.openUntil !== 0) this.breakerOpen?.set(0);
-    this.openUntil = 0;
-    this.consecutiveFailures = 0;
-  }
-
-  private recordFailure(): void {
-    this.calls?.inc({ outcome: 'failed' });
-    this.consecutiveFailures++;
-    if (this.consecutiveFailures >= BREAKER_THRESHOLD) {
-      this.openUntil = Date.now() + BREAKER_COOL_DOWN_MS;
-      this.breakerOpen?.set(1);
-      this.logger.warn(`MLflow circuit opened for ${BREAKER_COOL_DOWN_MS} ms after ${this.consecutiveFailures} failures`);
-    }
+      if (res.status >= 200 && res.status < 300) return res.data as T;
+      throw this.toError(req, res.status, res.data);
+    });
   }
 
   private toError(req: AxiosRequestConfig, status: number, data: unknown): Error {
@@ -274,13 +281,4 @@ function encodePath(p: string): string {
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
-
-function backoffMs(attempt: number): number {
-  const base = 200 * 2 ** (attempt - 1);
-  return base / 2 + Math.random() * base;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

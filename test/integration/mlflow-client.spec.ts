@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { loadConfig } from '../../src/config/config';
 import { MlflowClient } from '../../src/mlflow/mlflow.client';
-import { MlflowNotFoundError, MlflowUnavailableError } from '../../src/mlflow/mlflow.errors';
+import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from '../../src/mlflow/mlflow.errors';
 import { tagValue } from '../../src/mlflow/mlflow.types';
 import { testEnv } from '../support/test-env';
 
@@ -64,6 +64,36 @@ describe('MlflowClient against a real MLflow server', () => {
       expect(calls).toBe(2);
     } finally {
       flaky.close();
+    }
+  });
+
+  it('gives up on a server that never answers after MLFLOW_TIMEOUT_MS, and says so', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const c = new MlflowClient(loadConfig({ MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}`, MLFLOW_MAX_RETRIES: '0', MLFLOW_TIMEOUT_MS: '300' }));
+      await expect(c.getModelVersion('m', '1')).rejects.toThrow(/no answer within 300 ms/);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('does not open its circuit on answers that are errors of the request (4xx), only on an unavailable server', async () => {
+    let calls = 0;
+    const strict = http.createServer((req, res) => {
+      calls++;
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error_code":"INVALID_PARAMETER_VALUE","message":"bad"}');
+    });
+    await new Promise<void>((r) => strict.listen(0, '127.0.0.1', () => r()));
+    const port = (strict.address() as { port: number }).port;
+    try {
+      const c = new MlflowClient(loadConfig({ MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}`, MLFLOW_MAX_RETRIES: '2' }));
+      for (let i = 0; i < 7; i++) await expect(c.getModelVersion('m', '1')).rejects.toBeInstanceOf(MlflowRequestError);
+      expect(calls).toBe(7); // neither retried nor short-circuited
+    } finally {
+      strict.close();
     }
   });
 
