@@ -31,6 +31,11 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     http('POST', `${base()}/versions/${version}/promotions`, { key, body: { target_stage: target, reason: `promote v${version} in e2e` } });
   const decide = (id: string, verb: 'approve' | 'reject', key: string) =>
     http('POST', `${base()}/promotions/${id}/${verb}`, { key, body: { reason: `${verb}d in e2e` } });
+  const failedGates = (gates: { name: string; passed: boolean; detail: string }[]) =>
+    gates
+      .filter((g) => !g.passed)
+      .map((g) => ` ${g.name}: ${g.detail}`)
+      .join(';');
   const stages = async () => {
     const r = await http('GET', `${base()}/versions`, { key: t.adminKey });
     return Object.fromEntries(r.body.versions.map((v: { version: string; stage: string }) => [v.version, v.stage]));
@@ -73,7 +78,9 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
 
   it('answers two identical promotion requests sent at once with one 201 and one 409, never a 500', async () => {
     const [a, b] = await Promise.all([promote(v2.version, keys.operator), promote(v2.version, keys.operator)]);
-    expect([a, b].map((r) => `${r.status} ${r.body.state ?? r.body.code}`).sort()).toEqual(['201 pending_approval', '409 CONFLICT']);
+    // A refused gate would be shown here, not hidden behind a bare count.
+    const outcome = (r: typeof a) => `${r.status} ${r.body.state ?? r.body.code}${r.body.gates ? failedGates(r.body.gates) : ''}`;
+    expect([a, b].map(outcome).sort()).toEqual(['201 pending_approval', '409 CONFLICT']);
     const [created, refused] = a.status === 201 ? [a, b] : [b, a];
     expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(refused.body.detail).toMatch(/already waiting for approval/);
