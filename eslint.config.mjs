@@ -21,6 +21,38 @@ export default tseslint.config(
     },
   },
   {
+    // DESIGN.md: common/ depends on nothing above it. A cross-cutting feature (API keys need audit) is a module of its own.
+    files: ['src/common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)modules(/|$)',
+              message: 'src/common must not import feature modules: move the code into a module, or depend on an interface that the module provides.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Config is validated once, at boot (src/config); nothing else reads the environment.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read settings from AppConfig (add them to src/config/config.schema.ts with a description); child processes get childProcessEnv().',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

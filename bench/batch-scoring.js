@@ -56,7 +56,6 @@ async function loadTable(file, table) {
   await db.query(`DROP TABLE IF EXISTS ${table}`);
   await db.query(`CREATE TABLE ${table} (customer_id text PRIMARY KEY, age integer, tenure_months integer, monthly_charges double precision,
     total_charges double precision, support_calls integer, internet_service text, contract text, payment_method text)`);
-  let header = null;
   let batch = COLUMNS.map(() => []);
   const flush = async () => {
     if (batch[0].length === 0) return;
@@ -66,20 +65,12 @@ async function loadTable(file, table) {
     );
     batch = COLUMNS.map(() => []);
   };
-  let rest = '';
-  for await (const block of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const lines = (rest + block).split('\n');
-    rest = lines.pop();
-    for (const line of lines) {
-      if (!header) {
-        header = line.split(',');
-        continue;
-      }
-      if (!line) continue;
-      const cells = line.split(',');
-      COLUMNS.forEach((c, i) => batch[i].push(cells[header.indexOf(c)]));
-      if (batch[0].length === 20000) await flush();
-    }
+  // Parsed as the service parses it (csv-parse, streamed), so that the table holds the same customers as the file.
+  const { parse } = require('csv-parse');
+  const records = fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ bom: true, columns: true, skip_empty_lines: true }));
+  for await (const record of records) {
+    COLUMNS.forEach((c, i) => batch[i].push(record[c]));
+    if (batch[0].length === 20000) await flush();
   }
   await flush();
   await db.query(`ANALYZE ${table}`);

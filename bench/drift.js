@@ -123,10 +123,16 @@ function buildProfile(nRef) {
 }
 
 async function main() {
-  for (const f of ['modules/drift/drift-analyzer.js', 'modules/drift/reference-profile.js', 'database/migrations.js']) {
+  for (const f of [
+    'modules/drift/drift-analyzer.js',
+    'modules/prediction-log/prediction-queries.js',
+    'modules/drift/reference-profile.js',
+    'database/migrations.js',
+  ]) {
     if (!fs.existsSync(path.join(DIST, f))) throw new Error(`dist/src/${f} is missing: compile first (npx tsc -p tsconfig.build.json)`);
   }
   const { analyzeWindow } = require(path.join(DIST, 'modules/drift/drift-analyzer.js'));
+  const { queryWindowHistograms } = require(path.join(DIST, 'modules/prediction-log/prediction-queries.js'));
   const { parseReferenceProfile } = require(path.join(DIST, 'modules/drift/reference-profile.js'));
   const { runMigrations } = require(path.join(DIST, 'database/migrations.js'));
   const { Client } = require('pg');
@@ -195,7 +201,7 @@ async function main() {
     for (let i = 0; i < runs; i++) {
       const started = process.hrtime.bigint();
       await db.query('BEGIN');
-      analysis = await analyzeWindow(query, profile, window, thresholds);
+      analysis = await analyzeWindow((bucketings, w) => queryWindowHistograms(query, bucketings, w), profile, window, thresholds);
       await db.query('COMMIT');
       times.push(Number(process.hrtime.bigint() - started) / 1e9);
       process.stderr.write(`run ${i + 1}: ${times[i].toFixed(3)} s (query ${(analysis.query_ms / 1000).toFixed(3)} s)\n`);

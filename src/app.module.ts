@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppController } from './app.controller';
 import { AuthModule } from './common/auth/auth.module';
@@ -11,9 +10,12 @@ import { APP_CONFIG } from './config/config';
 import { AppConfig } from './config/config.schema';
 import { dataSourceOptions } from './database/data-source';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
+import { EventsModule } from './modules/events/events.module';
 import { GovernanceModule } from './modules/governance/governance.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
@@ -35,12 +37,14 @@ export class AppModule {
         { module: ConfigHolder, global: true, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] },
         loggingModule(config),
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.DB_POOL_SIZE), autoLoadEntities: true }),
-        EventEmitterModule.forRoot(),
         MetricsModule,
         MlflowModule,
         NotificationsModule,
-        AuthModule,
+        // API keys before the guard that uses them (and where the key routes have always been in the OpenAPI document).
+        ApiKeysModule,
+        AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }),
         AuditModule,
+        EventsModule,
         RegistryModule,
         SchedulerModule,
         ServingModule,

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { HttpDrain } from './common/http/http-drain';
 import { BootstrapLogger } from './common/logging/bootstrap-logger';
@@ -8,6 +9,7 @@ import { ConfigError, loadConfig } from './config/config';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { runMigrations } from './database/migrations';
 import { missingAuditKey } from './modules/audit/audit-key';
+import { PredictionLogService } from './modules/prediction-log/prediction-log.service';
 
 async function main(): Promise<void> {
   const logger = new Logger('Main');
@@ -21,32 +23,53 @@ async function main(): Promise<void> {
   let stopping = false;
   /**
    * The shutdown order, which nothing else may pre-empt (the embedded Postgres runs in its own process
-   * group and installs no signal handler): requests drain, then the app closes (its shutdown hooks flush
-   * the prediction log to Postgres), and only then Postgres stops.
+   * group and installs no signal handler): requests drain; the prediction log puts every answered
+   * prediction in Postgres or the spill file (within PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS); then the app
+   * closes and only then Postgres stops, both within SHUTDOWN_HARD_DEADLINE_MS, since closing can wait
+   * forever on a Postgres that does not answer (the pool ends only when its queries do).
    */
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal} received: draining requests and shutting down`);
     let code = 0;
+    let spillDir = '';
     try {
       if (drain) {
         const { forced } = await drain.drain(config.SHUTDOWN_DRAIN_TIMEOUT_MS);
         if (forced > 0) logger.warn(`closed ${forced} connection(s) still open after SHUTDOWN_DRAIN_TIMEOUT_MS (${config.SHUTDOWN_DRAIN_TIMEOUT_MS} ms)`);
       }
-      await app?.close();
+      const predictionLog = app?.get(PredictionLogService);
+      await predictionLog?.shutdown();
+      spillDir = (await predictionLog?.status())?.spill_dir ?? '';
     } catch (err) {
       code = 1;
       logger.error(`shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    } finally {
-      await embedded?.stop().catch((err) => logger.error(`stopping embedded PostgreSQL failed: ${String(err)}`));
-      try {
-        logDestination.flushSync();
-      } catch {
-        /* nothing buffered or stdout already closed */
-      }
-      process.exit(code);
     }
+    let step = 'closing the app';
+    const closed = await withinDeadline(config.SHUTDOWN_HARD_DEADLINE_MS, async () => {
+      try {
+        await app?.close();
+      } catch (err) {
+        code = 1;
+        logger.error(`shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      step = 'stopping the embedded PostgreSQL';
+      await embedded?.stop().catch((err) => logger.error(`stopping embedded PostgreSQL failed: ${String(err)}`));
+    });
+    if (!closed) {
+      code = 1;
+      logger.error(
+        `SHUTDOWN_HARD_DEADLINE_MS (${config.SHUTDOWN_HARD_DEADLINE_MS} ms) passed while ${step}: abandoned it${step === 'closing the app' ? databasePoolState(app) : ''}. ` +
+          `Answered predictions were already flushed to Postgres or spilled to ${spillDir || 'the spill directory'} (replayed at the next start); exiting with code 1`,
+      );
+    }
+    try {
+      logDestination.flushSync();
+    } catch {
+      /* nothing buffered or stdout already closed */
+    }
+    process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -63,6 +86,29 @@ async function main(): Promise<void> {
     await app?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;
+  }
+}
+
+/** Runs `step`; false when it has not finished within `ms` (it is then left running, abandoned). */
+async function withinDeadline(ms: number, step: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([step().then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What the database pool still holds, for the log of an abandoned close (its end waits for every busy connection). */
+function databasePoolState(app: { get(token: unknown): unknown } | undefined): string {
+  try {
+    const pool = (app?.get(DataSource) as DataSource | undefined)?.driver as { master?: { totalCount?: number; idleCount?: number } } | undefined;
+    const total = pool?.master?.totalCount;
+    if (typeof total !== 'number') return '';
+    return ` (the database pool still had ${total - (pool?.master?.idleCount ?? 0)} of ${total} connection(s) busy; its end waits for their queries)`;
+  } catch {
+    return '';
   }
 }
 

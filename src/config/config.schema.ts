@@ -38,6 +38,11 @@ export const configSchema = z
       .describe(
         'On SIGTERM, how long open HTTP connections may take to finish their requests before they are closed (keep below the orchestrator grace period, 30 s on Kubernetes).',
       ),
+    SHUTDOWN_HARD_DEADLINE_MS: int(100, 600000)
+      .default(5000)
+      .describe(
+        'On SIGTERM, after the HTTP drain and the prediction log flush (to Postgres or the spill file), how long closing the app and the database may take; past it the service logs what it abandoned and exits with code 1 (e.g. a frozen Postgres that never lets the pool end). Keep SHUTDOWN_DRAIN_TIMEOUT_MS + PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS + this within the orchestrator grace period.',
+      ),
     DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
     MLFLOW_TRACKING_URI: z.string().url().default('http://127.0.0.1:5000').describe('Base URL of the MLflow tracking server (REST).'),
     MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),
@@ -47,6 +52,15 @@ export const configSchema = z
     MODEL_POLL_INTERVAL_MS: int(1000, 86400000)
       .default(15000)
       .describe('How often the served version is compared with the registry (fallback to change events).'),
+    EVENTS_RECONNECT_MIN_MS: int(10, 600000)
+      .default(250)
+      .describe('First delay before the change-event listener reconnects to Postgres after losing its connection; doubled on each failed attempt.'),
+    EVENTS_RECONNECT_MAX_MS: int(10, 600000).default(10000).describe('Longest delay between reconnect attempts of the change-event listener.'),
+    EVENTS_HEARTBEAT_MS: int(100, 600000)
+      .default(30000)
+      .describe(
+        'How often the change-event listener checks its Postgres connection with a query (and its timeout to connect); no answer by the next check counts as a lost connection.',
+      ),
     PREDICTION_THRESHOLD: probability.default(0.5).describe('Churn probability at or above which `will_churn` is true.'),
     RISK_MEDIUM_THRESHOLD: probability.default(0.3).describe('Churn probability at or above which `risk_level` is `medium`.'),
     RISK_HIGH_THRESHOLD: probability.default(0.7).describe('Churn probability at or above which `risk_level` is `high`.'),
@@ -298,6 +312,13 @@ export const configSchema = z
         code: z.ZodIssueCode.custom,
         path: ['RISK_MEDIUM_THRESHOLD'],
         message: `must be below RISK_HIGH_THRESHOLD (${c.RISK_HIGH_THRESHOLD})`,
+      });
+    }
+    if (c.EVENTS_RECONNECT_MIN_MS > c.EVENTS_RECONNECT_MAX_MS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['EVENTS_RECONNECT_MIN_MS'],
+        message: `must not exceed EVENTS_RECONNECT_MAX_MS (${c.EVENTS_RECONNECT_MAX_MS})`,
       });
     }
     if (c.DRIFT_PSI_MONITOR >= c.DRIFT_PSI_RETRAIN) {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { childProcessEnv } from '../config/child-env';
 
 const DATABASE = 'churn';
 const USER = 'postgres';
@@ -81,7 +82,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, optio
   const child = spawn(bin.postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
     ...runAs,
     detached: options.detached ?? false,
-    env: { ...process.env, LC_MESSAGES: locale },
+    env: childProcessEnv({ LC_MESSAGES: locale }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -270,7 +271,7 @@ async function initdb(
         [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, `--lc-messages=${locale}`],
         {
           ...runAs,
-          env: { ...process.env, LC_MESSAGES: locale },
+          env: childProcessEnv({ LC_MESSAGES: locale }),
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );

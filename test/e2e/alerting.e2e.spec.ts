@@ -1,4 +1,4 @@
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { eventually, http, promoteAndServe, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 import type { Json } from '../support/json';

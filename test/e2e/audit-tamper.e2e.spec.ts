@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source';
-import { entryHash, GENESIS_HASH, HashedFields } from '../../src/modules/audit/audit-hash';
+import { entryHash, GENESIS_HASH, HashedFields, StoredRow, storedRowFields } from '../../src/modules/audit/audit-hash';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { run } from '../support/processes';
 import { AUDIT_TEST_KEY, freshDatabase, http, startTestApp, TestApp } from '../support/test-app';
@@ -11,35 +11,10 @@ import { AUDIT_TEST_KEY, freshDatabase, http, startTestApp, TestApp } from '../s
 const CLI = path.resolve(__dirname, '..', '..', 'dist/src/cli/main.js');
 const MIGRATIONS = path.resolve(__dirname, '..', '..', 'migrations');
 
-interface Row {
+interface Row extends StoredRow {
   id: string;
-  at: Date;
-  actor_key_id: string | null;
-  action: string;
-  target_type: string;
-  target_id: string;
-  model_name: string | null;
-  before: unknown;
-  after: unknown;
-  reason: string | null;
-  request_id: string | null;
   prev_hash: string;
   hash: string;
-}
-
-function fieldsOf(row: Row): HashedFields {
-  return {
-    at: row.at.toISOString(),
-    actor_key_id: row.actor_key_id,
-    action: row.action,
-    target_type: row.target_type,
-    target_id: row.target_id,
-    model_name: row.model_name,
-    before: row.before,
-    after: row.after,
-    reason: row.reason,
-    request_id: row.request_id,
-  };
 }
 
 /** What a superuser can do behind the triggers. */
@@ -67,7 +42,7 @@ async function forgeWithPublicFormula(pg: Client, index: number, change: (row: R
     let prev = index === 0 ? GENESIS_HASH : rows[index - 1].hash;
     for (const row of rows.slice(index, end)) {
       if (row === rows[index]) change(row);
-      const hash = entryHash(prev, fieldsOf(row));
+      const hash = entryHash(prev, storedRowFields(row));
       await pg.query('UPDATE audit_log SET after = $2::jsonb, prev_hash = $3, hash = $4, hash_scheme = $5 WHERE id = $1', [
         row.id,
         row.after === null ? null : JSON.stringify(row.after),

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { entryHash, GENESIS_HASH, keyedEntryHash } from '../../src/modules/audit/audit-hash';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { AuditEntryView } from '../../src/modules/audit/dto/audit.responses';

@@ -247,6 +247,47 @@ describe('batch scoring with the Production model (real Postgres, MLflow and ONN
     expect(done.tier_counts.low + done.tier_counts.medium + done.tier_counts.high).toBe(997);
   });
 
+  it('scores a CSV whose quoted cells hold commas, doubled quotes and newlines, numbering rows by record, not by line', async () => {
+    const lines = fs.readFileSync(csv, 'utf8').trimEnd().split('\n').slice(0, 301);
+    const header = lines[0].split(',');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    rows[9][header.indexOf('age')] = '250'; // data row 10, after nine multi-line notes
+    const contract = header.indexOf('contract');
+    const quoted = rows.map((cells, i) => {
+      const note = i % 3 === 0 ? `"called ${i} times,\nasked about ""price""\r\nand left"` : 'none';
+      return [...cells.map((c, j) => (j === contract ? `"${c}"` : c)), note].join(',');
+    });
+    fs.writeFileSync(path.join(datasets, 'quoted.csv'), `${[`${lines[0]},notes`, ...quoted].join('\n')}\n`);
+    const created = await start({ source: { type: 'file', path: 'quoted.csv' } });
+    expect(created.status).toBe(201);
+    const done = await finished(t.url, created.body.id);
+    expect(done.failure_reason).toBeNull();
+    expect(done.state).toBe('succeeded');
+    expect(done.rows_total).toBe(300);
+    expect(done.rows_scored).toBe(299);
+    expect(done.rows_invalid).toBe(1);
+    expect(done.invalid_samples).toEqual([expect.objectContaining({ row: 10, customer_id: rows[9][header.indexOf('customer_id')] })]);
+    const [{ differing, joined }] = await sql(
+      t.databaseUrl,
+      `SELECT count(*) FILTER (WHERE abs(a.churn_probability - b.churn_probability) > 1e-6 OR a.risk_level <> b.risk_level)::int AS differing, count(*)::int AS joined
+         FROM batch_predictions a JOIN batch_predictions b USING (customer_id) WHERE a.run_id = $1 AND b.run_id = $2`,
+      [csvRun.id, done.id],
+    );
+    expect({ joined, differing }).toEqual({ joined: 299, differing: 0 });
+  });
+
+  it('fails a CSV with a quote that is never closed before scoring any row, naming the row', async () => {
+    const lines = fs.readFileSync(csv, 'utf8').trimEnd().split('\n').slice(0, 101);
+    lines[40] = lines[40].replace(',', ',"'); // data row 40 opens a quote in its second cell that nothing closes
+    fs.writeFileSync(path.join(datasets, 'unclosed.csv'), `${lines.join('\n')}\n`);
+    const created = await start({ source: { type: 'file', path: 'unclosed.csv' } });
+    expect(created.status).toBe(201);
+    const done = await finished(t.url, created.body.id);
+    expect(done.state).toBe('failed');
+    expect(done.failure_reason).toMatch(/'unclosed\.csv' has a quote that is never closed: data row 40 \(line 41\)/);
+    expect(done.rows_scored).toBe(0);
+  });
+
   it('rejects a bad source with a 400 naming the field', async () => {
     const cases: [unknown, string, RegExp?][] = [
       [{}, 'source'],

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { registerEditedCopy } from '../support/mlflow-fixtures';
 import { eventually, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';

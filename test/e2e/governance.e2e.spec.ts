@@ -231,8 +231,15 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
       15_000,
       'the alias to be restored',
     );
-    const audit = await http('GET', `${t.url}/api/v1/audit?action=mlflow.divergence_repaired`, { key: t.adminKey });
-    const entry = (audit.body.entries ?? audit.body)[0];
+    // The alias is put back first, then the repair is audited.
+    const entry = await eventually(
+      async () => {
+        const audit = await http('GET', `${t.url}/api/v1/audit?action=mlflow.divergence_repaired`, { key: t.adminKey });
+        return (audit.body.entries ?? audit.body)[0];
+      },
+      15_000,
+      'the repair to be audited',
+    );
     expect(entry.before).toEqual({ alias: 'production', version: v2.version });
     expect(entry.after).toEqual({ alias: 'production', version: v1.version });
   });

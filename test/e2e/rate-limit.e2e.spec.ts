@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { eventually, http, HttpResult, startTestApp, TestApp } from '../support/test-app';
 
 const MINUTE = 60_000;

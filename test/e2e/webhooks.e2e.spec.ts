@@ -1,7 +1,7 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/common/auth/api-keys.service';
+import { ApiKeysService } from '../../src/modules/api-keys/api-keys.service';
 import { NotificationsService } from '../../src/modules/notifications/notifications.service';
 import { verifyWebhookSignature } from '../../src/modules/notifications/signature';
 import { freePort } from '../support/processes';
@@ -231,8 +231,16 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
     });
 
     await eventually(async () => late.forEvent('promotion.approved').length === 1, 15_000, 'the committed event at the receiver');
-    // The committed event has gone out by now, so a rolled-back one would have too.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The rolled-back event was emitted first: once every receiver has had its first attempt at the later, committed one,
+    // a rolled-back event that leaked would have reached them too.
+    await eventually(
+      async () => {
+        const rows: { attempts: number }[] = (await deliveries('?event=promotion.approved')).body;
+        return rows.length === 3 && rows.every((d) => d.attempts >= 1);
+      },
+      15_000,
+      'a first attempt at every receiver for the committed event',
+    );
     expect([...flaky.received, ...broken.received, ...late.received].filter((r) => r.headers['x-churn-event'] === 'model.rolled_back')).toEqual([]);
     expect((await deliveries('?event=model.rolled_back')).body).toEqual([]);
     expect((await deliveries('?event=promotion.approved')).body).toHaveLength(3);

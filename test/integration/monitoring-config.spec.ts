@@ -76,6 +76,7 @@ const SERVICE_METRICS: Record<string, 'src' | 'pending'> = {
   prediction_log_quarantined_total: 'src',
   prediction_log_lost_total: 'src',
   churn_audit_chain_valid: 'src',
+  churn_events_listener_connected: 'src',
   churn_scheduled_job_last_success_timestamp_seconds: 'src',
   churn_scheduled_job_runs_total: 'src',
   model_feature_psi: 'src',

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AccessPolicy, PolicyRequest, targetModel } from './access-policy';
-import { ApiKeysService } from './api-keys.service';
+import { KEY_VERIFIER, KeyVerifier } from './key-verifier';
 import { assertModelScope, assertUnscoped } from './model-scope';
 import { RateLimiter } from './rate-limiter';
 import { Principal, roleAllows } from './roles';
@@ -18,7 +18,7 @@ const CHALLENGE = { 'www-authenticate': 'ApiKey header="X-API-Key"' };
 @Injectable()
 export class ApiKeyAuthenticator {
   constructor(
-    private readonly apiKeys: ApiKeysService,
+    @Inject(KEY_VERIFIER) private readonly apiKeys: KeyVerifier,
     private readonly rateLimiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

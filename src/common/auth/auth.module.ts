@@ -1,32 +1,36 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessPolicyCheck } from './access-policy.check';
-import { AdminKeyBootstrap } from './admin-key.bootstrap';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
-import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
-import { ApiKeysController } from './api-keys.controller';
-import { ApiKeysService } from './api-keys.service';
+import { KEY_VERIFIER, KeyVerifier } from './key-verifier';
 import { PostgresQuotaCounter } from './postgres-quota-counter';
 import { QUOTA_COUNTER } from './quota-counter';
 import { RateLimiter, rateLimitMetrics } from './rate-limiter';
 
-@Global()
-@Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity]), DiscoveryModule],
-  controllers: [ApiKeysController],
-  providers: [
-    ApiKeysService,
-    ApiKeyAuthenticator,
-    RateLimiter,
-    PostgresQuotaCounter,
-    { provide: QUOTA_COUNTER, useExisting: PostgresQuotaCounter },
-    ...rateLimitMetrics,
-    AdminKeyBootstrap,
-    AccessPolicyCheck,
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-  ],
-  exports: [ApiKeysService, ApiKeyAuthenticator],
-})
-export class AuthModule {}
+/**
+ * Access control for every route: the global guard, the authenticator it shares with the raw Fastify
+ * routes, rate limits and the start-up check that every operation declares its policy. Keys themselves
+ * are a feature (src/modules/api-keys); the application passes the module that verifies them.
+ */
+@Module({})
+export class AuthModule {
+  static forRoot(keys: { imports: NonNullable<ModuleMetadata['imports']>; verifier: Type<KeyVerifier> }): DynamicModule {
+    return {
+      module: AuthModule,
+      global: true,
+      imports: [DiscoveryModule, ...keys.imports],
+      providers: [
+        { provide: KEY_VERIFIER, useExisting: keys.verifier },
+        ApiKeyAuthenticator,
+        RateLimiter,
+        PostgresQuotaCounter,
+        { provide: QUOTA_COUNTER, useExisting: PostgresQuotaCounter },
+        ...rateLimitMetrics,
+        AccessPolicyCheck,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+      ],
+      exports: [ApiKeyAuthenticator],
+    };
+  }
+}

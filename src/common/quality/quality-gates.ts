@@ -1,7 +1,15 @@
 import { AppConfig } from '../../config/config.schema';
-import type { GateResult } from '../../modules/training/entities/training-run.entity';
 
-interface GateSpec {
+/** One quality gate judged on a run's metrics (stored with the training run and shown by the API). */
+export interface GateResult {
+  name: string;
+  op: '>' | '<=';
+  threshold: number;
+  value: number | null;
+  passed: boolean;
+}
+
+export interface GateSpec {
   name: string;
   metric: string;
   op: '>' | '<=';

@@ -18,6 +18,14 @@ export interface HashedFields {
   request_id: string | null;
 }
 
+/** An audit_log row as Postgres returns it: its columns are named like the hashed fields. */
+export type StoredRow = Omit<HashedFields, 'at'> & { at: Date };
+
+/** The hashed fields of a stored row (what verification recomputes the hash from). */
+export function storedRowFields(row: StoredRow): HashedFields {
+  return covered({ ...row, at: row.at.toISOString() });
+}
+
 /**
  * Canonical JSON: like JSON.stringify without spaces, but object keys sorted (by UTF-16 code units)
  * at every depth, so that the same value always gives the same text, whatever the key order Postgres

@@ -1,4 +1,5 @@
-import { buildWindowQuery, currentEcdf, nextUp, numericThresholds, psiBinCounts } from './drift-analyzer';
+import { buildWindowHistogramQuery } from '../prediction-log/prediction-queries';
+import { currentEcdf, nextUp, numericThresholds, psiBinCounts, windowParts } from './drift-analyzer';
 import { NumericProfile, numericBinLabels, parseReferenceProfile } from './reference-profile';
 
 /** Postgres width_bucket(v, thresholds): the number of thresholds <= v. */
@@ -53,7 +54,8 @@ describe('drift aggregation keys', () => {
       features: { age: prof, contract: { kind: 'categorical', categories: ['A', 'B'], shares: [0.5, 0.5] } },
       score: { ...prof, ecdf: undefined },
     });
-    const { sql, params, parts } = buildWindowQuery(profile);
+    const { parts, bucketings } = windowParts(profile);
+    const { sql, params } = buildWindowHistogramQuery(bucketings);
     expect(parts.map((p) => p.block)).toEqual(['age', 'contract', 'score']);
     expect(sql).toContain('GROUP BY key');
     expect(sql).toContain('model_name = $1::text AND model_version = $2::text AND predicted_at >= $3::timestamptz AND predicted_at < $4::timestamptz');

@@ -1,17 +1,11 @@
 import { ChiSquareResult, chiSquareHomogeneity, KsResult, ksFromCdfs, overallVerdict, psi, ReportStatus, Thresholds, Verdict, verdictOf } from './drift-stats';
 import { CategoricalProfile, NumericProfile, numericBinLabels, ReferenceProfile, UNSEEN } from './reference-profile';
+import type { BucketCounts, Bucketing, WindowSelector } from '../prediction-log/prediction-queries';
 
-/** Runs one SQL statement and returns its rows (inside a transaction: TypeORM EntityManager.query, or pg's client wrapped). */
-export type QueryFn = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+export type { WindowSelector };
 
-export interface WindowSelector {
-  modelName: string;
-  version: string;
-  /** Inclusive. */
-  from: Date;
-  /** Exclusive. */
-  to: Date;
-}
+/** Counts one window of the prediction log by bucketing (prediction-log's PredictionQueries.windowHistograms, or queryWindowHistograms in a transaction). */
+export type WindowHistograms = (bucketings: readonly Bucketing[], w: WindowSelector) => Promise<{ counts: BucketCounts[]; ms: number }>;
 
 export interface BinnedDistribution {
   labels: string[];
@@ -41,12 +35,6 @@ export interface WindowAnalysis {
   query_ms: number;
 }
 
-/** The column (SQL expression) of one raw feature in the prediction log. */
-function featureColumn(name: string, numeric: boolean): string {
-  // Names are validated as plain identifiers by parseReferenceProfile.
-  return numeric ? `(features->>'${name}')::float8` : `(features->>'${name}')`;
-}
-
 /** The smallest double above x (so that `v < nextUp(x)` ⇔ `v <= x`). */
 export function nextUp(x: number): number {
   if (Number.isNaN(x) || x === Infinity) return x;
@@ -69,7 +57,7 @@ export function numericThresholds(prof: NumericProfile): number[] {
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
-/** One grouped key of the aggregation: a numeric block (width_bucket) or a categorical feature (category index). */
+/** One grouped key of the aggregation: a numeric block (width_bucket over its thresholds) or a categorical feature (category index). */
 export interface Part {
   block: string;
   kind: 'numeric' | 'categorical';
@@ -77,84 +65,28 @@ export interface Part {
   categories?: string[];
 }
 
-/** Keys of different parts are kept apart as part·KEY_STRIDE + bucket. */
-const KEY_STRIDE = 100_000;
-
-/**
- * Builds the one aggregation query of a window. A single scan of the window's rows (the
- * (model_name, model_version, predicted_at) index narrows it to the window; Postgres runs it with
- * parallel workers) turns each row into one key per feature and for the score — a width_bucket over
- * the block's thresholds, or the category's position (0 = unseen or missing) — and one hashed
- * GROUP BY counts them. Output: a few hundred (key, count) rows, never the logged rows themselves.
- */
-export function buildWindowQuery(profile: ReferenceProfile): { sql: string; params: unknown[]; parts: Part[] } {
-  const params: unknown[] = [null, null, null, null];
-  const p = (v: unknown, cast: string) => {
-    params.push(v);
-    return `$${params.length}::${cast}`;
-  };
+/** The parts of a profile's window aggregation: every feature, then the score; and their bucketings for the prediction log. */
+export function windowParts(profile: ReferenceProfile): { parts: Part[]; bucketings: Bucketing[] } {
   const parts: Part[] = [];
-  const keys: string[] = [];
-  const add = (part: Part, expr: string) => {
-    keys.push(`${parts.length * KEY_STRIDE} + ${expr}`);
-    parts.push(part);
-  };
+  const bucketings: Bucketing[] = [];
   for (const [name, prof] of Object.entries(profile.features)) {
     if (prof.kind === 'numeric') {
       const thresholds = numericThresholds(prof);
-      add({ block: name, kind: 'numeric', thresholds }, `width_bucket(${featureColumn(name, true)}, ${p(thresholds, 'float8[]')})`);
+      parts.push({ block: name, kind: 'numeric', thresholds });
+      bucketings.push({ kind: 'numeric', feature: name, thresholds });
     } else {
-      add(
-        { block: name, kind: 'categorical', categories: prof.categories },
-        `coalesce(array_position(${p(prof.categories, 'text[]')}, ${featureColumn(name, false)}), 0)`,
-      );
+      parts.push({ block: name, kind: 'categorical', categories: prof.categories });
+      bucketings.push({ kind: 'categorical', feature: name, categories: prof.categories });
     }
   }
   const scoreThresholds = numericThresholds(profile.score);
-  add({ block: 'score', kind: 'numeric', thresholds: scoreThresholds }, `width_bucket(churn_probability::float8, ${p(scoreThresholds, 'float8[]')})`);
-  const sql = `SELECT key, count(*)::float8 AS n
-FROM (SELECT unnest(ARRAY[${keys.join(',\n    ')}]) AS key
-  FROM predictions
-  WHERE model_name = $1::text AND model_version = $2::text AND predicted_at >= $3::timestamptz AND predicted_at < $4::timestamptz) t
-GROUP BY key`;
-  return { sql, params, parts };
-}
-
-/** Counts per bucket of one part: bucket → count. */
-type KeyCounts = Map<number, number>;
-
-/**
- * Runs the aggregation. `tx` must run statements in one transaction on one connection: the hashed
- * aggregate (a few hundred groups) is forced with SET LOCAL enable_sort = off, because the planner's
- * default 200-group estimate otherwise picks a sort of every row's keys (measured ~25 % slower).
- */
-export async function queryWindowCounts(
-  tx: QueryFn,
-  profile: ReferenceProfile,
-  w: WindowSelector,
-): Promise<{ counts: KeyCounts[]; parts: Part[]; ms: number }> {
-  const { sql, params, parts } = buildWindowQuery(profile);
-  params[0] = w.modelName;
-  params[1] = w.version;
-  params[2] = w.from.toISOString();
-  params[3] = w.to.toISOString();
-  const started = process.hrtime.bigint();
-  await tx('SET LOCAL enable_sort = off', []);
-  const rows = await tx(sql, params);
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const counts: KeyCounts[] = parts.map(() => new Map());
-  for (const row of rows) {
-    const key = Number(row.key);
-    const part = Math.floor(key / KEY_STRIDE);
-    if (part < 0 || part >= parts.length) continue;
-    const bucket = key - part * KEY_STRIDE;
-    counts[part].set(bucket, (counts[part].get(bucket) ?? 0) + Number(row.n));
-  }
-  return { counts, parts, ms };
+  parts.push({ block: 'score', kind: 'numeric', thresholds: scoreThresholds });
+  bucketings.push({ kind: 'score', thresholds: scoreThresholds });
+  return { parts, bucketings };
 }
 
 /** count(v < T_i) for every threshold T_i (1-based i, as width_bucket numbers buckets), from bucket counts. */
-function countsBelow(counts: KeyCounts, thresholds: readonly number[]): Map<number, number> {
+function countsBelow(counts: BucketCounts, thresholds: readonly number[]): Map<number, number> {
   const below = new Map<number, number>();
   let running = 0;
   for (let i = 1; i <= thresholds.length; i++) {
@@ -165,7 +97,7 @@ function countsBelow(counts: KeyCounts, thresholds: readonly number[]): Map<numb
 }
 
 /** Current counts per PSI bin of a numeric block: [underflow, bins..., overflow]. */
-export function psiBinCounts(counts: KeyCounts, prof: NumericProfile, thresholds: readonly number[], n: number): number[] {
+export function psiBinCounts(counts: BucketCounts, prof: NumericProfile, thresholds: readonly number[], n: number): number[] {
   const below = countsBelow(counts, thresholds);
   const e = prof.bin_edges;
   const k = e.length - 1;
@@ -177,12 +109,12 @@ export function psiBinCounts(counts: KeyCounts, prof: NumericProfile, thresholds
 }
 
 /** Current ECDF, share of v <= g_j, on the reference grid. */
-export function currentEcdf(counts: KeyCounts, grid: readonly number[], thresholds: readonly number[], n: number): number[] {
+export function currentEcdf(counts: BucketCounts, grid: readonly number[], thresholds: readonly number[], n: number): number[] {
   const below = countsBelow(counts, thresholds);
   return grid.map((g) => (below.get(nextUp(g)) as number) / n);
 }
 
-export function categoricalCounts(counts: KeyCounts, prof: CategoricalProfile): number[] {
+export function categoricalCounts(counts: BucketCounts, prof: CategoricalProfile): number[] {
   // array_position is 1-based; 0 is the unseen/missing bucket, listed last.
   const out = prof.categories.map((_, i) => counts.get(i + 1) ?? 0);
   out.push(counts.get(0) ?? 0);
@@ -190,8 +122,9 @@ export function categoricalCounts(counts: KeyCounts, prof: CategoricalProfile): 
 }
 
 /** Analyses one window of logged predictions against a reference profile. */
-export async function analyzeWindow(tx: QueryFn, profile: ReferenceProfile, w: WindowSelector, t: Thresholds): Promise<WindowAnalysis> {
-  const { counts, parts, ms } = await queryWindowCounts(tx, profile, w);
+export async function analyzeWindow(histograms: WindowHistograms, profile: ReferenceProfile, w: WindowSelector, t: Thresholds): Promise<WindowAnalysis> {
+  const { parts, bucketings } = windowParts(profile);
+  const { counts, ms } = await histograms(bucketings, w);
   // Every part classifies every row once: any one part's counts sum to the window's size.
   const n = [...counts[0].values()].reduce((a, b) => a + b, 0);
   const enough = n >= t.minSamples && n > 0;

@@ -18,6 +18,7 @@ import { DriftFeatureResultEntity } from './entities/drift-feature-result.entity
 import { DriftReportEntity, DriftTrigger, DriftWindow, RetrainOutcome, WINDOW_MS } from './entities/drift-report.entity';
 import { renderDriftReportHtml } from './report-html';
 import { parseReferenceProfile, ReferenceProfile } from './reference-profile';
+import { PredictionQueries } from '../prediction-log/prediction-queries';
 import { RegistryService } from '../registry/registry.service';
 import { ModelArtifacts } from '../serving/model-artifacts';
 import { TrainingService } from '../training/training.service';
@@ -59,6 +60,7 @@ export class DriftService implements OnApplicationBootstrap {
     private readonly artifacts: ModelArtifacts,
     private readonly training: TrainingService,
     private readonly audit: AuditService,
+    private readonly predictions: PredictionQueries,
     @InjectMetric(FEATURE_PSI) private readonly featureGauge: Gauge,
     @InjectMetric(SCORE_PSI) private readonly scoreGauge: Gauge,
     @InjectMetric(DRIFT_STATUS) private readonly statusGauge: Gauge,
@@ -112,7 +114,7 @@ export class DriftService implements OnApplicationBootstrap {
     const to = new Date();
     const from = new Date(to.getTime() - WINDOW_MS[window]);
     const t = this.thresholds;
-    const analysis = await this.db.transaction((m) => analyzeWindow((sql, params) => m.query(sql, params), profile, { modelName, version, from, to }, t));
+    const analysis = await analyzeWindow((b, w) => this.predictions.windowHistograms(b, w), profile, { modelName, version, from, to }, t);
 
     const featurePsis = analysis.features.map((f) => f.psi).filter((v): v is number => v !== null);
     const saved = await this.db.transaction(async (m) => {

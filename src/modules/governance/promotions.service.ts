@@ -139,14 +139,11 @@ export class PromotionsService {
   /** Restores the version that was in Production before the current one, in one call. */
   async rollback(modelName: string, reason: string, actor: Actor): Promise<{ rolled_back_from: string | null; rolled_back_to: string }> {
     const current = await this.registry.productionVersion(modelName);
-    const [previous] = await this.db.query(
-      `SELECT version FROM stage_transitions WHERE model_name = $1 AND to_stage = 'Production' AND version <> $2 ORDER BY id DESC LIMIT 1`,
-      [modelName, current?.version ?? ''],
-    );
+    const previous = await this.registry.previousProductionVersion(modelName, current?.version ?? null);
     if (!previous) throw new ConflictError(`${modelName} has no earlier Production version to roll back to.`);
     await this.registry.setStage({
       modelName,
-      version: previous.version,
+      version: previous,
       stage: 'Production',
       comment: reason,
       principal: actor.principal,
@@ -155,11 +152,11 @@ export class PromotionsService {
       within: (tx) =>
         this.notifications.emit(
           'model.rolled_back',
-          { model_name: modelName, from_version: current?.version ?? null, to_version: previous.version, reason, actor_key_id: actor.principal.keyId },
+          { model_name: modelName, from_version: current?.version ?? null, to_version: previous, reason, actor_key_id: actor.principal.keyId },
           tx,
         ),
     });
-    return { rolled_back_from: current?.version ?? null, rolled_back_to: previous.version };
+    return { rolled_back_from: current?.version ?? null, rolled_back_to: previous };
   }
 
   async list(modelName: string): Promise<PromotionView[]> {

@@ -20,8 +20,10 @@ const log: PredictionLogStatus = {
   stall_after_seconds: 60,
   postgres_accepting: true,
   postgres_error: null,
+  spill_dir: '/data/prediction-spill',
   spill_error: null,
   quarantined_since_start: 0,
+  lost_since_start: 0,
   dead_letter_dir: '/data/prediction-spill/dead-letter',
 };
 const up = { status: 'up' as const, latency_ms: 1 };
@@ -42,11 +44,12 @@ describe('healthReasons', () => {
       postgres_accepting: false,
       postgres_error: 'no answer within 5000 ms',
     };
-    expect(healthReasons(serving, down, down, { ...stalled, spill_error: 'ENOSPC: no space left on device' })).toEqual([
+    expect(healthReasons(serving, down, down, { ...stalled, spill_error: 'ENOSPC: no space left on device', lost_since_start: 7 })).toEqual([
       'Postgres is unreachable (no answer within 2000 ms): predictions are still served and spilled to disk for replay; the control API and jobs need it',
       'MLflow is unreachable (no answer within 2000 ms): the loaded model keeps serving; new versions cannot be loaded',
       'prediction log stalled: the oldest prediction not yet in Postgres is 75 s old (limit 60 s; 12 in memory, 3000 bytes spilled; last error: no answer within 5000 ms)',
-      'the prediction spill directory is not writable (ENOSPC: no space left on device): while Postgres is unreachable, predictions are held in memory only and can be lost',
+      'the prediction spill directory /data/prediction-spill is not writable (ENOSPC: no space left on device): free space there or make it writable; while Postgres is unreachable, ' +
+        'predictions are held in memory only and the oldest are lost beyond PREDICTION_LOG_QUEUE_MAX (7 lost since start)',
     ]);
   });
 

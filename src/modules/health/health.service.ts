@@ -74,7 +74,8 @@ export function healthReasons(serving: ServingStatus, database: DependencyCheck,
   }
   if (log.spill_error !== null) {
     reasons.push(
-      `the prediction spill directory is not writable (${log.spill_error}): while Postgres is unreachable, predictions are held in memory only and can be lost`,
+      `the prediction spill directory ${log.spill_dir} is not writable (${log.spill_error}): free space there or make it writable; while Postgres is unreachable, ` +
+        `predictions are held in memory only and the oldest are lost beyond PREDICTION_LOG_QUEUE_MAX (${log.lost_since_start} lost since start)`,
     );
   }
   return reasons;

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { BinaryMetrics, BinaryMetricsAccumulator } from './binary-metrics';
 import { parseWindow } from './outcome-input';
+import { latestPredictionPerOutcomeSql, MatchBounds, predictionBeforeExists } from '../prediction-log/prediction-queries';
 import { MODEL_ACCURACY, MODEL_OUTCOMES_MATCHED, MODEL_ROC_AUC } from './outcomes.metrics';
 
 /** Score groups fetched per round trip from the cursor: bounds the memory of a metrics computation. */
@@ -145,18 +146,10 @@ export class OutcomeMetricsService implements OnApplicationBootstrap, OnModuleDe
     // A constant lower bound on predicted_at lets Postgres prune the daily partitions at plan time.
     const predictedFrom = new Date(opts.from.getTime() - lookbackDays * 86_400_000);
     const params = [opts.from.toISOString(), opts.to.toISOString(), lookbackDays, predictedFrom.toISOString(), opts.modelName];
-    const matchedPairs = `
-      SELECT DISTINCT ON (p.model_name, p.model_version, o.customer_hash, o.observed_at)
-             p.model_name, p.model_version, p.churn_probability, p.risk_level, o.churned
-        FROM outcomes o
-        JOIN predictions p
-          ON p.customer_hash = o.customer_hash
-         AND p.predicted_at < o.observed_at
-         AND p.predicted_at >= o.observed_at - make_interval(days => $3::int)
-       WHERE o.observed_at >= $1::timestamptz AND o.observed_at < $2::timestamptz
-         AND p.predicted_at >= $4::timestamptz AND p.predicted_at < $2::timestamptz
-         AND ($5::text IS NULL OR p.model_name = $5::text)
-       ORDER BY p.model_name, p.model_version, o.customer_hash, o.observed_at, p.predicted_at DESC, p.request_id DESC, p.row_index DESC`;
+    const bounds: MatchBounds = { lookbackDays: '$3::int', predictedFrom: '$4::timestamptz', predictedTo: '$2::timestamptz', modelName: '$5::text' };
+    const inWindow = `SELECT o.customer_hash, o.observed_at, o.churned FROM outcomes o WHERE o.observed_at >= $1::timestamptz AND o.observed_at < $2::timestamptz`;
+    // Per version, the latest prediction before each outcome (prediction-log owns that query).
+    const matchedPairs = latestPredictionPerOutcomeSql(inWindow, ['churned'], bounds);
     // churn_probability is float4; as float8 it is exactly the float32 serving compared with the threshold.
     const grouped = `
       SELECT model_name, model_version, churn_probability::float8 AS score, risk_level,
@@ -166,13 +159,7 @@ export class OutcomeMetricsService implements OnApplicationBootstrap, OnModuleDe
        ORDER BY model_name, model_version, churn_probability DESC, risk_level`;
     const counts = `
       SELECT count(*)::int AS total,
-             (count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM predictions p
-                WHERE p.customer_hash = o.customer_hash
-                  AND p.predicted_at < o.observed_at
-                  AND p.predicted_at >= o.observed_at - make_interval(days => $3::int)
-                  AND p.predicted_at >= $4::timestamptz AND p.predicted_at < $2::timestamptz
-                  AND ($5::text IS NULL OR p.model_name = $5::text))))::int AS matched
+             (count(*) FILTER (WHERE ${predictionBeforeExists('o.customer_hash', 'o.observed_at', bounds)}))::int AS matched
         FROM outcomes o
        WHERE o.observed_at >= $1::timestamptz AND o.observed_at < $2::timestamptz`;
 

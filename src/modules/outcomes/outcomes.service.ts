@@ -11,6 +11,7 @@ import { RecordOutcomesResult } from './dto/outcomes.dto';
 import { parseOutcomes, parseWindow } from './outcome-input';
 import { OutcomeMetricsService, OutcomeWindowMetrics } from './outcome-metrics.service';
 import { PredictionLogService } from '../prediction-log/prediction-log.service';
+import { PredictionQueries } from '../prediction-log/prediction-queries';
 
 /** Rows per INSERT … SELECT unnest(): keeps each statement's parameters small. */
 const UPSERT_ROWS = 5000;
@@ -29,6 +30,7 @@ export class OutcomesService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
     private readonly predictionLog: PredictionLogService,
+    private readonly predictionQueries: PredictionQueries,
     private readonly metrics: OutcomeMetricsService,
     private readonly audit: AuditService,
   ) {}
@@ -72,17 +74,10 @@ export class OutcomesService {
         last = Math.max(last, t);
       }
       // Constant bounds on predicted_at let Postgres prune the daily partitions.
-      const predictedFrom = new Date(first - lookbackDays * 86_400_000).toISOString();
-      const predictedTo = new Date(last).toISOString();
-      const [{ matched }]: { matched: number }[] = await tx.query(
-        `SELECT (count(*) FILTER (WHERE EXISTS (
-                  SELECT 1 FROM predictions p
-                   WHERE p.customer_hash = u.h
-                     AND p.predicted_at < u.t
-                     AND p.predicted_at >= u.t - make_interval(days => $3::int)
-                     AND p.predicted_at >= $4::timestamptz AND p.predicted_at < $5::timestamptz)))::int AS matched
-           FROM unnest($1::char(64)[], $2::timestamptz[]) AS u(h, t)`,
-        [items.map((p) => p.hash), items.map((p) => p.observedAt), lookbackDays, predictedFrom, predictedTo],
+      const matched = await this.predictionQueries.countMatchedOutcomes(
+        items,
+        { lookbackDays, predictedFrom: new Date(first - lookbackDays * 86_400_000), predictedTo: new Date(last) },
+        tx,
       );
       const counts: RecordOutcomesResult = {
         accepted: rows.length,

@@ -32,9 +32,13 @@ export interface PredictionLogStatus {
   stall_after_seconds: number;
   postgres_accepting: boolean;
   postgres_error: string | null;
+  /** Where predictions go while Postgres is unreachable (<DATA_DIR>/prediction-spill). */
+  spill_dir: string;
   /** Null when the spill directory takes writes, else why it does not. */
   spill_error: string | null;
   quarantined_since_start: number;
+  /** Answered predictions neither Postgres, the spill file nor the dead-letter file took (prediction_log_lost_total of this replica). */
+  lost_since_start: number;
   dead_letter_dir: string;
 }
 
@@ -65,6 +69,8 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
   private dbError: string | null = null;
   private spillError: string | null = null;
   private quarantinedSinceStart = 0;
+  private lostSinceStart = 0;
+  private shutdownRun?: Promise<void>;
   private lastReplayAttempt = 0;
   /** Lines of a spill file already replayed, so a replay cut short resumes where it stopped. */
   private readonly replayProgress = new Map<string, number>();
@@ -93,11 +99,22 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     void this.replay(); // anything spilled before a restart
   }
 
+  onApplicationShutdown(): Promise<void> {
+    return this.shutdown();
+  }
+
   /**
    * Drains the queue on shutdown, within PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: what cannot reach
-   * Postgres by then goes to the spill file and is replayed at the next start.
+   * Postgres by then goes to the spill file and is replayed at the next start. main.ts calls it
+   * before closing anything else (which may hang on a frozen Postgres); the shutdown hook calls it
+   * again, which only handles what was queued in between.
    */
-  async onApplicationShutdown(): Promise<void> {
+  shutdown(): Promise<void> {
+    this.shutdownRun = (this.shutdownRun ?? Promise.resolve()).then(() => this.drainForShutdown());
+    return this.shutdownRun;
+  }
+
+  private async drainForShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
     const deadline = Date.now() + this.config.PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS;
@@ -118,10 +135,8 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
       rest.push({ lines: await this.encode(records), oldestAt: oldestOf(records) });
     }
     for (const part of rest) await this.toSpill(part.lines, part.oldestAt);
-    if (this.unspilledCount > 0) {
-      this.logger.error(`shutting down with ${this.unspilledCount} answered predictions neither in Postgres nor on disk: they are lost (${this.spillError})`);
-      this.lost.inc(this.unspilledCount);
-    }
+    const lost = this.takeUnspilled().reduce((n, part) => n + part.lines.length, 0);
+    if (lost > 0) this.countLost(lost, `shutting down with ${lost} answered predictions neither in Postgres nor on disk, they are lost (${this.spillError})`);
     this.depth.set(0);
   }
 
@@ -153,7 +168,8 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     const oldest = known.length > 0 ? Math.min(...known) : null;
     const age = oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000));
     const stallAfter = this.config.PREDICTION_LOG_STALL_SECONDS;
-    const spillError = (await this.spill.probeWritable()) ?? this.spillError;
+    // The probe says whether the directory takes writes now; the last failure still matters while records wait in memory for it.
+    const spillError = (await this.spill.probeWritable()) ?? (this.unspilledCount > 0 ? this.spillError : null);
     return {
       status: age !== null && age > stallAfter ? 'stalled' : 'up',
       in_memory: this.queue.length + (this.inflight?.lines.length ?? 0) + this.unspilledCount,
@@ -163,8 +179,10 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
       stall_after_seconds: stallAfter,
       postgres_accepting: this.dbHealthy,
       postgres_error: this.dbHealthy ? null : this.dbError,
+      spill_dir: this.spill.dir,
       spill_error: spillError,
       quarantined_since_start: this.quarantinedSinceStart,
+      lost_since_start: this.lostSinceStart,
       dead_letter_dir: this.deadLetter.dir,
     };
   }
@@ -255,7 +273,10 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     } catch (err) {
       const message = (err as Error).message;
       if (this.spillError !== message)
-        this.logger.error(`cannot spill predictions to disk, keeping them in memory (up to PREDICTION_LOG_QUEUE_MAX): ${message}`);
+        this.logger.warn(
+          `cannot spill predictions to ${this.spill.dir} (${message}): free space on that volume (<DATA_DIR>/prediction-spill) or make it writable, and bring Postgres back. ` +
+            `Meanwhile answered predictions are kept in memory, up to PREDICTION_LOG_QUEUE_MAX (${this.config.PREDICTION_LOG_QUEUE_MAX}); older ones are then dropped and counted in prediction_log_lost_total`,
+        );
       this.spillError = message;
       this.unspilled.push({ lines, oldestAt });
       this.unspilledCount += lines.length;
@@ -273,14 +294,38 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     while (this.unspilledCount > this.config.PREDICTION_LOG_QUEUE_MAX && this.unspilled.length > 1) {
       const dropped = this.unspilled.shift()!;
       this.unspilledCount -= dropped.lines.length;
-      this.lost.inc(dropped.lines.length);
-      this.logger.error(`lost ${dropped.lines.length} answered predictions: Postgres and the spill directory both refuse them (${this.spillError})`);
+      this.countLost(
+        dropped.lines.length,
+        `lost ${dropped.lines.length} answered predictions: Postgres and the spill directory both refuse them (${this.spillError})`,
+      );
     }
   }
 
-  /** Records kept in memory because the disk refused them get another chance, in Postgres or on disk. */
+  /** Every answered prediction that is gone for good goes through here: counted (the PredictionLogLoss alert) and said. */
+  private countLost(n: number, what: string): void {
+    this.lost.inc(n);
+    this.lostSinceStart += n;
+    this.logger.error(
+      `${what}; ${this.lostSinceStart} lost since start. Free space in ${this.spill.dir} (<DATA_DIR>/prediction-spill) and bring Postgres back`,
+    );
+  }
+
+  /**
+   * Records kept in memory because the disk refused them get another chance, in Postgres or on disk.
+   * One part at a time, held as the batch in flight meanwhile, so /health and a shutdown still see it.
+   */
   private async retryUnspilled(deadline = Infinity): Promise<void> {
-    for (const part of this.takeUnspilled()) await this.writeOrSpill(part.lines, part.oldestAt, deadline);
+    // Only the parts there now: one that fails again goes back to the end.
+    for (let n = this.unspilled.length; n > 0 && this.unspilled.length > 0; n--) {
+      const part = this.unspilled.shift()!;
+      this.unspilledCount -= part.lines.length;
+      this.inflight = part;
+      try {
+        await this.writeOrSpill(part.lines, part.oldestAt, deadline);
+      } finally {
+        this.inflight = null;
+      }
+    }
   }
 
   private markUnavailable(error: string): void {
@@ -311,8 +356,10 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     try {
       await this.deadLetter.append(letters);
     } catch (err) {
-      this.lost.inc(letters.length);
-      this.logger.error(`cannot write ${letters.length} quarantined predictions to the dead-letter file, they are lost: ${(err as Error).message}`);
+      this.countLost(
+        letters.length,
+        `cannot write ${letters.length} quarantined predictions to the dead-letter file, they are lost: ${(err as Error).message}`,
+      );
     }
   }
 

@@ -1,3 +1,4 @@
+import { TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
 import { insertParams, insertSql } from './prediction-record';
 import { classifyWriteError, sqlState } from './write-error';
 
@@ -60,12 +61,12 @@ export class PredictionWriter {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/** Postgres cannot cancel an insert in flight, so the wait is cut short (cockatiel's aggressive timeout) and the batch counts as unwritten. */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  try {
+    return await timeout(ms, TimeoutStrategy.Aggressive).execute(() => p);
+  } catch (err) {
+    if (err instanceof TaskCancelledError) throw new Error(`no answer within ${ms} ms`);
+    throw err;
+  }
 }

@@ -18,7 +18,7 @@ export class SpillFile {
   /** Time of the oldest record in each file waiting for replay (by path). */
   private readonly pendingSince = new Map<string, number>();
 
-  constructor(private readonly dir: string) {
+  constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
     // Files left by an earlier run: their age is at least that of their last write.
     for (const f of fs.readdirSync(dir).filter((name) => SPILL_FILE.test(name))) {
@@ -28,39 +28,57 @@ export class SpillFile {
   }
 
   /**
-   * Appends lines; writes are serialised so lines never interleave. A large backlog is written in
-   * chunks, between which other work (requests) runs, instead of blocking the event loop at once.
+   * Appends lines, all or none: when the disk refuses part of them (full), the file is cut back to
+   * its size before, so that no half-written line is left to corrupt the next one and every line
+   * the caller still holds is the only copy. Writes are serialised so lines never interleave; a
+   * large backlog is written in chunks, between which other work (requests) runs.
    * `oldestAt` is when the oldest of these records was made (for the stall check).
    */
   append(lines: readonly string[], oldestAt = Date.now()): Promise<void> {
     const file = path.join(this.dir, CURRENT);
-    const write = async () => {
-      for (let i = 0; i < lines.length; i += SPILL_CHUNK) {
-        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-        await fsp.appendFile(file, lines.slice(i, i + SPILL_CHUNK).join('\n') + '\n', { flag: 'a' });
+    return this.serialised(async () => {
+      const handle = await fsp.open(file, 'a');
+      const sizeBefore = (await handle.stat()).size;
+      try {
+        for (let i = 0; i < lines.length; i += SPILL_CHUNK) {
+          if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+          await handle.appendFile(lines.slice(i, i + SPILL_CHUNK).join('\n') + '\n');
+        }
         if (!this.pendingSince.has(file)) this.pendingSince.set(file, oldestAt);
+      } catch (err) {
+        await handle.truncate(sizeBefore).catch(() => undefined);
+        throw err;
+      } finally {
+        await handle.close().catch(() => undefined);
       }
-    };
-    // A failed earlier append (disk full) must not fail this one without trying.
-    const next = this.writing.catch(() => undefined).then(write);
-    this.writing = next;
-    return next;
+    });
   }
 
   /** Files waiting to be replayed, oldest first (the current file is sealed first). */
-  async sealAndList(): Promise<string[]> {
-    await this.writing.catch(() => undefined);
-    const current = path.join(this.dir, CURRENT);
-    if (fs.existsSync(current) && fs.statSync(current).size > 0) {
-      const sealed = path.join(this.dir, `sealed-${Date.now()}-${process.pid}.jsonl`);
-      await fsp.rename(current, sealed);
-      this.pendingSince.set(sealed, this.pendingSince.get(current) ?? Date.now());
-      this.pendingSince.delete(current);
-    }
-    return (await fsp.readdir(this.dir))
-      .filter((f) => f.startsWith('sealed-') && f.endsWith('.jsonl'))
-      .sort()
-      .map((f) => path.join(this.dir, f));
+  sealAndList(): Promise<string[]> {
+    return this.serialised(async () => {
+      const current = path.join(this.dir, CURRENT);
+      if (fs.existsSync(current) && fs.statSync(current).size > 0) {
+        const sealed = path.join(this.dir, `sealed-${Date.now()}-${process.pid}.jsonl`);
+        await fsp.rename(current, sealed);
+        this.pendingSince.set(sealed, this.pendingSince.get(current) ?? Date.now());
+        this.pendingSince.delete(current);
+      }
+      return (await fsp.readdir(this.dir))
+        .filter((f) => f.startsWith('sealed-') && f.endsWith('.jsonl'))
+        .sort()
+        .map((f) => path.join(this.dir, f));
+    });
+  }
+
+  /** Runs `step` after every earlier append or seal has settled: a failed one (disk full) does not fail the next without trying. */
+  private serialised<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.writing.then(step);
+    this.writing = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
   }
 
   /** The non-empty lines of a sealed file, in order, `batchSize` at a time. */
@@ -104,10 +122,11 @@ export class SpillFile {
     const probe = path.join(this.dir, `.probe-${process.pid}`);
     try {
       await fsp.writeFile(probe, 'ok');
-      await fsp.rm(probe, { force: true });
       return null;
     } catch (err) {
       return (err as Error).message;
+    } finally {
+      await fsp.rm(probe, { force: true }).catch(() => undefined);
     }
   }
 }

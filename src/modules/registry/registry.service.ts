@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
@@ -8,6 +7,7 @@ import { RegistryError, RegistryErrorCode } from './registry.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
+import { EventBus } from '../events/event-bus.service';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
@@ -15,7 +15,7 @@ import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, Stage
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
 import { MlflowMirror } from './mlflow-mirror';
-import { SettableStage, STAGE_CHANGED_EVENT, StageChangedEvent } from './stages';
+import { SettableStage } from './stages';
 
 export const MODEL_SHA256_TAG = 'model_sha256';
 
@@ -32,9 +32,6 @@ export interface StageChangeRequest {
   within?: (tx: EntityManager) => Promise<void>;
 }
 
-/** Postgres channel on which every replica hears about stage changes (hot swap). */
-export const STAGE_CHANNEL = 'churn_stage_changed';
-
 /** The registry: our stage of every model version (Postgres is the truth), mirrored into MLflow. */
 @Injectable()
 export class RegistryService implements OnModuleInit, OnModuleDestroy {
@@ -48,7 +45,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     @InjectRepository(StageTransitionEntity) private readonly transitions: Repository<StageTransitionEntity>,
     private readonly mlflow: MlflowClient,
     private readonly mirror: MlflowMirror,
-    private readonly events: EventEmitter2,
+    private readonly events: EventBus,
     private readonly audit: AuditService,
   ) {}
 
@@ -139,6 +136,15 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     return this.versions.findOneBy({ modelName, stage: 'Production' });
   }
 
+  /** The version most recently moved to Production other than `current` (the one a rollback restores), or null. */
+  async previousProductionVersion(modelName: string, current: string | null): Promise<string | null> {
+    const [previous]: { version: string }[] = await this.db.query(
+      `SELECT version FROM stage_transitions WHERE model_name = $1 AND to_stage = 'Production' AND version <> $2 ORDER BY id DESC LIMIT 1`,
+      [modelName, current ?? ''],
+    );
+    return previous?.version ?? null;
+  }
+
   /**
    * Moves a version to a stage. One Production version per model: promoting archives the previous
    * one in the same transaction. The change is committed in Postgres first, then mirrored to MLflow
@@ -197,20 +203,18 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
           },
           tx,
         );
-        // Delivered to every replica's LISTEN at commit (hot swap).
-        await tx.query('SELECT pg_notify($1, $2)', [
-          STAGE_CHANNEL,
-          JSON.stringify({ modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage }),
-        ]);
       }
+      // One event per change, heard by every replica (this one included) at commit: the hot swap.
+      const archived = written.find((t) => t.reason === 'archived-by-promotion');
+      await this.events.publish(
+        'stage.changed',
+        { modelName: req.modelName, version: req.version, from, to: req.stage, archived: archived?.version ?? null },
+        tx,
+      );
       await req.within?.(tx);
       return { row, written };
     });
 
-    for (const t of written) {
-      const event: StageChangedEvent = { modelName: t.modelName, version: t.version, from: t.fromStage, to: t.toStage };
-      this.events.emit(STAGE_CHANGED_EVENT, event);
-    }
     const synced = await this.mirror.sync(req.modelName);
     const fresh = (await this.versions.findOneBy({ modelName: req.modelName, version: req.version })) ?? row;
     return {

@@ -7,11 +7,3 @@ export type SettableStage = (typeof SETTABLE_STAGES)[number];
 export const STAGE_ALIASES: Partial<Record<Stage, string>> = { Production: 'production', Staging: 'staging' };
 /** Model-version tag that mirrors our stage into MLflow. */
 export const STAGE_TAG = 'control_plane.stage';
-
-export const STAGE_CHANGED_EVENT = 'registry.stage-changed';
-export interface StageChangedEvent {
-  modelName: string;
-  version: string;
-  from: Stage;
-  to: Stage;
-}

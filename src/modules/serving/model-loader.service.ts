@@ -1,19 +1,21 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { RegistryService } from '../registry/registry.service';
-import { STAGE_CHANGED_EVENT, StageChangedEvent } from '../registry/stages';
 import { ModelArtifacts } from './model-artifacts';
 import { OnnxModel } from './onnx-model';
 import { loadVerifiedModel } from './verified-model';
-import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED, MODEL_SWAPS } from './serving.metrics';
+import { MODEL_INFO, MODEL_LOAD_DURATION, MODEL_LOAD_FAILURES, MODEL_LOADED, MODEL_REFRESHES, MODEL_SWAPS } from './serving.metrics';
 
-/** What made a replica look at the registry again (the label of churn_model_swaps_total). */
-export type RefreshTrigger = 'startup' | 'notify' | 'local_event' | 'reconnect' | 'poll';
+/**
+ * What made a replica look at the registry again (the label of churn_model_refreshes_total and
+ * churn_model_swaps_total): startup, notify (a stage.changed event from any replica, this one included),
+ * reconnect (the change bus caught up after losing its connection), poll (the fallback).
+ */
+export type RefreshTrigger = 'startup' | 'notify' | 'reconnect' | 'poll';
 
 // A swapped-out session is released only after requests that already hold it have finished.
 const RELEASE_GRACE_MS = 30_000;
@@ -32,8 +34,8 @@ export interface ServingStatus {
 }
 
 /**
- * Keeps the registry's Production version loaded: on start, on every stage-change event and on a
- * periodic poll. A new version is downloaded, verified, self-tested and only then swapped in; if
+ * Keeps the registry's Production version loaded: on start, on every stage change the bus brings
+ * (ServingChanges) and on a periodic poll. A new version is downloaded, verified, self-tested and only then swapped in; if
  * anything fails the current model keeps serving.
  */
 @Injectable()
@@ -57,6 +59,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
     @InjectMetric(MODEL_LOAD_FAILURES) private readonly failures: Counter,
     @InjectMetric(MODEL_LOAD_DURATION) private readonly loadDuration: Histogram,
     @InjectMetric(MODEL_SWAPS) private readonly swaps: Counter,
+    @InjectMetric(MODEL_REFRESHES) private readonly refreshes: Counter,
   ) {}
 
   get modelName(): string {
@@ -85,11 +88,6 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
     this.current = null;
   }
 
-  @OnEvent(STAGE_CHANGED_EVENT)
-  onStageChanged(event: StageChangedEvent): void {
-    if (event.modelName === this.modelName && (event.to === 'Production' || event.from === 'Production')) void this.refresh('local_event');
-  }
-
   status(): ServingStatus {
     return {
       model_name: this.modelName,
@@ -109,6 +107,7 @@ export class ModelLoaderService implements OnApplicationBootstrap, OnApplication
   }
 
   private async reconcile(trigger: RefreshTrigger): Promise<void> {
+    this.refreshes.inc({ model_name: this.modelName, trigger });
     const production = await this.registry.productionVersion(this.modelName);
     this.desiredVersion = production?.version ?? null;
     if (!production) {

@@ -7,6 +7,7 @@ export const MODEL_INFO = 'churn_model_info';
 export const MODEL_LOAD_FAILURES = 'churn_model_load_failures_total';
 export const MODEL_LOAD_DURATION = 'churn_model_load_duration_seconds';
 export const MODEL_SWAPS = 'churn_model_swaps_total';
+export const MODEL_REFRESHES = 'churn_model_refreshes_total';
 export const SCORING_DURATION = 'churn_model_scoring_seconds';
 export const SCORING_ERRORS = 'churn_model_scoring_errors_total';
 export const CANARY_ACTIVE = 'churn_canary_active';
@@ -31,8 +32,13 @@ export const servingMetrics = [
   }),
   makeCounterProvider({
     name: MODEL_SWAPS,
-    help: 'Model versions swapped in, by what noticed the change: startup, notify (LISTEN/NOTIFY from any replica), local_event, reconnect, poll (the fallback).',
+    help: 'Model versions swapped in, by what noticed the change: startup, notify (a stage.changed event from any replica, this one included), reconnect (the change bus caught up after losing its connection), poll (the fallback).',
     labelNames: ['model_name', 'version', 'trigger'],
+  }),
+  makeCounterProvider({
+    name: MODEL_REFRESHES,
+    help: 'Times this replica compared its served version with the registry, by trigger (as churn_model_swaps_total), whether or not it swapped.',
+    labelNames: ['model_name', 'trigger'],
   }),
   makeHistogramProvider({
     name: MODEL_LOAD_DURATION,

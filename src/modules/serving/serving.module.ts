@@ -11,8 +11,8 @@ import { ModelSmokeTester } from './model-smoke-test';
 import { PredictRoutes } from './predict.routes';
 import { PredictionService } from './prediction.service';
 import { RecentRequests } from './recent-requests';
+import { ServingChanges } from './serving-changes';
 import { servingMetrics } from './serving.metrics';
-import { StageChangeListener } from './stage-change-listener';
 
 @Module({
   imports: [TypeOrmModule.forFeature([CanaryEntity]), RegistryModule, PredictionLogModule],
@@ -25,7 +25,7 @@ import { StageChangeListener } from './stage-change-listener';
     PredictionService,
     RecentRequests,
     ModelSmokeTester,
-    StageChangeListener,
+    ServingChanges,
     ...servingMetrics,
   ],
   exports: [ModelLoaderService, ModelSmokeTester, CanaryService, ModelArtifacts],

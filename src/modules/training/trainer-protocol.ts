@@ -1,4 +1,4 @@
-import { GateResult } from './entities/training-run.entity';
+import { GateResult } from '../../common/quality/quality-gates';
 
 /** The trainer's stdout protocol (trainer/README.md): one JSON object per line, the last one is the result. */
 export interface PhaseEvent {

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { BATCH_RUN_STATES, BatchRunState } from '../entities/batch-scoring-run.entity';
+import { PageLimit } from '../../../common/http/page-limit';
 
 export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
 
@@ -12,12 +12,7 @@ export class ListBatchRunsQuery {
   @IsIn(BATCH_RUN_STATES, { message: `state must be one of: ${BATCH_RUN_STATES.join(', ')}` })
   state?: BatchRunState;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(500)
+  @PageLimit(500, 50)
   limit: number = 50;
 }
 
@@ -28,12 +23,7 @@ export class BatchPredictionsQuery {
   @IsIn(RISK_LEVELS, { message: `risk_level must be one of: ${RISK_LEVELS.join(', ')}` })
   risk_level?: (typeof RISK_LEVELS)[number];
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000, 100)
   limit: number = 100;
 
   @ApiPropertyOptional({ description: 'customer_id to continue after (next_after of the previous page)', maxLength: 256 })

@@ -1,11 +1,20 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream';
+import { CsvError, parse, Parser } from 'csv-parse';
 import { ChunkSource, convertCell, ResumePoint, SourceChunk } from './chunk-source';
 import { SignatureInput } from '../../serving/model-signature';
 
+/** A line of only these characters holds no record (the byte counter in count() uses the same set). */
+const BLANK = /^[ \t\r\v\f]*$/;
+const QUOTE = 0x22;
+
 /**
- * A CSV file with a header row, streamed line by line (RFC 4180 quoting within a line; quoted
- * newlines are not supported). Columns are matched by header name; extra columns are ignored, a
- * missing required column fails the run before anything is written.
+ * A CSV file with a header row (RFC 4180, parsed by csv-parse as a stream: a quoted cell may hold commas, doubled quotes and
+ * newlines). Columns are matched by header name; extra columns are ignored, a missing required column fails the run before
+ * anything is written. A malformed row is still one record: missing cells are absent (the validator names them) and a stray
+ * quote inside a cell is kept as text, so one bad row never blocks the others. Only a quote that is never closed cannot be
+ * isolated (everything after it would be one cell): it fails the run, naming the row, before anything is scored.
  */
 export class CsvSource implements ChunkSource {
   constructor(
@@ -13,27 +22,28 @@ export class CsvSource implements ChunkSource {
     private readonly inputs: readonly SignatureInput[],
   ) {}
 
-  /** The header's column names. */
+  /** The header's column names ([] for an empty file or one whose header cannot be read). */
   static async header(file: string): Promise<string[]> {
-    for await (const line of readLines(file)) return splitCsvLine(line.replace(/\r$/, '').replace(/^\uFEFF/, '')).map((h) => h.trim());
+    try {
+      for await (const record of readRecords(file)) return record.map((h) => h.trim());
+    } catch (err) {
+      if (err instanceof CsvError) return [];
+      throw err;
+    }
     return [];
   }
 
   async count(): Promise<number> {
-    // Non-empty lines after the header, counted on the raw bytes (no decoding).
-    let lines = 0;
-    let lineHasData = false;
-    for await (const buf of fs.createReadStream(this.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      for (let i = 0; i < buf.length; i++) {
-        const b = buf[i];
-        if (b === 10) {
-          if (lineHasData) lines++;
-          lineHasData = false;
-        } else if (b !== 13) lineHasData = true;
-      }
+    // Most files have no quote at all: their records are their non-blank lines, counted on the raw bytes (no decoding,
+    // about 40x faster than parsing). A file with a quote may have quoted newlines, so it is counted by the parser itself.
+    const lines = await countLinesUnlessQuoted(this.file);
+    if (lines !== null) return Math.max(lines - 1, 0);
+    let records = 0;
+    for await (const record of readRecords(this.file)) {
+      void record;
+      records++;
     }
-    if (lineHasData) lines++;
-    return Math.max(lines - 1, 0);
+    return Math.max(records - 1, 0);
   }
 
   async *chunks(from: ResumePoint, chunkRows: number): AsyncGenerator<SourceChunk> {
@@ -41,18 +51,15 @@ export class CsvSource implements ChunkSource {
     let skip = from.chunks * chunkRows;
     let rows: Record<string, unknown>[] = [];
     try {
-      for await (const line of readLines(this.file)) {
-        const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
+      for await (const cells of readRecords(this.file)) {
         if (columns === null) {
-          columns = this.mapHeader(splitCsvLine(raw.replace(/^\uFEFF/, '')).map((h) => h.trim()));
+          columns = this.mapHeader(cells.map((h) => h.trim()));
           continue;
         }
-        if (raw.trim() === '') continue;
         if (skip > 0) {
           skip--;
           continue;
         }
-        const cells = raw.includes('"') ? splitCsvLine(raw) : raw.split(',');
         const record: Record<string, unknown> = {};
         for (const c of columns) {
           const v = convertCell(c.input, cells[c.index]);
@@ -79,43 +86,62 @@ export class CsvSource implements ChunkSource {
 }
 
 /**
- * Lines of a file, read in 1 MiB blocks with the stream's back-pressure: only the current block and
- * the lines the consumer has not taken yet are in memory (readline's iterator may read ahead).
+ * The records of a CSV file (header first) as arrays of cells, streamed: the file is read in 1 MiB blocks under the
+ * stream's back-pressure, so only a block and the records the consumer has not taken yet are in memory. Blank lines are
+ * skipped; rows may have more or fewer cells than the header; LF and CRLF line ends; a UTF-8 BOM is dropped.
  */
-export async function* readLines(file: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const block of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
-    const text = rest + block;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      yield text.slice(start, nl);
-      start = nl + 1;
+export async function* readRecords(file: string): AsyncGenerator<string[]> {
+  // Counted as parsed (the stream may hold parsed records the consumer has not taken when an error ends it).
+  let records = 0;
+  let lastLine = 0;
+  const parser: Parser = parse({
+    bom: true,
+    record_delimiter: ['\r\n', '\n'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    on_record: (record: string[], context) => {
+      if (record.length === 1 && BLANK.test(record[0])) return null;
+      records++;
+      lastLine = context.lines;
+      return record;
+    },
+  });
+  // pipeline: a read error destroys the parser (the loop below throws it); leaving the loop early closes the file.
+  pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), parser, () => undefined);
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      yield record;
     }
-    rest = text.slice(start);
+  } catch (err) {
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // The unclosed record follows the last one parsed: after the header and n-1 data rows, it is data row n.
+      const where = records === 0 ? 'the header' : `data row ${records} (line ${lastLine + 1})`;
+      throw new Error(
+        `the CSV file '${path.basename(file)}' has a quote that is never closed: ${where} opens a quoted cell and the file ends inside it, so the rest of the file ` +
+          'would be read as one cell. Close the quote (a quote inside a quoted cell is written twice: "") and start a new run.',
+      );
+    }
+    throw err;
+  } finally {
+    parser.destroy();
   }
-  if (rest.length > 0) yield rest;
 }
 
-/** Splits one CSV line, honouring double quotes ("" is a literal quote). */
-export function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      out.push(cell);
-      cell = '';
-    } else cell += ch;
+/** Non-blank lines of the file, counted on the raw bytes; null as soon as a double quote shows the file needs the parser. */
+async function countLinesUnlessQuoted(file: string): Promise<number | null> {
+  let lines = 0;
+  let lineHasData = false;
+  for await (const buf of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (buf.includes(QUOTE)) return null;
+    for (let i = 0; i < buf.length; i++) {
+      const b = buf[i];
+      if (b === 0x0a) {
+        if (lineHasData) lines++;
+        lineHasData = false;
+      } else if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0b && b !== 0x0c) lineHasData = true;
+    }
   }
-  out.push(cell);
-  return out;
+  if (lineHasData) lines++;
+  return lines;
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { DRIFT_WINDOWS, DriftWindow } from '../entities/drift-report.entity';
+import { PageLimit } from '../../../common/http/page-limit';
 
 /** Query parameters of GET /api/v1/drift/reports/latest (and the filters of the list). */
 export class LatestReportQuery {
@@ -24,12 +24,7 @@ export class LatestReportQuery {
 
 /** Query parameters of GET /api/v1/drift/reports. */
 export class ListReportsQuery extends LatestReportQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(500)
+  @PageLimit(500, 50)
   limit: number = 50;
 
   @ApiPropertyOptional({ description: 'next_before_id of the previous page', pattern: '^[0-9]{1,18}$' })

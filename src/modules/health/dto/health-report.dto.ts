@@ -50,8 +50,14 @@ export class PredictionLogCheckDto implements PredictionLogStatus {
   @ApiProperty({ type: Number }) stall_after_seconds: number;
   @ApiProperty({ type: Boolean }) postgres_accepting: boolean;
   @ApiProperty({ type: String, nullable: true }) postgres_error: string | null;
+  @ApiProperty({ type: String, description: 'Where predictions go while Postgres is unreachable (<DATA_DIR>/prediction-spill)' }) spill_dir: string;
   @ApiProperty({ type: String, nullable: true, description: 'Null when the spill directory takes writes, else why it does not' }) spill_error: string | null;
   @ApiProperty({ type: Number, description: 'Records set aside in the dead-letter file since this replica started' }) quarantined_since_start: number;
+  @ApiProperty({
+    type: Number,
+    description: 'Answered predictions lost (in neither Postgres, the spill file nor the dead-letter file) since this replica started',
+  })
+  lost_since_start: number;
   @ApiProperty({ type: String }) dead_letter_dir: string;
 }
 

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { PageLimit } from '../../../common/http/page-limit';
 
 /** Query parameters of GET /api/v1/outcomes/metrics. */
 export class OutcomeMetricsQuery {
@@ -31,11 +32,6 @@ export class OutcomeMetricsQuery {
 
 /** Query parameters of GET /api/v1/outcomes/reports. */
 export class ListOutcomeReportsQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 240, default: 24 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(240)
+  @PageLimit(240, 24)
   limit: number = 24;
 }

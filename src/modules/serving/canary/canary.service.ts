@@ -13,7 +13,9 @@ import { INSTANCE_ID } from '../../../common/instance/instance-id';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
 import { AuditService } from '../../audit/audit.service';
+import { EventBus } from '../../events/event-bus.service';
 import { NotificationsService } from '../../notifications/notifications.service';
+import { PredictionQueries } from '../../prediction-log/prediction-queries';
 import { RegistryService } from '../../registry/registry.service';
 import { CanaryEntity, CanaryMode, CanaryStatus } from './canary.entity';
 import { judgeChallenger, RollbackPolicy } from './canary-policy';
@@ -26,7 +28,6 @@ import { ModelSmokeTester, SmokeCheck } from '../model-smoke-test';
 import { CANARY_ACTIVE, CANARY_AGREEMENT, CANARY_ROLLBACKS } from '../serving.metrics';
 import { loadVerifiedModel } from '../verified-model';
 
-export const CANARY_CHANNEL = 'churn_canary_changed';
 // A detached challenger's session is released once its pending comparisons are done, plus this.
 const RELEASE_GRACE_MS = 5_000;
 // A challenger this replica could not load is tried again after this long.
@@ -70,7 +71,7 @@ interface Actor {
 
 /**
  * Canary and shadow deployments of a challenger version beside the Production champion: started
- * and stopped through the API (audited), attached on every replica (LISTEN/NOTIFY plus a poll),
+ * and stopped through the API (audited), attached on every replica (the change bus plus a poll),
  * and taken out of traffic automatically when its error rate or latency breaks the policy.
  */
 @Injectable()
@@ -93,9 +94,11 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly loader: ModelLoaderService,
     private readonly audit: AuditService,
     private readonly notifications: NotificationsService,
+    private readonly events: EventBus,
     @InjectMetric(CANARY_ACTIVE) private readonly activeGauge: Gauge,
     @InjectMetric(CANARY_ROLLBACKS) private readonly rollbacks: Counter,
     @InjectMetric(CANARY_AGREEMENT) private readonly agreementGauge: Gauge,
+    private readonly predictions: PredictionQueries,
   ) {}
 
   /** The challenger attached on this replica, if any (read on the request path). */
@@ -200,10 +203,12 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
             },
             tx,
           );
-          await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName, id: row.id })]);
+          await this.events.publish('canary.changed', { modelName, id: row.id }, tx);
         }),
       `${modelName} already has an active challenger; stop it first.`,
     );
+    // Attached here before we answer, so the caller's next request already sees it; the bus brings the
+    // other replicas (and, a moment later and as a no-op, this one).
     await this.refresh();
     return this.view(modelName);
   }
@@ -353,7 +358,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
         { model_name: row.modelName, canary_id: row.id, mode: row.mode, challenger_version: row.challengerVersion, status, reason },
         tx,
       );
-      await tx.query('SELECT pg_notify($1, $2)', [CANARY_CHANNEL, JSON.stringify({ modelName: row.modelName, id: row.id })]);
+      await this.events.publish('canary.changed', { modelName: row.modelName, id: row.id }, tx);
       return true;
     });
   }
@@ -376,7 +381,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       ended_at: row.endedAt?.toISOString() ?? null,
       end_reason: row.endReason,
       live,
-      since_start: withSinceStart ? await canarySinceStart(this.db, row, this.config.PREDICTION_THRESHOLD) : null,
+      since_start: withSinceStart ? await canarySinceStart(this.predictions, row, this.config.PREDICTION_THRESHOLD) : null,
       final_window: (row.finalStats as WindowSnapshot | null) ?? null,
     };
   }

@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { RUN_STATES, RunState } from '../entities/training-run.entity';
+import { PageLimit } from '../../../common/http/page-limit';
 
 /** Query parameters of GET /api/v1/training/runs. */
 export class ListRunsQuery {
@@ -16,12 +17,7 @@ export class ListRunsQuery {
   @IsIn(RUN_STATES, { message: `state must be one of: ${RUN_STATES.join(', ')}` })
   state?: RunState;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(500)
+  @PageLimit(500, 50)
   limit: number = 50;
 }
 
@@ -41,11 +37,6 @@ export class RunLogsQuery {
   @Max(2147483647)
   after: number = 0;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 5000, default: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer' })
-  @Min(1)
-  @Max(5000)
+  @PageLimit(5000, 1000)
   limit: number = 1000;
 }

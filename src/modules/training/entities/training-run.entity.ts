@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { GateResult } from '../../../common/quality/quality-gates';
 
 export const RUN_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -11,14 +12,6 @@ export interface TrainingParams {
   n_customers: number;
   model_family: 'auto' | 'logistic_regression' | 'hist_gradient_boosting';
   seed: number;
-}
-
-export interface GateResult {
-  name: string;
-  op: '>' | '<=';
-  threshold: number;
-  value: number | null;
-  passed: boolean;
 }
 
 @Entity({ name: 'training_runs' })

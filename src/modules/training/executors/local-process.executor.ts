@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { childProcessEnv } from '../../../config/child-env';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
 import { MLFLOW_NO_TELEMETRY_ENV } from '../../../mlflow/mlflow-telemetry';
@@ -22,7 +23,7 @@ export class LocalProcessExecutor implements TrainingExecutor {
         cwd: this.config.TRAINER_WORKDIR,
         detached: true, // own process group: cancel and timeout kill the trainer and anything it started
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...MLFLOW_NO_TELEMETRY_ENV, ...process.env, PYTHONUNBUFFERED: '1' },
+        env: childProcessEnv({ PYTHONUNBUFFERED: '1' }, MLFLOW_NO_TELEMETRY_ENV),
       });
       const entry = { child, cancelled: false };
       let timedOut = false;

@@ -3,9 +3,10 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
-import { Principal, Role } from './roles';
-import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../errors/app-error';
-import { AuditService } from '../../modules/audit/audit.service';
+import { KeyVerifier } from '../../common/auth/key-verifier';
+import { Principal, Role } from '../../common/auth/roles';
+import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { AuditService } from '../audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
 const ALPHANUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -55,7 +56,7 @@ export interface CreateKeyInput {
 }
 
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements KeyVerifier {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, { principal: Principal; hash: Buffer; until: number; expiresAt: number | null }>();
 

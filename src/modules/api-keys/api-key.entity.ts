@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { Role } from './roles';
+import { Role } from '../../common/auth/roles';
 
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { ModelFrom } from './access-policy';
-import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from './auth.decorators';
+import { ModelFrom } from '../../common/auth/access-policy';
+import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { ApiKeysService, ApiKeyView } from './api-keys.service';
-import { Principal, ROLES, Role } from './roles';
-import { ApiProblem } from '../errors/problem-responses.openapi';
+import { Principal, ROLES, Role } from '../../common/auth/roles';
+import { ApiProblem } from '../../common/errors/problem-responses.openapi';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'crm-sync' })
