@@ -1,11 +1,9 @@
 import { MlflowErrorCode, mlflowErrorStatus } from '../../mlflow/mlflow.errors';
-import { RegistryErrorCode, registryErrorStatus } from '../../modules/registry/registry.errors';
-import { ModelNotLoadedError, ServingErrorCode, servingErrorStatus } from '../../modules/serving/serving.errors';
 import { ConflictError, ErrorCode, errorCodeStatus } from './app-error';
 import { toProblem } from './problem-details.filter';
 import { conflictOnUniqueViolation } from './unique-violation';
 
-describe('error codes decide the HTTP status, one map per domain', () => {
+describe('error codes decide the HTTP status, one map per domain (common and MLflow; the modules test theirs)', () => {
   it('maps every code of every domain to the status callers have always seen', () => {
     const statuses = (codes: object, statusOf: (c: never) => number) => Object.fromEntries(Object.entries(codes).map(([k, v]) => [k, statusOf(v as never)]));
     expect(statuses(ErrorCode, errorCodeStatus)).toEqual({
@@ -21,18 +19,10 @@ describe('error codes decide the HTTP status, one map per domain', () => {
       INTERNAL: 500,
     });
     expect(statuses(MlflowErrorCode, mlflowErrorStatus)).toEqual({ MLFLOW_UNAVAILABLE: 503, NOT_FOUND: 404, MLFLOW_ERROR: 502 });
-    expect(statuses(RegistryErrorCode, registryErrorStatus)).toEqual({ MODEL_VERSION_NOT_FOUND: 404, STAGE_UNCHANGED: 409 });
-    expect(statuses(ServingErrorCode, servingErrorStatus)).toEqual({ MODEL_NOT_LOADED: 503, INFERENCE_FAILED: 500, CHALLENGER_REFUSED: 422 });
   });
 
   it('refuses an unmapped code at run time too (a value that slipped past the compiler)', () => {
     expect(() => errorCodeStatus('NO_SUCH_CODE' as ErrorCode)).toThrow(/NO_SUCH_CODE/);
-  });
-
-  it('keeps the Retry-After of a missing model', () => {
-    const { problem, headers } = toProblem(new ModelNotLoadedError('not yet'), '/predict');
-    expect(problem).toMatchObject({ status: 503, code: 'MODEL_NOT_LOADED' });
-    expect(headers).toEqual({ 'retry-after': '5' });
   });
 });
 
