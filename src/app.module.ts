@@ -23,7 +23,7 @@ import { NotificationsModule } from './modules/notifications/notifications.modul
 import { OutcomesModule } from './modules/outcomes/outcomes.module';
 import { AlertingModule } from './modules/alerting/alerting.module';
 import { RegistryModule } from './modules/registry/registry.module';
-import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { JobsModule } from './modules/jobs/jobs.module';
 import { ServingModule } from './modules/serving/serving.module';
 import { TrainingModule } from './modules/training/training.module';
 
@@ -46,7 +46,7 @@ export class AppModule {
         AuditModule,
         EventsModule,
         RegistryModule,
-        SchedulerModule,
+        JobsModule,
         ServingModule,
         TrainingModule,
         BatchScoringModule,

@@ -56,7 +56,7 @@ export const configSchema = z
       .default(250)
       .describe('First delay before the change-event listener reconnects to Postgres after losing its connection; doubled on each failed attempt.'),
     EVENTS_RECONNECT_MAX_MS: int(10, 600000).default(10000).describe('Longest delay between reconnect attempts of the change-event listener.'),
-    EVENTS_HEARTBEAT_MS: int(100, 600000)
+    EVENTS_KEEPALIVE_MS: int(100, 600000)
       .default(30000)
       .describe(
         'How often the change-event listener checks its Postgres connection with a query (and its timeout to connect); no answer by the next check counts as a lost connection.',
@@ -79,9 +79,13 @@ export const configSchema = z
     SWAGGER_ENABLED: bool.default('true').describe('Serve Swagger UI at /docs and the spec at /openapi.json.'),
     SCHEDULER_ENABLED: bool.default('true').describe('Run scheduled jobs (weekly retrain, ...) on this replica; one replica wins each run.'),
     SCHEDULER_TIMEZONE: z.string().min(1).default('UTC').describe('Time zone of the cron expressions.'),
-    SCHEDULER_LEASE_MS: int(1000, 3_600_000)
+    JOBS_LEASE_MS: int(1000, 3_600_000)
       .default(60_000)
-      .describe('Lease on a running scheduled job, renewed by its replica every third of it; a slot whose replica died is adopted by another once it expires.'),
+      .describe(
+        'Lease on a running background job (cron slot, webhook delivery, run), renewed by its replica every third of it; a job whose replica died is adopted by another once it expires.',
+      ),
+    JOBS_POLL_MS: int(10, 600_000).default(1000).describe('How often each replica looks for due background jobs (and for jobs whose lease expired).'),
+    JOBS_CONCURRENCY: int(1, 100).default(8).describe('Background jobs one replica runs at once.'),
     TRAINING_EXECUTOR: z.enum(['local', 'kubernetes']).default('local').describe('Where training runs: a local process or a Kubernetes Job.'),
     TRAINER_PYTHON: z.string().min(1).default('.venv/bin/python').describe('Python of the trainer venv (local executor); relative to the project root.'),
     TRAINER_WORKDIR: z.string().min(1).default('.').describe('Directory holding the `trainer` package (local executor); relative to the project root.'),

@@ -12,12 +12,13 @@ export const TABLE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'modules/batch-scoring': ['batch_scoring_runs', 'batch_predictions'],
   'modules/drift': ['drift_reports', 'drift_feature_results'],
   'modules/governance': ['promotions'],
+  // job_runs: the cron history before the jobs table (copied into it at migration); kept until no older replica writes it.
+  'modules/jobs': ['jobs', 'job_runs'],
   'modules/notifications': ['webhook_deliveries'],
   'modules/outcomes': ['outcomes', 'outcome_reports'],
   // Daily partitions predictions_pYYYYMMDD and predictions_default belong with their parent.
   'modules/prediction-log': ['predictions', 'predictions_default'],
   'modules/registry': ['model_versions', 'stage_transitions'],
-  'modules/scheduler': ['job_runs'],
   'modules/serving': ['canaries'],
   'modules/training': ['training_runs', 'training_run_logs'],
 };

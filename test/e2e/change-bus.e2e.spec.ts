@@ -52,7 +52,7 @@ describe('the change bus (LISTEN/NOTIFY between replicas)', () => {
       name: 'change-bus',
       // The poll is an hour away, so only the bus can explain a refresh; a reconnect waits 3-6 s; a
       // connection that does not answer for 2-4 s is given up.
-      env: { MODEL_POLL_INTERVAL_MS: '3600000', EVENTS_RECONNECT_MIN_MS: '6000', EVENTS_RECONNECT_MAX_MS: '6000', EVENTS_HEARTBEAT_MS: '2000' },
+      env: { MODEL_POLL_INTERVAL_MS: '3600000', EVENTS_RECONNECT_MIN_MS: '6000', EVENTS_RECONNECT_MAX_MS: '6000', EVENTS_KEEPALIVE_MS: '2000' },
     });
     wire = new Client({ connectionString: t.databaseUrl });
     await wire.connect();

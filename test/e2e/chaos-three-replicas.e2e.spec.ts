@@ -64,7 +64,7 @@ describe('three replicas under faults', () => {
           MODEL_POLL_INTERVAL_MS: '3600000',
           MLFLOW_TIMEOUT_MS: '1000',
           SCHEDULER_ENABLED: 'true',
-          SCHEDULER_LEASE_MS: '3000',
+          JOBS_LEASE_MS: '3000',
           OUTCOMES_REPORT_CRON: '*/2 * * * * *',
           // The smoke test's latency gate is not what this suite is about, and the machine is loaded.
           PROMOTION_LATENCY_BUDGET_MS: '1000',
@@ -224,8 +224,8 @@ describe('three replicas under faults', () => {
   it('runs every scheduled slot once across the three replicas', async () => {
     // Slots of the last few seconds may still be running.
     const { rows } = await db.query(
-      `SELECT scheduled_for, count(*)::int AS n, array_agg(status) AS statuses, array_agg(DISTINCT instance) AS instances FROM job_runs
-       WHERE job_name = $1 AND scheduled_for < now() - interval '10 seconds' GROUP BY scheduled_for ORDER BY scheduled_for`,
+      `SELECT (payload->>'scheduledFor')::timestamptz AS scheduled_for, count(*)::int AS n, array_agg(state) AS statuses, array_agg(DISTINCT owner) AS instances
+         FROM jobs WHERE name = $1 AND (payload->>'scheduledFor')::timestamptz < now() - interval '10 seconds' GROUP BY 1 ORDER BY 1`,
       [REPORT_JOB],
     );
     const instances = new Set(rows.flatMap((r) => r.instances));
@@ -247,7 +247,7 @@ describe('three replicas under faults', () => {
         async () =>
           (
             await db.query(
-              `SELECT id, instance, scheduled_for FROM job_runs WHERE job_name = $1 AND status = 'running' AND attempts = 1 ORDER BY scheduled_for LIMIT 1`,
+              `SELECT id, owner AS instance, (payload->>'scheduledFor')::timestamptz AS scheduled_for FROM jobs WHERE name = $1 AND state = 'running' AND attempts = 1 ORDER BY id LIMIT 1`,
               [REPORT_JOB],
             )
           ).rows[0],
@@ -259,7 +259,7 @@ describe('three replicas under faults', () => {
       const killedAt = Date.now();
       await holder.stop('SIGKILL');
       const adopted = await eventually(
-        async () => (await db.query(`SELECT instance, attempts FROM job_runs WHERE id = $1 AND instance <> $2`, [victim!.id, victim!.instance])).rows[0],
+        async () => (await db.query(`SELECT owner AS instance, attempts FROM jobs WHERE id = $1 AND owner <> $2`, [victim!.id, victim!.instance])).rows[0],
         60_000,
         `slot ${victim!.scheduled_for.toISOString()} to be adopted by a live replica`,
       );
@@ -271,13 +271,17 @@ describe('three replicas under faults', () => {
       await db.query('COMMIT');
     }
     const done = await eventually(
-      async () => (await db.query(`SELECT status, attempts FROM job_runs WHERE id = $1 AND status <> 'running'`, [victim!.id])).rows[0],
+      async () => (await db.query(`SELECT state AS status, attempts FROM jobs WHERE id = $1 AND state <> 'running'`, [victim!.id])).rows[0],
       60_000,
       'the adopted slot to finish',
     );
     expect(done).toEqual({ status: 'succeeded', attempts: 2 });
-    const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM job_runs WHERE job_name = $1 AND scheduled_for = $2`, [REPORT_JOB, victim!.scheduled_for]))
-      .rows;
+    const [{ n }] = (
+      await db.query(`SELECT count(*)::int AS n FROM jobs WHERE name = $1 AND (payload->>'scheduledFor')::timestamptz = $2`, [
+        REPORT_JOB,
+        victim!.scheduled_for,
+      ])
+    ).rows;
     expect(n).toBe(1);
   }, 180_000);
 });

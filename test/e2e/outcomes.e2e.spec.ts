@@ -1,9 +1,8 @@
 import { Client } from 'pg';
 import { binaryMetrics } from '../../src/modules/outcomes/binary-metrics';
-import { MONTHLY_OUTCOME_REPORT_JOB } from '../../src/modules/outcomes/outcomes.schedule';
-import { OutcomeReportsService } from '../../src/modules/outcomes/outcome-reports.service';
 import { PredictionLogService } from '../../src/modules/prediction-log/prediction-log.service';
-import { JobSchedulerService } from '../../src/modules/scheduler/job-scheduler.service';
+import { JobName } from '../../src/modules/jobs/job-names';
+import { JobsService } from '../../src/modules/jobs/jobs.service';
 import { eventually, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 
@@ -291,13 +290,10 @@ describe('outcomes and live accuracy', () => {
     // The monthly job, run as the scheduler would on the 1st of next month, reports this month.
     const [y, m] = month.split('-').map(Number);
     const firstOfNext = new Date(Date.UTC(m === 12 ? y + 1 : y, m === 12 ? 0 : m, 1, 5, 0, 0));
-    const reports = t.app.get(OutcomeReportsService);
-    const outcome = await t.app
-      .get(JobSchedulerService)
-      .tick({ name: MONTHLY_OUTCOME_REPORT_JOB, cron: '0 5 1 * *', run: (d) => reports.runScheduled(d) }, firstOfNext);
+    const outcome = await t.app.get(JobsService).runSlot(JobName.MonthlyOutcomeReport, firstOfNext);
     expect(outcome).toBe('ran');
-    const { rows: runs } = await db.query(`SELECT status FROM job_runs WHERE job_name = $1`, [MONTHLY_OUTCOME_REPORT_JOB]);
-    expect(runs).toEqual([{ status: 'succeeded' }]);
+    const { rows: runs } = await db.query(`SELECT state FROM jobs WHERE name = $1`, [JobName.MonthlyOutcomeReport]);
+    expect(runs).toEqual([{ state: 'succeeded' }]);
     const rebuilt = await http('GET', `${t.url}/api/v1/outcomes/reports/${month}`, { key: operator });
     expect(rebuilt.body).toMatchObject({ month, trigger: 'schedule', builds: 2, created_by: null });
 

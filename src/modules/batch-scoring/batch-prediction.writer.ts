@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { INSTANCE_ID } from '../../common/instance/instance-id';
+import { DataSource, EntityManager } from 'typeorm';
 import { InvalidSample } from './entities/batch-scoring-run.entity';
 
 /** Progress of a run as committed with each chunk (the resume cursor and the counters). */
@@ -36,11 +35,18 @@ export class BatchPredictionWriter {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Returns the number of rows inserted (fewer than sent when the source repeats a customer_id). */
-  async commitChunk(runId: string, chunk: ScoredChunk, progress: (inserted: number) => RunProgress): Promise<number> {
+  async commitChunk(
+    runId: string,
+    chunk: ScoredChunk,
+    progress: (inserted: number) => RunProgress,
+    /** Checks, inside the transaction, that this replica still holds the run's job (throws when not). */
+    fence: (manager: EntityManager) => Promise<void>,
+  ): Promise<number> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
     try {
       await qr.startTransaction();
+      await fence(qr.manager);
       let inserted = 0;
       if (chunk.customerIds.length > 0) {
         const result = await qr.query(
@@ -56,12 +62,11 @@ export class BatchPredictionWriter {
       const p = progress(inserted);
       const updated = await qr.query(
         `UPDATE batch_scoring_runs
-            SET rows_scored = $3, rows_invalid = $4, last_chunk = $5, last_customer_id = $6,
-                tier_counts = $7, invalid_reasons = $8, invalid_samples = $9, heartbeat_at = now()
-          WHERE id = $1 AND owner_instance = $2 AND state = 'running'`,
+            SET rows_scored = $2, rows_invalid = $3, last_chunk = $4, last_customer_id = $5,
+                tier_counts = $6, invalid_reasons = $7, invalid_samples = $8
+          WHERE id = $1 AND state = 'running'`,
         [
           runId,
-          INSTANCE_ID,
           p.rowsScored,
           p.rowsInvalid,
           p.lastChunk,

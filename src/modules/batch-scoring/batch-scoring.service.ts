@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { assertModelScope } from '../../common/auth/model-scope';
 import { Principal } from '../../common/auth/roles';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
 import { ModelNotLoadedError } from '../serving/serving.errors';
-import { INSTANCE_ID, isDeadLocalInstance } from '../../common/instance/instance-id';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
+import { JobAbort, JobContext, JobHandler, JobLostError } from '../jobs/job-handler.decorator';
+import { JobName } from '../jobs/job-names';
+import { JobsService } from '../jobs/jobs.service';
 import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from './batch-prediction.writer';
 import { BatchPredictionPage, BatchRunView, toBatchRunView } from './dto/batch-run.views';
 import { FILE_PATH_PATTERN } from './dto/create-batch-run.dto';
@@ -25,8 +27,6 @@ import { ModelLoaderService } from '../serving/model-loader.service';
 import { OnnxModel } from '../serving/onnx-model';
 import { riskLevel, RiskPolicy } from '../serving/risk';
 
-const HEARTBEAT_MS = 5_000;
-const STALE_AFTER_MS = 60_000;
 /** Invalid rows kept as examples per run (all of them are counted per reason). */
 const MAX_INVALID_SAMPLES = 20;
 /** Distinct invalid reasons kept per run; the rest are counted under OTHER_REASON. */
@@ -40,23 +40,26 @@ const TEXT_TYPES = ['text', 'character varying', 'character'];
 export const BATCH_SCORING_COMPLETED = 'batch_scoring.completed';
 export const BATCH_SCORING_FAILED = 'batch_scoring.failed';
 
-class StoppingError extends Error {}
 class ModelChangedError extends Error {}
+
+/** The job of one batch-scoring run. */
+export interface BatchScoringRunJob {
+  runId: string;
+}
+
+type Fence = (manager: EntityManager) => Promise<void>;
 
 /**
  * Batch scoring runs: queued → running → succeeded | failed, persisted in Postgres. A run streams
  * its source in chunks, validates and scores each chunk with the Production model in one call, and
  * commits the predictions together with the run's cursor; so a run interrupted anywhere (crash,
  * kill -9, shutdown) resumes from its last committed chunk on this or another replica, and the
- * (run_id, customer_id) key keeps every customer written once. Runs execute one at a time per replica.
+ * (run_id, customer_id) key keeps every customer written once. Each run is a job of the jobs module
+ * (one at a time per replica); each chunk commits only while this replica still holds the job.
  */
 @Injectable()
-export class BatchScoringService implements OnApplicationBootstrap, OnModuleDestroy {
+export class BatchScoringService {
   private readonly logger = new Logger(BatchScoringService.name);
-  private queue: Promise<void> = Promise.resolve();
-  private readonly scheduled = new Set<string>();
-  private stopping = false;
-  private heartbeat?: NodeJS.Timeout;
   private readonly policy: RiskPolicy;
 
   constructor(
@@ -67,6 +70,7 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     private readonly writer: BatchPredictionWriter,
     private readonly notifications: NotificationsService,
     private readonly audit: AuditService,
+    private readonly jobs: JobsService,
   ) {
     this.policy = { churnThreshold: config.PREDICTION_THRESHOLD, mediumThreshold: config.RISK_MEDIUM_THRESHOLD, highThreshold: config.RISK_HIGH_THRESHOLD };
   }
@@ -74,22 +78,6 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
   /** BATCH_SCORING_DATA_DIR, or <DATA_DIR>/datasets. */
   get dataDir(): string {
     return path.resolve(this.config.BATCH_SCORING_DATA_DIR ?? path.join(this.config.DATA_DIR, 'datasets'));
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.recover();
-    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
-    this.heartbeat.unref();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.heartbeat);
-    await this.queue;
-    // Hand unfinished runs back at once (a replica adopts an ownerless run without waiting for the heartbeat to go stale).
-    await this.db
-      .query(`UPDATE batch_scoring_runs SET owner_instance = NULL WHERE owner_instance = $1 AND state IN ('queued', 'running')`, [INSTANCE_ID])
-      .catch((err) => this.logger.warn(`could not release batch-scoring runs: ${err}`));
   }
 
   async create(source: BatchSource, trigger: BatchRunTrigger, principal?: Principal): Promise<BatchRunView> {
@@ -116,8 +104,6 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
           state: 'queued',
           trigger,
           chunkRows: this.config.BATCH_SCORING_CHUNK_ROWS,
-          ownerInstance: INSTANCE_ID,
-          heartbeatAt: new Date(),
           requestedBy: principal?.keyId ?? null,
         }),
       );
@@ -132,10 +118,11 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
         },
         tx,
       );
+      await this.jobs.enqueue(JobName.BatchScoringRun, { runId: saved.id } satisfies BatchScoringRunJob, { key: saved.id, manager: tx });
       return saved;
     });
     this.logger.log(`batch-scoring run ${run.id} queued: ${key} with ${run.modelName} v${run.modelVersion} (${trigger})`);
-    this.enqueue(run.id);
+    void this.jobs.poll(); // committed: start it now rather than at the next poll
     return toBatchRunView(run);
   }
 
@@ -261,79 +248,80 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
 
   // --- execution ---
 
-  private enqueue(id: string): void {
-    if (this.scheduled.has(id)) return;
-    this.scheduled.add(id);
-    this.queue = this.queue
-      .then(() => this.execute(id))
-      .catch((err) => this.logger.error(`batch-scoring run ${id} could not be executed: ${err}`))
-      .finally(() => this.scheduled.delete(id));
-  }
-
   /** A run resumed at boot may start before the replica has loaded its model; give the load time. */
-  private async waitForModel(timeoutMs = 120_000): Promise<OnnxModel> {
+  private async waitForModel(signal: AbortSignal, timeoutMs = 120_000): Promise<OnnxModel> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stopping && Date.now() < deadline) {
+    while (!signal.aborted && Date.now() < deadline) {
       const model = this.loader.model;
       if (model) return model;
       await new Promise((r) => setTimeout(r, 250));
     }
+    if (signal.aborted) throw signal.reason;
     throw new Error(`no Production version of ${this.loader.modelName} was loaded within ${timeoutMs / 1000} s`);
   }
 
-  private async execute(id: string): Promise<void> {
-    if (this.stopping) return;
+  /** Runs (or resumes, after a crash or a shutdown anywhere) one batch-scoring run. */
+  @JobHandler(JobName.BatchScoringRun, { retryErrors: false, maxAttempts: 5, concurrency: 1 })
+  async runJob(ctx: JobContext<BatchScoringRunJob>): Promise<void> {
+    const id = ctx.payload.runId;
     const claimed: [unknown[], number] = await this.db.query(
-      `UPDATE batch_scoring_runs
-          SET state = 'running', started_at = COALESCE(started_at, now()), attempts = attempts + 1, heartbeat_at = now()
-        WHERE id = $1 AND owner_instance = $2 AND state IN ('queued', 'running') RETURNING id`,
-      [id, INSTANCE_ID],
+      `UPDATE batch_scoring_runs SET state = 'running', started_at = COALESCE(started_at, now()), attempts = attempts + 1
+        WHERE id = $1 AND state IN ('queued', 'running') RETURNING id`,
+      [id],
     );
-    if (!claimed[1]) return; // taken over by another replica, or ended
+    if (!claimed[1]) return; // ended
     let run = await this.find(id);
+    if (ctx.previousOwner) {
+      const why = ctx.adopted ? `its instance ${ctx.previousOwner} stopped` : 'it was released at shutdown';
+      this.logger.warn(`adopting batch-scoring run ${id} (${why}); it resumes after chunk ${run.lastChunk}`);
+    }
     const started = Date.now();
     try {
       for (let restarts = 0; ; restarts++) {
-        const model = this.loader.model ?? (await this.waitForModel());
+        const model = this.loader.model ?? (await this.waitForModel(ctx.signal));
         if (model.version !== run.modelVersion) {
           if (restarts >= MAX_MODEL_RESTARTS) throw new Error(`the Production model changed ${restarts} times during the run`);
-          run = await this.restartWith(run, model);
+          run = await this.restartWith(run, model, ctx.fence);
         }
         try {
-          await this.scoreAll(run, model);
+          await this.scoreAll(run, model, ctx);
           break;
         } catch (err) {
           if (!(err instanceof ModelChangedError)) throw err;
           run = await this.find(id);
         }
       }
-      await this.finish(id, (Date.now() - started) / 1000);
+      await this.finish(id, (Date.now() - started) / 1000, ctx.fence);
     } catch (err) {
       if (err instanceof RunOwnershipLostError) {
         this.logger.warn(`batch-scoring run ${id}: ${err.message}; stopped here`);
-      } else if (err instanceof StoppingError) {
-        this.logger.warn(
-          `batch-scoring run ${id} paused by shutdown after chunk ${err.message}; it resumes from there on the next start or on another replica`,
-        );
+        return;
+      } else if (err instanceof JobLostError) {
+        this.logger.warn(`batch-scoring run ${id}: ${err.message}; stopped here`);
+      } else if (err instanceof JobAbort) {
+        this.logger.warn(`batch-scoring run ${id} paused (${err.message}); it resumes from its last committed chunk on the next start or on another replica`);
       } else {
-        await this.fail(id, err instanceof Error ? err.message : String(err));
+        const reason = err instanceof Error ? err.message : String(err);
+        await this.fail(id, reason, ctx.fence);
       }
+      throw err;
     }
   }
 
   /** The Production version changed before or during the run: start again with it, so that a run never mixes versions. */
-  private async restartWith(run: BatchScoringRunEntity, model: OnnxModel): Promise<BatchScoringRunEntity> {
+  private async restartWith(run: BatchScoringRunEntity, model: OnnxModel, fence: Fence): Promise<BatchScoringRunEntity> {
     const hadRows = run.lastChunk > 0;
     await this.db.transaction(async (tx) => {
+      await fence(tx);
       await tx.query('DELETE FROM batch_predictions WHERE run_id = $1', [run.id]);
       const updated = await tx.query(
         `UPDATE batch_scoring_runs
             SET model_version = $3, rows_scored = 0, rows_invalid = 0, last_chunk = 0, last_customer_id = NULL,
-                tier_counts = '{}', invalid_reasons = '{}', invalid_samples = '[]', heartbeat_at = now()
-          WHERE id = $1 AND owner_instance = $2 AND state = 'running'`,
-        [run.id, INSTANCE_ID, model.version],
+                tier_counts = '{}', invalid_reasons = '{}', invalid_samples = '[]'
+          WHERE id = $1 AND state = 'running'`,
+        [run.id, model.version],
       );
-      if (!updated[1]) throw new RunOwnershipLostError(`run ${run.id} is no longer running on this instance`);
+      if (!updated[1]) throw new RunOwnershipLostError(`run ${run.id} is no longer running`);
     });
     if (hadRows)
       this.logger.warn(
@@ -342,7 +330,7 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     return this.find(run.id);
   }
 
-  private async scoreAll(run: BatchScoringRunEntity, model: OnnxModel): Promise<void> {
+  private async scoreAll(run: BatchScoringRunEntity, model: OnnxModel, ctx: JobContext<BatchScoringRunJob>): Promise<void> {
     const source = this.openSource(run, model);
     if (run.rowsTotal === null) {
       run.rowsTotal = await source.count();
@@ -364,7 +352,7 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     }
     const validator = model.validator;
     for await (const chunk of prefetch(source.chunks({ chunks: progress.lastChunk, lastCustomerId: progress.lastCustomerId }, run.chunkRows))) {
-      if (this.stopping) throw new StoppingError(String(progress.lastChunk));
+      if (ctx.signal.aborted) throw ctx.signal.reason; // shutdown: the next owner resumes after the last committed chunk
       const current = this.loader.model;
       if (current?.version !== model.version) throw new ModelChangedError();
 
@@ -402,7 +390,7 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
         tiers[level] = (tiers[level] ?? 0) + 1;
       }
       const before = progress;
-      progress = await this.commit(run.id, { customerIds, probabilities, riskLevels, modelVersion: model.version }, (inserted) => {
+      progress = await this.commit(run.id, { customerIds, probabilities, riskLevels, modelVersion: model.version }, ctx.fence, (inserted) => {
         const duplicates = valid.length - inserted;
         if (duplicates > 0) countReason(reasons, DUPLICATE_REASON, duplicates);
         const tierCounts = { ...before.tierCounts };
@@ -424,16 +412,18 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
   private async commit(
     runId: string,
     chunk: Parameters<BatchPredictionWriter['commitChunk']>[1],
+    fence: Fence,
     next: (inserted: number) => RunProgress,
   ): Promise<RunProgress> {
     let result: RunProgress | undefined;
-    await this.writer.commitChunk(runId, chunk, (inserted) => (result = next(inserted)));
+    await this.writer.commitChunk(runId, chunk, (inserted) => (result = next(inserted)), fence);
     return result!;
   }
 
   /** Exact tier counts by GROUP BY, the final state and the notification, in one transaction. */
-  private async finish(id: string, secondsThisAttempt: number): Promise<void> {
+  private async finish(id: string, secondsThisAttempt: number, fence: Fence): Promise<void> {
     const done = await this.db.transaction(async (tx) => {
+      await fence(tx);
       const rows: { risk_level: string; n: string }[] = await tx.query(
         'SELECT risk_level, count(*)::bigint AS n FROM batch_predictions WHERE run_id = $1 GROUP BY risk_level',
         [id],
@@ -442,11 +432,11 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
       for (const r of rows) tiers[r.risk_level] = Number(r.n);
       const scored = Object.values(tiers).reduce((a, b) => a + b, 0);
       const updated: [BatchScoringRunEntity[], number] = await tx.query(
-        `UPDATE batch_scoring_runs SET state = 'succeeded', tier_counts = $3, rows_scored = $4, finished_at = now(), heartbeat_at = now()
-          WHERE id = $1 AND owner_instance = $2 AND state = 'running' RETURNING id`,
-        [id, INSTANCE_ID, JSON.stringify(tiers), scored],
+        `UPDATE batch_scoring_runs SET state = 'succeeded', tier_counts = $2, rows_scored = $3, finished_at = now()
+          WHERE id = $1 AND state = 'running' RETURNING id`,
+        [id, JSON.stringify(tiers), scored],
       );
-      if (!updated[1]) throw new RunOwnershipLostError(`run ${id} is no longer running on this instance`);
+      if (!updated[1]) throw new RunOwnershipLostError(`run ${id} is no longer running`);
       const run = await tx.getRepository(BatchScoringRunEntity).findOneByOrFail({ id });
       await this.notifications.emit(
         BATCH_SCORING_COMPLETED,
@@ -472,13 +462,14 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     );
   }
 
-  private async fail(id: string, reason: string): Promise<void> {
+  private async fail(id: string, reason: string, fence: Fence): Promise<void> {
     this.logger.error(`batch-scoring run ${id} failed: ${reason}`);
     await this.db.transaction(async (tx) => {
+      await fence(tx);
       const updated = await tx.query(
-        `UPDATE batch_scoring_runs SET state = 'failed', failure_reason = $3, finished_at = now()
-          WHERE id = $1 AND owner_instance = $2 AND state IN ('queued', 'running') RETURNING id`,
-        [id, INSTANCE_ID, reason.slice(0, 2000)],
+        `UPDATE batch_scoring_runs SET state = 'failed', failure_reason = $2, finished_at = now()
+          WHERE id = $1 AND state IN ('queued', 'running') RETURNING id`,
+        [id, reason.slice(0, 2000)],
       );
       if (updated[1]) await this.notifications.emit(BATCH_SCORING_FAILED, { run_id: id, reason: reason.slice(0, 2000) }, tx);
     });
@@ -491,46 +482,6 @@ export class BatchScoringService implements OnApplicationBootstrap, OnModuleDest
     if (!run) throw new NotFoundError(`Batch-scoring run '${id}' does not exist.`);
     if (principal) assertModelScope(principal, run.modelName);
     return run;
-  }
-
-  // --- crash recovery ---
-
-  /**
-   * Adopts unfinished runs whose owner is gone: released at shutdown (no owner), a dead process of
-   * this host, or a replica that stopped heartbeating. Adopted runs resume from their cursor.
-   */
-  private async recover(): Promise<void> {
-    const active = await this.runs.find({ where: { state: In(BATCH_ACTIVE_STATES) }, order: { createdAt: 'ASC' } });
-    for (const run of active) {
-      if (run.ownerInstance === INSTANCE_ID) continue;
-      const stale = !run.heartbeatAt || Date.now() - run.heartbeatAt.getTime() > STALE_AFTER_MS;
-      const gone = run.ownerInstance === null || isDeadLocalInstance(run.ownerInstance);
-      if (!gone && !stale) continue;
-      const claimed: [unknown[], number] = await this.db.query(
-        `UPDATE batch_scoring_runs SET owner_instance = $2, heartbeat_at = now()
-          WHERE id = $1 AND owner_instance IS NOT DISTINCT FROM $3 AND state IN ('queued', 'running') RETURNING id`,
-        [run.id, INSTANCE_ID, run.ownerInstance],
-      );
-      if (!claimed[1]) continue; // another replica got there first
-      const why =
-        run.ownerInstance === null
-          ? 'it was released at shutdown'
-          : gone
-            ? `its instance ${run.ownerInstance} stopped`
-            : `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`;
-      this.logger.warn(`adopting batch-scoring run ${run.id} (${why}); it resumes after chunk ${run.lastChunk}`);
-      this.enqueue(run.id);
-    }
-  }
-
-  private async beat(): Promise<void> {
-    if (this.stopping) return;
-    try {
-      await this.db.query(`UPDATE batch_scoring_runs SET heartbeat_at = now() WHERE owner_instance = $1 AND state IN ('queued', 'running')`, [INSTANCE_ID]);
-      await this.recover();
-    } catch (err) {
-      this.logger.warn(`batch-scoring heartbeat failed: ${err}`);
-    }
   }
 }
 

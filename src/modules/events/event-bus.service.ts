@@ -42,8 +42,8 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
   private attempt = 0;
   private reconnectTimer?: NodeJS.Timeout;
-  private heartbeatTimer?: NodeJS.Timeout;
-  private heartbeatPending = false;
+  private keepAliveTimer?: NodeJS.Timeout;
+  private keepAlivePending = false;
   private readonly retired = new WeakSet<Client>();
 
   constructor(
@@ -89,7 +89,7 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
-    clearInterval(this.heartbeatTimer);
+    clearInterval(this.keepAliveTimer);
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -103,7 +103,7 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
     const client = new Client({
       connectionString: (this.db.options as { url: string }).url,
       keepAlive: true,
-      connectionTimeoutMillis: this.config.EVENTS_HEARTBEAT_MS,
+      connectionTimeoutMillis: this.config.EVENTS_KEEPALIVE_MS,
       application_name: LISTENER_APPLICATION_NAME,
     });
     client.on('error', (err) => this.lost(client, err.message));
@@ -119,9 +119,9 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.retired.has(client)) return; // the connection broke while we were subscribing
     this.client = client;
     this.listenerUp.set(1);
-    this.heartbeatPending = false;
-    this.heartbeatTimer = setInterval(() => this.heartbeat(client), this.config.EVENTS_HEARTBEAT_MS);
-    this.heartbeatTimer.unref();
+    this.keepAlivePending = false;
+    this.keepAliveTimer = setInterval(() => this.keepAlive(client), this.config.EVENTS_KEEPALIVE_MS);
+    this.keepAliveTimer.unref();
     const reconnected = this.attempt > 0;
     this.attempt = 0;
     if (reconnected) {
@@ -140,7 +140,7 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
     const delay = reconnectDelay(this.attempt++, this.config.EVENTS_RECONNECT_MIN_MS, this.config.EVENTS_RECONNECT_MAX_MS);
     if (this.client === client) {
       this.client = undefined;
-      clearInterval(this.heartbeatTimer);
+      clearInterval(this.keepAliveTimer);
       this.listenerUp.set(0);
       this.connectionLost.inc();
       this.logger.warn(
@@ -157,13 +157,13 @@ export class EventBus implements OnApplicationBootstrap, OnModuleDestroy {
    * A connection can die without a word (a dropped NAT entry, a hung server): LISTEN alone would then
    * wait forever. A query that has not answered by the next beat counts as a lost connection.
    */
-  private heartbeat(client: Client): void {
+  private keepAlive(client: Client): void {
     if (this.client !== client) return;
-    if (this.heartbeatPending) return this.lost(client, `no answer to a heartbeat query within ${this.config.EVENTS_HEARTBEAT_MS} ms`);
-    this.heartbeatPending = true;
+    if (this.keepAlivePending) return this.lost(client, `no answer to a keep-alive query within ${this.config.EVENTS_KEEPALIVE_MS} ms`);
+    this.keepAlivePending = true;
     client.query('SELECT 1').then(
       () => {
-        if (this.client === client) this.heartbeatPending = false;
+        if (this.client === client) this.keepAlivePending = false;
       },
       () => undefined, // a broken connection also emits 'error', which reconnects
     );

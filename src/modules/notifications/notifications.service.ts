@@ -6,6 +6,8 @@ import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity
 import { ConflictError, NotFoundError } from '../../common/errors/app-error';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
+import { JobName } from '../jobs/job-names';
+import { JobsService } from '../jobs/jobs.service';
 import { ListDeliveriesQuery, WebhookDeliveryView } from './dto/deliveries.dto';
 import { WebhookDeliveryEntity, WebhookPayload } from './webhook-delivery.entity';
 
@@ -13,8 +15,9 @@ import { WebhookDeliveryEntity, WebhookPayload } from './webhook-delivery.entity
 export type WebhookEvent = 'promotion.requested' | 'promotion.approved' | 'promotion.rejected' | 'model.promoted' | 'model.rolled_back' | (string & {});
 
 /**
- * Outgoing notifications through a durable outbox: emit() writes one pending row per receiver URL
- * (inside the caller's transaction when given one), and the WebhookDispatcher delivers them.
+ * Outgoing notifications through a durable outbox: emit() writes one pending row per receiver URL and
+ * one delivery job for it (inside the caller's transaction when given one); WebhookDeliveryHandler
+ * sends them on the jobs module.
  */
 @Injectable()
 export class NotificationsService {
@@ -22,6 +25,7 @@ export class NotificationsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
     @InjectRepository(WebhookDeliveryEntity) private readonly deliveries: Repository<WebhookDeliveryEntity>,
+    private readonly jobs: JobsService,
   ) {}
 
   /**
@@ -37,9 +41,18 @@ export class NotificationsService {
       const payload: WebhookPayload = { id, event, occurred_at: occurredAt, data };
       return { id, event, url, payload, status: 'pending' as const, attempts: 0 };
     });
-    // next_attempt_at and created_at take the database's now(), the clock the dispatcher compares with.
-    // (QueryDeepPartialEntity cannot express `unknown` JSON leaves; the payload is stored as jsonb as is.)
-    await (manager ?? this.db.manager).getRepository(WebhookDeliveryEntity).insert(rows as QueryDeepPartialEntity<WebhookDeliveryEntity>[]);
+    if (manager) return this.enqueue(rows, manager);
+    await this.db.transaction((own) => this.enqueue(rows, own));
+    void this.jobs.poll(); // committed: send now rather than at the next poll
+  }
+
+  private async enqueue(rows: Partial<WebhookDeliveryEntity>[], manager: EntityManager): Promise<void> {
+    // created_at takes the database's now(). (QueryDeepPartialEntity cannot express `unknown` JSON
+    // leaves; the payload is stored as jsonb as is.)
+    await manager.getRepository(WebhookDeliveryEntity).insert(rows as QueryDeepPartialEntity<WebhookDeliveryEntity>[]);
+    for (const row of rows) {
+      await this.jobs.enqueue(JobName.WebhookDelivery, { deliveryId: row.id }, { key: row.id!, maxAttempts: this.config.WEBHOOK_MAX_ATTEMPTS, manager });
+    }
   }
 
   async list(query: ListDeliveriesQuery): Promise<WebhookDeliveryView[]> {
@@ -48,26 +61,40 @@ export class NotificationsService {
       order: { createdAt: 'DESC', id: 'ASC' },
       take: query.limit ?? 50,
     });
-    return rows.map(toView);
+    const jobs = await this.jobs.findByKeys(
+      JobName.WebhookDelivery,
+      rows.map((r) => r.id),
+    );
+    const nextAttempt = new Map(jobs.map((j) => [j.key, j.runAfter]));
+    return rows.map((r) => toView(r, nextAttempt.get(r.id)));
   }
 
   /** Puts a failed delivery back in the queue with a fresh set of attempts. */
   async retry(id: string): Promise<WebhookDeliveryView> {
-    const [rows] = (await this.db.query(
-      `UPDATE webhook_deliveries
-          SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, last_status_code = NULL
-        WHERE id = $1 AND status = 'failed'
-        RETURNING id`,
-      [id],
-    )) as [Array<{ id: string }>, number];
+    const requeued = await this.db.transaction(async (manager) => {
+      const [rows] = (await manager.query(
+        `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, last_error = NULL, last_status_code = NULL
+          WHERE id = $1 AND status = 'failed'
+          RETURNING id`,
+        [id],
+      )) as [Array<{ id: string }>, number];
+      if (rows.length === 0) return false;
+      if (!(await this.jobs.requeue(JobName.WebhookDelivery, id, manager))) {
+        // A delivery from before the jobs table (or whose job was pruned) gets a new job.
+        await this.jobs.enqueue(JobName.WebhookDelivery, { deliveryId: id }, { key: id, maxAttempts: this.config.WEBHOOK_MAX_ATTEMPTS, manager });
+      }
+      return true;
+    });
     const row = await this.deliveries.findOneBy({ id });
     if (!row) throw new NotFoundError(`Webhook delivery ${id} does not exist.`);
-    if (rows.length === 0) throw new ConflictError(`Webhook delivery ${id} is ${row.status}; only failed deliveries can be retried.`);
-    return toView(row);
+    if (!requeued) throw new ConflictError(`Webhook delivery ${id} is ${row.status}; only failed deliveries can be retried.`);
+    void this.jobs.poll();
+    return toView(row, new Date());
   }
 }
 
-function toView(d: WebhookDeliveryEntity): WebhookDeliveryView {
+/** `nextAttemptAt`: when its delivery job is due (the jobs module owns the schedule). */
+function toView(d: WebhookDeliveryEntity, nextAttemptAt: Date = d.nextAttemptAt): WebhookDeliveryView {
   return {
     id: d.id,
     event: d.event,
@@ -76,7 +103,7 @@ function toView(d: WebhookDeliveryEntity): WebhookDeliveryView {
     attempts: d.attempts,
     last_status_code: d.lastStatusCode,
     last_error: d.lastError,
-    next_attempt_at: d.nextAttemptAt.toISOString(),
+    next_attempt_at: nextAttemptAt.toISOString(),
     created_at: d.createdAt.toISOString(),
     delivered_at: d.deliveredAt?.toISOString() ?? null,
   };

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
-import { JobSchedulerService } from '../scheduler/job-scheduler.service';
+import { JobHandler } from '../jobs/job-handler.decorator';
+import { JobName } from '../jobs/job-names';
 
 const DAYS_AHEAD = 7;
 
@@ -13,17 +14,17 @@ function day(d: Date): string {
 
 /** Keeps a daily partition of `predictions` for today and the next week, and drops partitions past retention. */
 @Injectable()
-export class PredictionPartitions implements OnModuleInit, OnApplicationBootstrap {
+export class PredictionPartitions implements OnApplicationBootstrap {
   private readonly logger = new Logger(PredictionPartitions.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
-    private readonly scheduler: JobSchedulerService,
   ) {}
 
-  onModuleInit(): void {
-    this.scheduler.register({ name: 'prediction-log-partitions', cron: '5 0 * * *', run: async () => void (await this.maintain()) });
+  @JobHandler(JobName.PredictionLogPartitions, { cron: '5 0 * * *' })
+  async maintainDaily(): Promise<void> {
+    await this.maintain();
   }
 
   async onApplicationBootstrap(): Promise<void> {

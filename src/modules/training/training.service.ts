@@ -3,14 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { DataSource, In, MoreThan, Not, Repository } from 'typeorm';
 import { assertModelScope } from '../../common/auth/model-scope';
 import { Principal } from '../../common/auth/roles';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
-import { INSTANCE_ID, isDeadLocalInstance } from '../../common/instance/instance-id';
+import { isDeadLocalInstance } from '../../common/instance/instance-id';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { MlflowClient } from '../../mlflow/mlflow.client';
+import { JobAbort, JobContext, JobHandler } from '../jobs/job-handler.decorator';
+import { JobName } from '../jobs/job-names';
+import { JobsService } from '../jobs/jobs.service';
 import { RegistryService } from '../registry/registry.service';
 import { CreateRunDto } from './dto/create-run.dto';
 import { toRunView, TrainingLogPage, TrainingRunView } from './dto/run.views';
@@ -20,8 +23,6 @@ import { ExecutionCallbacks, ExecutionOutcome, TRAINING_EXECUTOR, TrainingExecut
 import { describeFailedGates, evaluateGates, gateSpecs } from '../../common/quality/quality-gates';
 import { parseTrainerLine, TRAINER_EXIT_CODES, TrainerResult } from './trainer-protocol';
 
-const HEARTBEAT_MS = 5_000;
-const STALE_AFTER_MS = 60_000;
 const LOG_FLUSH_MS = 500;
 const MAX_LOG_LINES = 20_000;
 const SYSTEM_PRINCIPAL: Principal = { keyId: 'system', role: 'admin', modelName: null, rateLimitPerMinute: null };
@@ -35,6 +36,15 @@ interface LiveRun {
   flushing: Promise<void>;
   /** Phase updates are written in order; the run's end waits for them. */
   phaseWrites: Promise<void>;
+  /** Resolves once the trainer's end is recorded. */
+  ended: Promise<void>;
+  end: () => void;
+  ref?: string;
+}
+
+/** The job of one training run. */
+export interface TrainingRunJob {
+  runId: string;
 }
 
 export interface RetrainDecision {
@@ -46,13 +56,14 @@ export interface RetrainDecision {
 /**
  * Training runs: a state machine (queued → running → succeeded | failed | cancelled) persisted in
  * Postgres, executed by a local process or a Kubernetes Job, gated on quality, and staged (never
- * promoted to Production) when every gate passes. Runs lost with a crashed replica are failed on boot.
+ * promoted to Production) when every gate passes. Each run is a job of the jobs module: the replica
+ * holding its lease follows the trainer; when that replica dies, another takes the job over and
+ * re-attaches to the trainer (a Kubernetes Job) or marks the run failed (a local process dies with it).
  */
 @Injectable()
 export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TrainingService.name);
   private readonly live = new Map<string, LiveRun>();
-  private heartbeat?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
 
   constructor(
@@ -63,18 +74,15 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(TRAINING_EXECUTOR) private readonly executor: TrainingExecutor,
     private readonly registry: RegistryService,
     private readonly mlflow: MlflowClient,
+    private readonly jobs: JobsService,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.recoverOrphans();
-    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
-    this.heartbeat.unref();
+  onApplicationBootstrap(): void {
     this.flushTimer = setInterval(() => void this.flushAll(), LOG_FLUSH_MS);
     this.flushTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.heartbeat);
     clearInterval(this.flushTimer);
     await this.flushAll();
   }
@@ -98,7 +106,7 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
           `Model '${modelName}' already has ${active.length} active training run(s) (${active.map((r) => r.id).join(', ')}); wait for it or cancel it (POST /api/v1/training/runs/<id>/cancel).`,
         );
       }
-      return repo.save(
+      const saved = await repo.save(
         repo.create({
           id: randomUUID(),
           modelName,
@@ -108,13 +116,13 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
           trigger,
           params,
           executor: this.executor.kind,
-          ownerInstance: INSTANCE_ID,
-          heartbeatAt: new Date(),
           requestedBy: principal?.keyId ?? null,
         }),
       );
+      await this.jobs.enqueue(JobName.TrainingRun, { runId: saved.id } satisfies TrainingRunJob, { key: saved.id, manager: tx });
+      return saved;
     });
-    void this.execute(run).catch((err) => this.logger.error(`run ${run.id} could not be executed: ${err}`));
+    void this.jobs.poll(); // committed: start it now rather than at the next poll
     return toRunView(run, this.config.MLFLOW_TRACKING_URI);
   }
 
@@ -172,40 +180,123 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
   async cancel(id: string, principal?: Principal): Promise<TrainingRunView> {
     const run = await this.find(id, principal);
     if (!ACTIVE_STATES.includes(run.state)) throw new ConflictError(`Run ${id} has already ended (${run.state}).`);
+    const job = await this.jobs.find(JobName.TrainingRun, id);
     if (run.state === 'queued' && !run.executorRef) {
       await this.transition(id, ['queued'], { state: 'cancelled', failureReason: 'cancelled before it started', finishedAt: new Date() });
-    } else if (run.ownerInstance === INSTANCE_ID || run.executor === 'kubernetes' || isDeadLocalInstance(run.ownerInstance ?? '')) {
-      await this.runs.update({ id }, { cancelRequested: true });
-      if (run.executorRef) await this.executor.cancel(run.executorRef);
-      if (run.ownerInstance !== INSTANCE_ID) {
-        await this.transition(id, ACTIVE_STATES, { state: 'cancelled', failureReason: 'cancelled', finishedAt: new Date() });
-      }
-    } else {
-      // Another live replica runs the process; it acts on the flag at its next heartbeat.
-      await this.runs.update({ id }, { cancelRequested: true });
+      if (job) await this.jobs.cancel(job.id);
+      return this.get(id);
     }
+    await this.runs.update({ id }, { cancelRequested: true });
+    const live = this.live.get(id);
+    if (live?.ref ?? (run.executor === 'kubernetes' ? run.executorRef : null)) {
+      // This replica follows the trainer (or any replica can reach it: a Kubernetes Job): stop it now.
+      await this.executor.cancel((live?.ref ?? run.executorRef)!);
+      if (!live) await this.transition(id, ACTIVE_STATES, { state: 'cancelled', failureReason: 'cancelled', finishedAt: new Date() });
+    } else if (job?.owner && job.state === 'running' && isDeadLocalInstance(job.owner) && run.executorRef) {
+      // Its replica on this host is gone; so is the trainer's pipe: stop the orphan and settle the run here.
+      await this.executor.cancel(run.executorRef);
+      await this.transition(id, ACTIVE_STATES, { state: 'cancelled', failureReason: 'cancelled', finishedAt: new Date() });
+    }
+    // Otherwise another live replica follows the trainer: it stops it when its job sees the cancellation.
+    if (job) await this.jobs.cancel(job.id);
     return this.get(id);
   }
 
-  private async execute(run: TrainingRunEntity): Promise<void> {
-    const live: LiveRun = { seq: 0, pending: [], dropped: 0, flushing: Promise.resolve(), phaseWrites: Promise.resolve() };
-    this.live.set(run.id, live);
+  /** Runs (or takes over) one training run, until the trainer's end is recorded. */
+  @JobHandler(JobName.TrainingRun, { retryErrors: false, maxAttempts: 5 })
+  async runJob(ctx: JobContext<TrainingRunJob>): Promise<void> {
+    const run = await this.runs.findOneBy({ id: ctx.payload.runId });
+    if (!run || !ACTIVE_STATES.includes(run.state)) return;
+    const live = this.track(run.id, run.state === 'queued' ? 0 : await this.lastSeq(run.id));
+    try {
+      if (run.state === 'queued' && !run.executorRef) {
+        if (!(await this.execute(run, live))) return;
+      } else if (!(await this.takeOver(run, live, ctx))) {
+        return;
+      }
+      await this.follow(run.id, live, ctx.signal);
+    } finally {
+      if (this.live.get(run.id) === live && !ctx.signal.aborted) this.live.delete(run.id);
+    }
+  }
+
+  private track(runId: string, seq: number): LiveRun {
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const live: LiveRun = { seq, pending: [], dropped: 0, flushing: Promise.resolve(), phaseWrites: Promise.resolve(), ended, end };
+    this.live.set(runId, live);
+    return live;
+  }
+
+  /** Waits for the trainer's end; a cancellation stops the trainer, a shutdown (or losing the job) leaves it to the next owner. */
+  private async follow(runId: string, live: LiveRun, signal: AbortSignal): Promise<void> {
+    const aborted = new Promise<JobAbort>((resolve) => {
+      if (signal.aborted) resolve(signal.reason as JobAbort);
+      signal.addEventListener('abort', () => resolve(signal.reason as JobAbort), { once: true });
+    });
+    const why = await Promise.race([live.ended.then(() => undefined), aborted]);
+    if (!why) return;
+    if (why instanceof JobAbort && why.why === 'cancelled') {
+      if (live.ref) await this.executor.cancel(live.ref);
+      await live.ended; // the exit records the run as cancelled
+      return;
+    }
+    await this.flush(runId);
+    throw why;
+  }
+
+  /** Starts the trainer; false when it could not be started (the run is then failed). */
+  private async execute(run: TrainingRunEntity, live: LiveRun): Promise<boolean> {
     try {
       const champion = await this.registry.productionVersion(run.modelName);
       const args = this.trainerArgs(run, champion?.version);
       this.systemLine(run.id, `starting the trainer (${this.executor.kind} executor)${champion ? `; champion is v${champion.version}` : ''}`);
-      const ref = await this.executor.start({ runId: run.id, args, timeoutMs: this.config.TRAINING_TIMEOUT_MINUTES * 60_000 }, this.callbacks(run.id));
-      await this.transition(run.id, ['queued'], { state: 'running', executorRef: ref, startedAt: new Date(), heartbeatAt: new Date() });
+      live.ref = await this.executor.start({ runId: run.id, args, timeoutMs: this.config.TRAINING_TIMEOUT_MINUTES * 60_000 }, this.callbacks(run.id));
+      await this.transition(run.id, ['queued'], { state: 'running', executorRef: live.ref, startedAt: new Date() });
+      return true;
     } catch (err) {
       this.systemLine(run.id, String(err instanceof Error ? err.message : err));
       await this.finishFailed(run.id, err instanceof Error ? err.message : String(err));
+      await this.flush(run.id);
+      return false;
     }
   }
 
+  /**
+   * A run whose replica stopped: re-attach to its trainer when the executor can (a Kubernetes Job);
+   * otherwise stop an orphaned local trainer and mark the run failed. False when there is nothing to follow.
+   */
+  private async takeOver(run: TrainingRunEntity, live: LiveRun, ctx: JobContext<TrainingRunJob>): Promise<boolean> {
+    const previous = ctx.previousOwner ?? 'unknown';
+    const why = isDeadLocalInstance(previous)
+      ? `the service instance running it (${previous}) stopped`
+      : `the service instance running it (${previous}) stopped responding`;
+    if (run.executorRef && run.executor === this.executor.kind) {
+      live.ref = run.executorRef;
+      if (await this.executor.resume(run.id, run.executorRef, this.callbacks(run.id))) {
+        this.systemLine(run.id, `re-attached after ${why}`);
+        return true;
+      }
+      if (run.executor === 'local') await this.executor.cancel(run.executorRef); // kill an orphaned trainer, if any
+    }
+    this.logger.warn(`run ${run.id} marked failed: ${why}`);
+    await this.transition(run.id, ACTIVE_STATES, {
+      state: 'failed',
+      failureReason: `lost: ${why}; the trainer's output could not be recovered`,
+      finishedAt: new Date(),
+    });
+    await this.flush(run.id);
+    return false;
+  }
+
   private callbacks(runId: string): ExecutionCallbacks {
+    const live = this.live.get(runId);
     return {
       onLine: (stream, line) => this.onLine(runId, stream, line),
-      onExit: (outcome) => void this.onExit(runId, outcome).catch((err) => this.logger.error(`run ${runId}: could not record its end: ${err}`)),
+      onExit: (outcome) =>
+        void this.onExit(runId, outcome)
+          .catch((err) => this.logger.error(`run ${runId}: could not record its end: ${err}`))
+          .finally(() => live?.end()),
     };
   }
 
@@ -262,7 +353,6 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
       }
     } finally {
       await this.flush(runId);
-      this.live.delete(runId);
     }
   }
 
@@ -442,66 +532,8 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     return live.flushing;
   }
 
-  // --- crash recovery ---
-
-  /** Runs owned by a dead process of this host, or by any replica that stopped heartbeating, are settled. */
-  private async recoverOrphans(): Promise<void> {
-    const active = await this.runs.find({ where: { state: In(ACTIVE_STATES) } });
-    for (const run of active) {
-      if (run.ownerInstance === INSTANCE_ID) continue;
-      const stale = !run.heartbeatAt || Date.now() - run.heartbeatAt.getTime() > STALE_AFTER_MS;
-      if (!isDeadLocalInstance(run.ownerInstance ?? '') && !stale) continue;
-      await this.adoptOrFail(
-        run,
-        stale
-          ? `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`
-          : `the service instance running it (${run.ownerInstance}) stopped`,
-      );
-    }
-  }
-
-  private async adoptOrFail(run: TrainingRunEntity, why: string): Promise<void> {
-    const claimed = await this.runs.update(
-      { id: run.id, ownerInstance: run.ownerInstance ?? undefined, state: In(ACTIVE_STATES) },
-      { ownerInstance: INSTANCE_ID, heartbeatAt: new Date() },
-    );
-    if (!claimed.affected) return; // another replica got there first
-    if (run.executorRef && run.executor === this.executor.kind) {
-      const live: LiveRun = { seq: await this.lastSeq(run.id), pending: [], dropped: 0, flushing: Promise.resolve(), phaseWrites: Promise.resolve() };
-      this.live.set(run.id, live);
-      if (await this.executor.resume(run.id, run.executorRef, this.callbacks(run.id))) {
-        this.systemLine(run.id, `re-attached after ${why}`);
-        return;
-      }
-      this.live.delete(run.id);
-      if (run.executor === 'local') await this.executor.cancel(run.executorRef); // kill an orphaned trainer, if any
-    }
-    this.logger.warn(`run ${run.id} marked failed: ${why}`);
-    await this.transition(run.id, ACTIVE_STATES, {
-      state: 'failed',
-      failureReason: `lost: ${why}; the trainer's output could not be recovered`,
-      finishedAt: new Date(),
-    });
-  }
-
   private async lastSeq(runId: string): Promise<number> {
     const [row] = await this.db.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM training_run_logs WHERE run_id = $1', [runId]);
     return Number(row.seq);
-  }
-
-  private async beat(): Promise<void> {
-    try {
-      const mine = await this.runs.find({ where: { ownerInstance: INSTANCE_ID, state: In(ACTIVE_STATES) } });
-      if (mine.length > 0) await this.runs.update({ id: In(mine.map((r) => r.id)) }, { heartbeatAt: new Date() });
-      for (const run of mine) {
-        if (run.cancelRequested && run.executorRef) await this.executor.cancel(run.executorRef);
-      }
-      const stale = await this.runs.find({
-        where: { state: In(ACTIVE_STATES), ownerInstance: Not(INSTANCE_ID), heartbeatAt: LessThan(new Date(Date.now() - STALE_AFTER_MS)) },
-      });
-      for (const run of stale) await this.adoptOrFail(run, `no heartbeat from ${run.ownerInstance} since ${run.heartbeatAt?.toISOString()}`);
-    } catch (err) {
-      this.logger.warn(`training heartbeat failed: ${err}`);
-    }
   }
 }

@@ -39,8 +39,6 @@ export class BatchScoringRunEntity {
   @Column({ name: 'invalid_samples', type: 'jsonb', default: [] }) invalidSamples: InvalidSample[];
   /** How many times a replica started (or resumed) the run. */
   @Column({ type: 'integer', default: 0 }) attempts: number;
-  @Column({ name: 'owner_instance', type: 'text', nullable: true }) ownerInstance: string | null;
-  @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true }) heartbeatAt: Date | null;
   @Column({ name: 'requested_by', type: 'varchar', length: 16, nullable: true }) requestedBy: string | null;
   @Column({ name: 'failure_reason', type: 'text', nullable: true }) failureReason: string | null;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt: Date;

@@ -25,8 +25,6 @@ export class TrainingRunEntity {
   @Column('jsonb') params: TrainingParams;
   @Column('text') executor: ExecutorKind;
   @Column({ name: 'executor_ref', type: 'text', nullable: true }) executorRef: string | null;
-  @Column({ name: 'owner_instance', type: 'text', nullable: true }) ownerInstance: string | null;
-  @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true }) heartbeatAt: Date | null;
   @Column({ name: 'requested_by', type: 'varchar', length: 8, nullable: true }) requestedBy: string | null;
   @Column({ name: 'mlflow_run_id', type: 'text', nullable: true }) mlflowRunId: string | null;
   @Column({ name: 'mlflow_experiment_id', type: 'text', nullable: true }) mlflowExperimentId: string | null;

@@ -1,6 +1,6 @@
-import { BACKOFF_CAP_MS, retryDelayMs } from './webhook-dispatcher';
+import { BACKOFF_CAP_MS, retryDelayMs } from './backoff';
 
-describe('webhook retry backoff', () => {
+describe('job retry backoff', () => {
   const low = () => 0;
   const high = () => 0.999999;
 
