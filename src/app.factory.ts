@@ -11,7 +11,7 @@ import { ProblemDetails } from './common/errors/problem-details';
 import { documentProblemResponses } from './common/errors/problem-responses.openapi';
 import { AppConfig } from './config/config.schema';
 import { registerHttpMetrics } from './modules/metrics/http-metrics';
-import { BatchPredictionRequestDto, BatchPredictionResponseDto, CustomerDataDto, PredictionResponseDto } from './modules/serving/dto/prediction.dto';
+import { BatchPredictionRequestDto, CustomerDataDto } from './modules/serving/dto/prediction.dto';
 import { addPredictionPaths } from './modules/serving/predict.openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,7 +50,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
         .setVersion(config.serviceVersion)
         .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
         .build(),
-      { extraModels: [ProblemDetails, CustomerDataDto, PredictionResponseDto, BatchPredictionRequestDto, BatchPredictionResponseDto] },
+      { extraModels: [ProblemDetails, CustomerDataDto, BatchPredictionRequestDto] },
     );
     addPredictionPaths(document);
     documentProblemResponses(document);

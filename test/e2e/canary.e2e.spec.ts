@@ -202,6 +202,10 @@ describe('canary and shadow challengers (real Postgres, MLflow and ONNX Runtime)
     expect(ended.challenger_version).toBe(v2.version);
     const history = (await http('GET', `${canaryUrl()}/history`, { key: operator })).body;
     expect(history.map((h: { status: string }) => h.status)).toEqual(['promoted', 'rolled_back', 'rolled_back', 'stopped', 'stopped']);
+    // v2 is the champion now, but every canary in the history ran against v1, and says so.
+    expect((await predict(sampleCustomer())).body.model_version).toBe(v2.version);
+    expect(history.map((h: { champion_version: string }) => h.champion_version)).toEqual(history.map(() => v1.version));
+    expect(ended.champion_version).toBe(v1.version);
     const audit = await http('GET', `${t.url}/api/v1/audit?model=${env.modelName}&limit=100`, { key: t.adminKey });
     const actions = (audit.body.entries ?? audit.body).map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['canary.started', 'canary.stopped', 'canary.rolled_back', 'canary.promoted']));

@@ -31,6 +31,11 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     http('POST', `${base()}/versions/${version}/promotions`, { key, body: { target_stage: target, reason: `promote v${version} in e2e` } });
   const decide = (id: string, verb: 'approve' | 'reject', key: string) =>
     http('POST', `${base()}/promotions/${id}/${verb}`, { key, body: { reason: `${verb}d in e2e` } });
+  const failedGates = (gates: { name: string; passed: boolean; detail: string }[]) =>
+    gates
+      .filter((g) => !g.passed)
+      .map((g) => ` ${g.name}: ${g.detail}`)
+      .join(';');
   const stages = async () => {
     const r = await http('GET', `${base()}/versions`, { key: t.adminKey });
     return Object.fromEntries(r.body.versions.map((v: { version: string; stage: string }) => [v.version, v.stage]));
@@ -39,7 +44,11 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
   beforeAll(async () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
-    t = await startTestApp({ name: 'governance', env: { MLFLOW_RECONCILE_CRON: '* * * * * *', WEBHOOK_URLS: hook, WEBHOOK_SECRET: SECRET } });
+    // Two smoke tests at once on a busy machine can exceed the default 10 ms p95 budget; the race test needs both to pass their gates.
+    t = await startTestApp({
+      name: 'governance',
+      env: { MLFLOW_RECONCILE_CRON: '* * * * * *', WEBHOOK_URLS: hook, WEBHOOK_SECRET: SECRET, PROMOTION_LATENCY_BUDGET_MS: '1000' },
+    });
     for (const role of ['operator', 'approver', 'predict']) {
       const r = await http('POST', `${t.url}/api/v1/api-keys`, { key: t.adminKey, body: { name: `e2e-${role}`, role } });
       expect(r.status).toBe(201);
@@ -65,6 +74,18 @@ describe('governance: promotions, four-eyes approval, rollback, audit, MLflow re
     expect((await http('GET', `${t.url}/api/v1/api-keys`, { key: keys.operator })).status).toBe(403);
     const listed = await http('GET', `${t.url}/api/v1/api-keys`, { key: t.adminKey });
     expect(JSON.stringify(listed.body)).not.toContain(keys.operator.slice(13)); // secrets are never returned
+  });
+
+  it('answers two identical promotion requests sent at once with one 201 and one 409, never a 500', async () => {
+    const [a, b] = await Promise.all([promote(v2.version, keys.operator), promote(v2.version, keys.operator)]);
+    // A refused gate would be shown here, not hidden behind a bare count.
+    const outcome = (r: typeof a) => `${r.status} ${r.body.state ?? r.body.code}${r.body.gates ? failedGates(r.body.gates) : ''}`;
+    expect([a, b].map(outcome).sort()).toEqual(['201 pending_approval', '409 CONFLICT']);
+    const [created, refused] = a.status === 201 ? [a, b] : [b, a];
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(refused.body.detail).toMatch(/already waiting for approval/);
+    // Leave no pending request behind for the next test.
+    expect((await decide(created.body.id, 'reject', keys.approver)).status).toBe(200);
   });
 
   it('runs the gates at once, needs an approver other than the requester, then promotes and archives the old version', async () => {

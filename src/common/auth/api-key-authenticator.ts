@@ -1,10 +1,10 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AccessPolicy, PolicyRequest, targetModel } from './access-policy';
 import { KEY_VERIFIER, KeyVerifier } from './key-verifier';
 import { assertModelScope, assertUnscoped } from './model-scope';
 import { RateLimiter } from './rate-limiter';
 import { Principal, roleAllows } from './roles';
-import { AppError, ErrorCode } from '../errors/app-error';
+import { CommonError, ErrorCode } from '../errors/app-error';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 
@@ -32,20 +32,17 @@ export class ApiKeyAuthenticator {
   async authorize(request: PolicyRequest, policy: AccessPolicy): Promise<{ principal: Principal; headers: Record<string, string> }> {
     const presented = request.headers['x-api-key'] ?? bearerToken(request.headers.authorization);
     if (typeof presented !== 'string' || presented.length === 0) {
-      throw new AppError(
-        HttpStatus.UNAUTHORIZED,
+      throw new CommonError(
         ErrorCode.UNAUTHENTICATED,
         'Missing X-API-Key header (or Authorization: Bearer). Send an API key; an admin can create one with `npm run cli -- keys create`.',
-        undefined,
-        CHALLENGE,
+        { headers: CHALLENGE },
       );
     }
     const principal = await this.apiKeys.verify(presented);
-    if (!principal) throw new AppError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHENTICATED, 'The API key is unknown, revoked or expired.', undefined, CHALLENGE);
+    if (!principal) throw new CommonError(ErrorCode.UNAUTHENTICATED, 'The API key is unknown, revoked or expired.', { headers: CHALLENGE });
     const headers = await this.rateLimiter.take(principal);
     if (!roleAllows(principal.role, policy.roles)) {
-      throw new AppError(
-        HttpStatus.FORBIDDEN,
+      throw new CommonError(
         ErrorCode.FORBIDDEN,
         `API key ${principal.keyId} has role '${principal.role}'; this endpoint needs one of: ${['admin', ...policy.roles].join(', ')}.`,
       );
@@ -64,8 +61,7 @@ export class ApiKeyAuthenticator {
           break;
         case 'unreadable':
           // e.g. ?model_name=a&model_name=b: refused rather than left to a handler that might read either.
-          throw new AppError(
-            HttpStatus.FORBIDDEN,
+          throw new CommonError(
             ErrorCode.FORBIDDEN,
             `API key ${principal.keyId} is limited to model '${principal.modelName}'; name that model once, as a string.`,
           );

@@ -1,9 +1,9 @@
-import { HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectMetric, makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { QUOTA_COUNTER, QuotaCounter } from './quota-counter';
 import { Principal } from './roles';
-import { AppError, ErrorCode } from '../errors/app-error';
+import { CommonError, ErrorCode } from '../errors/app-error';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 
@@ -185,14 +185,12 @@ export class RateLimiter {
     for (const [key, state] of this.keys) if (state.window < current) this.keys.delete(key);
   }
 
-  private tooMany(principal: Principal, state: KeyWindow, now: number): AppError {
+  private tooMany(principal: Principal, state: KeyWindow, now: number): CommonError {
     const retryAfter = Math.max(1, Math.ceil((state.window + WINDOW_MS - now) / 1000));
-    return new AppError(
-      HttpStatus.TOO_MANY_REQUESTS,
+    return new CommonError(
       ErrorCode.RATE_LIMITED,
       `API key ${principal.keyId} exceeded its limit of ${state.limit} requests per minute; retry after ${retryAfter} s or ask an admin for a higher limit.`,
-      undefined,
-      { 'retry-after': String(retryAfter), ...headers(state.limit, 0) },
+      { headers: { 'retry-after': String(retryAfter), ...headers(state.limit, 0) } },
     );
   }
 }

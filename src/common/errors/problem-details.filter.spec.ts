@@ -1,5 +1,6 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { AppError, ErrorCode, ValidationFailedError } from './app-error';
+import { MlflowUnavailableError } from '../../mlflow/mlflow.errors';
+import { ValidationFailedError } from './app-error';
 import { toProblem } from './problem-details.filter';
 
 describe('toProblem', () => {
@@ -30,7 +31,7 @@ describe('toProblem', () => {
   });
 
   it('passes headers such as Retry-After through', () => {
-    const { headers } = toProblem(new AppError(503, ErrorCode.MLFLOW_UNAVAILABLE, 'down', undefined, { 'retry-after': '10' }), '/x');
+    const { headers } = toProblem(new MlflowUnavailableError('down'), '/x');
     expect(headers).toEqual({ 'retry-after': '10' });
   });
 });

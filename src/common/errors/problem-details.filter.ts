@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, FieldError } from './app-error';
 import { ProblemDetails } from './problem-details';
+import { isUniqueViolation } from './unique-violation';
 
 export { ProblemDetails };
 
@@ -37,6 +38,12 @@ export function toProblem(exception: unknown, instance: string, requestId?: stri
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     if (status < 500) detail = Array.isArray(message) ? message.join('; ') : String(message ?? exception.message);
+  } else if (isUniqueViolation(exception)) {
+    // A duplicate that raced past the service's own check (the sites that can say more wrap their
+    // write in conflictOnUniqueViolation): the caller's conflict, not our failure.
+    status = HttpStatus.CONFLICT;
+    code = ErrorCode.CONFLICT;
+    detail = 'The request conflicts with a change made at the same time; reload the current state and retry if it still applies.';
   } else if (isFastifyClientError(exception)) {
     status = exception.statusCode!;
     code = FRAMEWORK_CODES[status] ?? ErrorCode.VALIDATION_FAILED;

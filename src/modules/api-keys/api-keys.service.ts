@@ -5,7 +5,7 @@ import { Repository } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 import { KeyVerifier } from '../../common/auth/key-verifier';
 import { Principal, Role } from '../../common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError } from '../../common/errors/app-error';
+import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
 import { AuditService } from '../audit/audit.service';
 
 const KEY_PATTERN = /^chk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,})$/;
@@ -145,7 +145,9 @@ export class ApiKeysService implements KeyVerifier {
       if (cached && (cached.expiresAt === null || cached.expiresAt > now)) {
         return timingSafeEqual(cached.hash, hash) ? cached.principal : undefined;
       }
-      throw new ServiceUnavailableError(ErrorCode.DATABASE_UNAVAILABLE, 'API keys cannot be checked because the database is unreachable; retry shortly.');
+      throw new CommonError(ErrorCode.DATABASE_UNAVAILABLE, 'API keys cannot be checked because the database is unreachable; retry shortly.', {
+        headers: { 'retry-after': '5' },
+      });
     }
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     const stored = Buffer.from(row.keyHash, 'hex');

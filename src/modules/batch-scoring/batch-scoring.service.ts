@@ -6,7 +6,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { assertModelScope } from '../../common/auth/model-scope';
 import { Principal } from '../../common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationFailedError } from '../../common/errors/app-error';
+import { ConflictError, NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
+import { ModelNotLoadedError } from '../serving/serving.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
@@ -82,10 +83,7 @@ export class BatchScoringService {
   async create(source: BatchSource, trigger: BatchRunTrigger, principal?: Principal): Promise<BatchRunView> {
     const model = this.loader.model;
     if (!model) {
-      throw new ServiceUnavailableError(
-        ErrorCode.MODEL_NOT_LOADED,
-        `No Production version of '${this.loader.modelName}' is loaded yet, and batch scoring needs one; see GET /health.`,
-      );
+      throw new ModelNotLoadedError(`No Production version of '${this.loader.modelName}' is loaded yet, and batch scoring needs one; see GET /health.`);
     }
     const checked = await this.checkSource(source, model);
     const key = sourceKey(checked);

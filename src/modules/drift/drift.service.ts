@@ -5,7 +5,8 @@ import { Gauge } from 'prom-client';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
 import { assertModelScope } from '../../common/auth/model-scope';
-import { ErrorCode, NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
+import { NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
+import { RegistryError, RegistryErrorCode } from '../registry/registry.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
@@ -191,18 +192,22 @@ export class DriftService implements OnApplicationBootstrap {
   private async resolveVersion(modelName: string, version?: string): Promise<{ version: string; sha256: string }> {
     if (!version) {
       const production = await this.registry.productionVersion(modelName);
-      if (!production) throw new NotFoundError(`Model '${modelName}' has no Production version; name a version to analyse.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      if (!production)
+        throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model '${modelName}' has no Production version; name a version to analyse.`);
       if (!production.modelSha256)
-        throw new NotFoundError(
+        throw new RegistryError(
+          RegistryErrorCode.MODEL_VERSION_NOT_FOUND,
           `${modelName} v${production.version} has no model_sha256, so its reference profile cannot be verified.`,
-          ErrorCode.MODEL_VERSION_NOT_FOUND,
         );
       return { version: production.version, sha256: production.modelSha256 };
     }
     const found = (await this.registry.listVersions(modelName)).versions.find((v) => v.version === version);
-    if (!found) throw new NotFoundError(`Model '${modelName}' has no version ${version}.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+    if (!found) throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model '${modelName}' has no version ${version}.`);
     if (!found.model_sha256)
-      throw new NotFoundError(`${modelName} v${version} has no model_sha256, so its reference profile cannot be verified.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      throw new RegistryError(
+        RegistryErrorCode.MODEL_VERSION_NOT_FOUND,
+        `${modelName} v${version} has no model_sha256, so its reference profile cannot be verified.`,
+      );
     return { version, sha256: found.model_sha256 };
   }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
-import { AppError, ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { conflictOnUniqueViolation } from '../../common/errors/unique-violation';
 import { evaluateGates, gateSpecs } from '../../common/quality/quality-gates';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
@@ -14,6 +15,7 @@ import { AuditService } from '../audit/audit.service';
 import { PromotionView, toPromotionView } from './dto/promotion.dto';
 import { PromotionEntity, PromotionGate } from './promotion.entity';
 import { NotificationsService } from '../notifications/notifications.service';
+import { RegistryError, RegistryErrorCode } from '../registry/registry.errors';
 import { MODEL_SHA256_TAG, RegistryService } from '../registry/registry.service';
 import { ModelSmokeTester } from '../serving/model-smoke-test';
 
@@ -46,7 +48,7 @@ export class PromotionsService {
   async request(modelName: string, version: string, targetStage: 'Staging' | 'Production', reason: string, actor: Actor): Promise<PromotionView> {
     const mv = await this.requireVersion(modelName, version);
     const current = (await this.registry.listVersions(modelName)).versions.find((v) => v.version === version)?.stage ?? 'None';
-    if (current === targetStage) throw new ConflictError(`${modelName} v${version} is already in ${targetStage}.`, ErrorCode.STAGE_UNCHANGED);
+    if (current === targetStage) throw new RegistryError(RegistryErrorCode.STAGE_UNCHANGED, `${modelName} v${version} is already in ${targetStage}.`);
     const pending = await this.promotions.findOneBy({ modelName, version, targetStage, state: 'pending_approval' });
     if (pending) throw new ConflictError(`Promotion ${pending.id} of ${modelName} v${version} to ${targetStage} is already waiting for approval.`);
 
@@ -67,23 +69,28 @@ export class PromotionsService {
       fourEyes,
       createdAt: new Date(),
     });
-    await this.db.transaction(async (tx) => {
-      await tx.getRepository(PromotionEntity).insert(promotion);
-      await this.audit.record(
-        {
-          actorKeyId: actor.principal.keyId,
-          action: gatesPassed ? 'promotion.requested' : 'promotion.blocked',
-          targetType: 'promotion',
-          targetId: promotion.id,
-          modelName,
-          after: { version, target_stage: targetStage, gates_passed: gatesPassed, failed_gates: gates.filter((g) => !g.passed).map((g) => g.name) },
-          reason,
-          requestId: actor.requestId ?? null,
-        },
-        tx,
-      );
-      await this.notifications.emit('promotion.requested', { promotion: toPromotionView(promotion) }, tx);
-    });
+    const already = `A promotion of ${modelName} v${version} to ${targetStage} is already waiting for approval (requested at the same time).`;
+    await conflictOnUniqueViolation(
+      () =>
+        this.db.transaction(async (tx) => {
+          await tx.getRepository(PromotionEntity).insert(promotion);
+          await this.audit.record(
+            {
+              actorKeyId: actor.principal.keyId,
+              action: gatesPassed ? 'promotion.requested' : 'promotion.blocked',
+              targetType: 'promotion',
+              targetId: promotion.id,
+              modelName,
+              after: { version, target_stage: targetStage, gates_passed: gatesPassed, failed_gates: gates.filter((g) => !g.passed).map((g) => g.name) },
+              reason,
+              requestId: actor.requestId ?? null,
+            },
+            tx,
+          );
+          await this.notifications.emit('promotion.requested', { promotion: toPromotionView(promotion) }, tx);
+        }),
+      already,
+    );
     if (gatesPassed && !fourEyes) return this.complete(promotion, actor, 'no approval needed for this stage');
     return toPromotionView(promotion);
   }
@@ -91,8 +98,7 @@ export class PromotionsService {
   async approve(modelName: string, id: string, decisionReason: string, actor: Actor): Promise<PromotionView> {
     const promotion = await this.pending(modelName, id);
     if (promotion.fourEyes && promotion.requestedBy === actor.principal.keyId) {
-      throw new AppError(
-        HttpStatus.FORBIDDEN,
+      throw new CommonError(
         ErrorCode.FORBIDDEN,
         `Four-eyes rule: key ${actor.principal.keyId} requested this promotion and cannot approve it; another approver must.`,
       );
@@ -263,12 +269,12 @@ export class PromotionsService {
 
   private async requireVersion(modelName: string, version: string): Promise<MlflowModelVersion> {
     if (!/^[1-9][0-9]*$/.test(version))
-      throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model version '${version}' is not a valid MLflow version number.`);
     try {
       return await this.mlflow.getModelVersion(modelName, version);
     } catch (err) {
       if (err instanceof MlflowNotFoundError)
-        throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+        throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model '${modelName}' version ${version} does not exist in MLflow.`);
       throw err;
     }
   }

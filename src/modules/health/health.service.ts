@@ -1,22 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
-import { MlflowClient } from '../../mlflow/mlflow.client';
+import { DatabaseHealthIndicator } from './database.health';
 import { DependencyCheckDto, HealthReportDto } from './dto/health-report.dto';
+import { MlflowHealthIndicator } from './mlflow.health';
+import { ModelHealthIndicator } from './model.health';
 import { PredictionLogService, PredictionLogStatus } from '../prediction-log/prediction-log.service';
-import { ModelLoaderService, ServingStatus } from '../serving/model-loader.service';
-
-const CHECK_TIMEOUT_MS = 2000;
+import { ServingStatus } from '../serving/model-loader.service';
 
 export type HealthReport = HealthReportDto;
 export type DependencyCheck = DependencyCheckDto;
 
 /**
- * One check per dependency, each with a timeout. The service can serve as long as a model is
- * loaded: scoring needs neither Postgres (predictions are spilled and replayed) nor MLflow (the
- * model is in memory), so their loss, a stalled prediction log or an unwritable spill directory
+ * GET /health from the same terminus indicators as /health/ready: one per dependency (database,
+ * MLflow, model), each under the shared health-check timeout. The service can serve as long as a
+ * model is loaded: scoring needs neither Postgres (predictions are spilled and replayed) nor MLflow
+ * (the model is in memory), so their loss, a stalled prediction log or an unwritable spill directory
  * only degrade it, each with its reason.
  */
 @Injectable()
@@ -25,25 +24,25 @@ export class HealthService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly mlflow: MlflowClient,
-    private readonly loader: ModelLoaderService,
+    private readonly databaseIndicator: DatabaseHealthIndicator,
+    private readonly mlflowIndicator: MlflowHealthIndicator,
+    private readonly modelIndicator: ModelHealthIndicator,
     private readonly predictionLog: PredictionLogService,
   ) {}
 
   async report(): Promise<HealthReport> {
-    const [database, mlflow, log] = await Promise.all([timed(() => this.db.query('SELECT 1')), timed(() => this.mlflow.ping()), this.predictionLog.status()]);
-    const serving = this.loader.status();
-    const reasons = healthReasons(serving, database, mlflow, log);
+    const [{ database }, { mlflow }, log] = await Promise.all([this.databaseIndicator.check(), this.mlflowIndicator.check(), this.predictionLog.status()]);
+    const { model } = this.modelIndicator.check();
+    const reasons = healthReasons(model, database, mlflow, log);
     return {
-      status: !serving.model_loaded ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy',
+      status: !model.model_loaded ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy',
       reasons,
-      model_loaded: serving.model_loaded,
-      model_name: serving.model_name,
-      model_version: serving.model_version,
+      model_loaded: model.model_loaded,
+      model_name: model.model_name,
+      model_version: model.model_version,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       version: this.config.serviceVersion,
-      checks: { database, mlflow, model: { status: serving.model_loaded ? 'up' : 'down', ...serving }, prediction_log: log },
+      checks: { database, mlflow, model, prediction_log: log },
     };
   }
 }
@@ -80,22 +79,4 @@ export function healthReasons(serving: ServingStatus, database: DependencyCheck,
     );
   }
   return reasons;
-}
-
-async function timed(check: () => Promise<unknown>): Promise<DependencyCheck> {
-  const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { status: 'up', latency_ms: Date.now() - started };
-  } catch (err) {
-    return { status: 'down', latency_ms: Date.now() - started, error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
 }

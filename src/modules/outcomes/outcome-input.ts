@@ -1,5 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
-import { AppError, ErrorCode, FieldError, ValidationFailedError } from '../../common/errors/app-error';
+import { CommonError, ErrorCode, FieldError, ValidationFailedError } from '../../common/errors/app-error';
 
 /** One observed outcome as posted (customer_id is hashed before anything is stored). */
 export interface OutcomeInput {
@@ -28,8 +27,7 @@ export function parseOutcomes(body: unknown, maxRows: number, now = new Date()):
   if (!Array.isArray(rows)) throw new ValidationFailedError([{ field: 'outcomes', message: 'must be an array' }]);
   if (rows.length === 0) throw new ValidationFailedError([{ field: 'outcomes', message: 'must contain at least one outcome' }]);
   if (rows.length > maxRows) {
-    throw new AppError(
-      HttpStatus.PAYLOAD_TOO_LARGE,
+    throw new CommonError(
       ErrorCode.PAYLOAD_TOO_LARGE,
       `${rows.length} outcomes in one request; the maximum is ${maxRows} (OUTCOMES_MAX_PER_REQUEST). Send them in several requests.`,
     );

@@ -1,5 +1,4 @@
 import { Principal } from '../../common/auth/roles';
-import { ConflictError, NotFoundError } from '../../common/errors/app-error';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { AuditService } from '../audit/audit.service';
 import { EventBus } from '../events/event-bus.service';
@@ -72,15 +71,22 @@ describe('RegistryService stage transitions, mirrored into a fake MLflow', () =>
   it('refuses a change to the stage the version is already in, and writes nothing', async () => {
     const { setStage, transitions, audit } = await setup();
     await setStage('1', 'Staging');
-    await expect(setStage('1', 'Staging')).rejects.toThrow(ConflictError);
-    await expect(setStage('1', 'Staging')).rejects.toThrow('churn-model version 1 is already in Staging.');
+    await expect(setStage('1', 'Staging')).rejects.toMatchObject({
+      status: 409,
+      code: 'STAGE_UNCHANGED',
+      detail: 'churn-model version 1 is already in Staging.',
+    });
     expect(transitions.rows).toHaveLength(1);
     expect(audit.entries).toHaveLength(1);
   });
 
   it('refuses a version MLflow does not know, or that is not a version number, before writing anything', async () => {
     const { setStage, versions, mlflow } = await setup();
-    await expect(setStage('9', 'Production')).rejects.toThrow(new NotFoundError("Model 'churn-model' version 9 does not exist in MLflow."));
+    await expect(setStage('9', 'Production')).rejects.toMatchObject({
+      status: 404,
+      code: 'MODEL_VERSION_NOT_FOUND',
+      detail: "Model 'churn-model' version 9 does not exist in MLflow.",
+    });
     mlflow.down(); // a malformed version is refused without asking MLflow at all
     await expect(setStage('1; DROP TABLE', 'Production')).rejects.toThrow(/is not a valid MLflow version number/);
     expect(versions.rows).toEqual([]);

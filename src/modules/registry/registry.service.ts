@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
-import { ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { NotFoundError } from '../../common/errors/app-error';
+import { RegistryError, RegistryErrorCode } from './registry.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AuditService } from '../audit/audit.service';
@@ -152,7 +153,7 @@ export class RegistryService {
       const current = await repo.findOne({ where: { modelName: req.modelName, version: req.version }, lock: { mode: 'pessimistic_write' } });
       const from = current?.stage ?? 'None';
       if (from === req.stage) {
-        throw new ConflictError(`${req.modelName} version ${req.version} is already in ${req.stage}.`, ErrorCode.STAGE_UNCHANGED);
+        throw new RegistryError(RegistryErrorCode.STAGE_UNCHANGED, `${req.modelName} version ${req.version} is already in ${req.stage}.`);
       }
       const now = new Date();
       const written: StageTransitionEntity[] = [];
@@ -224,13 +225,13 @@ export class RegistryService {
 
   private async requireMlflowVersion(modelName: string, version: string): Promise<MlflowModelVersion> {
     if (!/^[1-9][0-9]*$/.test(version)) {
-      throw new NotFoundError(`Model version '${version}' is not a valid MLflow version number.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+      throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model version '${version}' is not a valid MLflow version number.`);
     }
     try {
       return await this.mlflow.getModelVersion(modelName, version);
     } catch (err) {
       if (err instanceof MlflowNotFoundError) {
-        throw new NotFoundError(`Model '${modelName}' version ${version} does not exist in MLflow.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+        throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `Model '${modelName}' version ${version} does not exist in MLflow.`);
       }
       throw err;
     }

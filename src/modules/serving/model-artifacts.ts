@@ -28,8 +28,26 @@ export class ModelArtifacts {
     private readonly mlflow: MlflowClient,
   ) {}
 
-  async fetch(modelName: string, version: string, expectedSha256: string): Promise<ModelFiles> {
+  /** Fetches in progress, by cache directory and checksum. */
+  private readonly inFlight = new Map<string, Promise<ModelFiles>>();
+
+  /**
+   * Callers that ask for the same version at once (two promotion requests, a smoke test beside the
+   * loader) share one fetch: otherwise the second download replaces the cache directory while the
+   * first caller is still reading its files from it.
+   */
+  fetch(modelName: string, version: string, expectedSha256: string): Promise<ModelFiles> {
     const dir = path.join(this.config.DATA_DIR, 'model-cache', safe(modelName), safe(version));
+    const key = `${dir}\n${expectedSha256}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.fetchOnce(dir, modelName, version, expectedSha256).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchOnce(dir: string, modelName: string, version: string, expectedSha256: string): Promise<ModelFiles> {
     const cached = await this.readVerified(dir, expectedSha256).catch(() => undefined);
     if (cached) return cached;
 

@@ -1,4 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { BatchPredictionResponseSchema, plainSchema, PredictionResponseSchema } from './dto/prediction.schema';
 
 const problem = (description: string) => ({
   description,
@@ -22,6 +23,12 @@ export function addPredictionPaths(document: OpenAPIObject): void {
   const json = (schema: object) => ({ content: { 'application/json': { schema } } });
   document.components ??= {};
   document.components.schemas ??= {};
+  // The responses come from the schema the routes serialise with; the batch names its items by reference.
+  document.components.schemas.PredictionResponseDto = plainSchema(PredictionResponseSchema);
+  document.components.schemas.BatchPredictionResponseDto = plainSchema({
+    ...BatchPredictionResponseSchema,
+    properties: { ...BatchPredictionResponseSchema.properties, predictions: { type: 'array', items: ref('PredictionResponseDto') } },
+  });
   // Only the model's inputs are accepted (and logged): any other property is refused with 400 naming it.
   const customer = document.components.schemas.CustomerDataDto as Record<string, unknown> | undefined;
   if (customer) {

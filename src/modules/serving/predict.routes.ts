@@ -6,37 +6,11 @@ import { ApiKeyAuthenticator } from '../../common/auth/api-key-authenticator';
 import { AuthenticatedRequest } from '../../common/auth/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
 import { toProblem } from '../../common/errors/problem-details.filter';
+import { BatchPredictionResponseSchema, PredictionResponseSchema } from './dto/prediction.schema';
 import { PredictionService } from './prediction.service';
 
 // Scores the served model, so a key scoped to another model is refused like anywhere else.
 const PREDICT_POLICY: AccessPolicy = { roles: ['predict', 'operator'], model: ModelFrom.served() };
-
-// Serialised by fast-json-stringify (compiled once) instead of JSON.stringify.
-const predictionSchema = {
-  type: 'object',
-  properties: {
-    customer_id: { type: 'string' },
-    churn_probability: { type: 'number' },
-    will_churn: { type: 'boolean' },
-    risk_level: { type: 'string' },
-    recommendation: { type: 'string' },
-    timestamp: { type: 'string' },
-    latency_ms: { type: 'number' },
-    model_name: { type: 'string' },
-    model_version: { type: 'string' },
-  },
-} as const;
-const batchSchema = {
-  type: 'object',
-  properties: {
-    predictions: { type: 'array', items: predictionSchema },
-    total_processed: { type: 'integer' },
-    high_risk_count: { type: 'integer' },
-    processing_time_ms: { type: 'number' },
-    model_name: { type: 'string' },
-    model_version: { type: 'string' },
-  },
-} as const;
 
 /**
  * POST /predict and /predict/batch as plain Fastify routes: the hottest path skips Nest's router,
@@ -61,7 +35,8 @@ export class PredictRoutes implements OnModuleInit {
     fastify.route({
       method: 'POST',
       url: '/predict',
-      schema: { response: { 200: predictionSchema } },
+      // Serialised by fast-json-stringify, compiled once here from the one response schema, instead of JSON.stringify.
+      schema: { response: { 200: PredictionResponseSchema } },
       errorHandler,
       handler: async (request, reply) => {
         await this.authenticate(request, reply);
@@ -71,7 +46,7 @@ export class PredictRoutes implements OnModuleInit {
     fastify.route({
       method: 'POST',
       url: '/predict/batch',
-      schema: { response: { 200: batchSchema } },
+      schema: { response: { 200: BatchPredictionResponseSchema } },
       errorHandler,
       handler: async (request, reply) => {
         await this.authenticate(request, reply);

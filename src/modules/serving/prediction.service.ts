@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
-import { AppError, ErrorCode, ServiceUnavailableError, ValidationFailedError } from '../../common/errors/app-error';
+import { CommonError, ErrorCode, ValidationFailedError } from '../../common/errors/app-error';
+import { ModelNotLoadedError, ServingError, ServingErrorCode } from './serving.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { PredictionLogService } from '../prediction-log/prediction-log.service';
@@ -167,8 +168,7 @@ export class PredictionService {
     const started = process.hrtime.bigint();
     const rows = extractRows(body);
     if (rows.length > this.config.BATCH_MAX_ROWS) {
-      throw new AppError(
-        HttpStatus.PAYLOAD_TOO_LARGE,
+      throw new CommonError(
         ErrorCode.PAYLOAD_TOO_LARGE,
         `Batch has ${rows.length} rows; the maximum is ${this.config.BATCH_MAX_ROWS}. Split it into several requests, or use batch scoring for whole tables.`,
       );
@@ -240,8 +240,7 @@ export class PredictionService {
     const model = this.loader.model;
     if (!model) {
       const status = this.loader.status();
-      throw new ServiceUnavailableError(
-        ErrorCode.MODEL_NOT_LOADED,
+      throw new ModelNotLoadedError(
         status.last_error
           ? `No model is loaded: version ${status.last_error.version} was refused (${status.last_error.message}).`
           : `No model is loaded yet for '${status.model_name}'. Promote a version to Production, or retry in a few seconds.`,
@@ -254,11 +253,7 @@ export class PredictionService {
     try {
       return await model.scoreOne(customer);
     } catch (err) {
-      throw new AppError(
-        HttpStatus.INTERNAL_SERVER_ERROR,
-        ErrorCode.INFERENCE_FAILED,
-        `Model ${model.modelName} v${model.version} failed to score the request.`,
-      );
+      throw new ServingError(ServingErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
     }
   }
 
@@ -266,11 +261,7 @@ export class PredictionService {
     try {
       return await model.score(rows);
     } catch (err) {
-      throw new AppError(
-        HttpStatus.INTERNAL_SERVER_ERROR,
-        ErrorCode.INFERENCE_FAILED,
-        `Model ${model.modelName} v${model.version} failed to score the request.`,
-      );
+      throw new ServingError(ServingErrorCode.INFERENCE_FAILED, `Model ${model.modelName} v${model.version} failed to score the request.`);
     }
   }
 

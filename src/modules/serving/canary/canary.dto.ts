@@ -78,7 +78,10 @@ export class CanaryViewDto {
   @ApiProperty() model_name: string;
   @ApiProperty({ enum: ['canary', 'shadow'] }) mode: string;
   @ApiProperty({ enum: ['active', 'stopped', 'rolled_back', 'promoted'] }) status: string;
-  @ApiNullable(String, { description: 'The version this replica serves as champion' }) champion_version: string | null;
+  @ApiNullable(String, {
+    description: 'The Production version this challenger was compared with, recorded when it started (null for an old canary whose champion was not recorded)',
+  })
+  champion_version: string | null;
   @ApiProperty() challenger_version: string;
   @ApiProperty() traffic_percent: number;
   @ApiProperty({ type: RollbackPolicyDto }) policy: RollbackPolicyDto;

@@ -10,6 +10,8 @@ export class CanaryEntity {
   @PrimaryColumn('uuid') id: string;
   @Column({ name: 'model_name', type: 'text' }) modelName: string;
   @Column({ name: 'challenger_version', type: 'text' }) challengerVersion: string;
+  /** The Production version when the canary started: the one it was compared with. Null only for rows older than the column, when no record told. */
+  @Column({ name: 'champion_version', type: 'text', nullable: true }) championVersion: string | null;
   @Column({ name: 'challenger_sha256', type: 'char', length: 64 }) challengerSha256: string;
   @Column('text') mode: CanaryMode;
   @Column({ name: 'traffic_percent', type: 'real' }) trafficPercent: number;

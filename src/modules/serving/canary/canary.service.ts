@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../../../common/auth/roles';
-import { AppError, ConflictError, ErrorCode, NotFoundError } from '../../../common/errors/app-error';
+import { ConflictError, NotFoundError } from '../../../common/errors/app-error';
+import { conflictOnUniqueViolation } from '../../../common/errors/unique-violation';
+import { RegistryError, RegistryErrorCode } from '../../registry/registry.errors';
+import { ServingError, ServingErrorCode } from '../serving.errors';
 import { INSTANCE_ID } from '../../../common/instance/instance-id';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
@@ -131,14 +134,13 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
     const trafficPercent = req.traffic_percent ?? (req.mode === 'shadow' ? 100 : 10);
     const versions = (await this.registry.listVersions(modelName)).versions;
     const candidate = versions.find((v) => v.version === req.version);
-    if (!candidate) throw new NotFoundError(`${modelName} has no version ${req.version}.`, ErrorCode.MODEL_VERSION_NOT_FOUND);
+    if (!candidate) throw new RegistryError(RegistryErrorCode.MODEL_VERSION_NOT_FOUND, `${modelName} has no version ${req.version}.`);
     if (candidate.stage === 'Production')
       throw new ConflictError(`${modelName} v${req.version} is already the Production champion; attach a different version as challenger.`);
     if (candidate.stage === 'Archived') throw new ConflictError(`${modelName} v${req.version} is Archived; move it to Staging first if it should serve again.`);
     if (!candidate.model_sha256) {
-      throw new AppError(
-        HttpStatus.UNPROCESSABLE_ENTITY,
-        ErrorCode.CONFLICT,
+      throw new ServingError(
+        ServingErrorCode.CHALLENGER_REFUSED,
         `${modelName} v${req.version} has no model_sha256 tag, so its integrity cannot be checked; register it with the reference trainer.`,
       );
     }
@@ -158,6 +160,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       id: randomUUID(),
       modelName,
       challengerVersion: req.version,
+      championVersion: champion.version,
       challengerSha256: candidate.model_sha256,
       mode: req.mode,
       trafficPercent,
@@ -171,40 +174,39 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       endReason: null,
       finalStats: null,
     });
-    try {
-      await this.db.transaction(async (tx) => {
-        await tx.getRepository(CanaryEntity).insert(row);
-        await this.audit.record(
-          {
-            actorKeyId: actor.principal?.keyId ?? null,
-            action: 'canary.started',
-            targetType: 'canary',
-            targetId: row.id,
-            modelName,
-            after: { mode: row.mode, challenger_version: row.challengerVersion, champion_version: champion.version, traffic_percent: trafficPercent, policy },
-            reason: req.reason,
-            requestId: actor.requestId ?? null,
-          },
-          tx,
-        );
-        await this.notifications.emit(
-          'canary.started',
-          {
-            model_name: modelName,
-            canary_id: row.id,
-            mode: row.mode,
-            challenger_version: row.challengerVersion,
-            champion_version: champion.version,
-            traffic_percent: trafficPercent,
-          },
-          tx,
-        );
-        await this.events.publish('canary.changed', { modelName, id: row.id }, tx);
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new ConflictError(`${modelName} already has an active challenger; stop it first.`);
-      throw err;
-    }
+    await conflictOnUniqueViolation(
+      () =>
+        this.db.transaction(async (tx) => {
+          await tx.getRepository(CanaryEntity).insert(row);
+          await this.audit.record(
+            {
+              actorKeyId: actor.principal?.keyId ?? null,
+              action: 'canary.started',
+              targetType: 'canary',
+              targetId: row.id,
+              modelName,
+              after: { mode: row.mode, challenger_version: row.challengerVersion, champion_version: champion.version, traffic_percent: trafficPercent, policy },
+              reason: req.reason,
+              requestId: actor.requestId ?? null,
+            },
+            tx,
+          );
+          await this.notifications.emit(
+            'canary.started',
+            {
+              model_name: modelName,
+              canary_id: row.id,
+              mode: row.mode,
+              challenger_version: row.challengerVersion,
+              champion_version: champion.version,
+              traffic_percent: trafficPercent,
+            },
+            tx,
+          );
+          await this.events.publish('canary.changed', { modelName, id: row.id }, tx);
+        }),
+      `${modelName} already has an active challenger; stop it first.`,
+    );
     // Attached here before we answer, so the caller's next request already sees it; the bus brings the
     // other replicas (and, a moment later and as a no-op, this one).
     await this.refresh();
@@ -368,7 +370,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
       model_name: row.modelName,
       mode: row.mode,
       status: row.status,
-      champion_version: this.loader.model?.version ?? null,
+      champion_version: row.championVersion,
       challenger_version: row.challengerVersion,
       traffic_percent: row.trafficPercent,
       policy: row.policy,
@@ -402,7 +404,7 @@ export class CanaryService implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-export class SmokeTestFailedError extends AppError {
+export class SmokeTestFailedError extends ServingError {
   constructor(
     modelName: string,
     version: string,
@@ -410,10 +412,9 @@ export class SmokeTestFailedError extends AppError {
   ) {
     const failed = checks.filter((c) => !c.passed);
     super(
-      HttpStatus.UNPROCESSABLE_ENTITY,
-      ErrorCode.VALIDATION_FAILED,
+      ServingErrorCode.CHALLENGER_REFUSED,
       `${modelName} v${version} failed its smoke test, so it was not attached: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
-      failed.map((c) => ({ field: `smoke_test.${c.name}`, message: c.detail })),
+      { errors: failed.map((c) => ({ field: `smoke_test.${c.name}`, message: c.detail })) },
     );
   }
 }

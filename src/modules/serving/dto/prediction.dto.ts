@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { BatchPredictionResponse, PredictionResponse } from './prediction.schema';
 
 /** Seed 004 CustomerData. The authoritative ranges and categories come from the served model's signature. */
 export class CustomerDataDto {
@@ -13,28 +14,11 @@ export class CustomerDataDto {
   @ApiProperty({ enum: ['Bank transfer (automatic)', 'Credit card (automatic)', 'Electronic check', 'Mailed check'] }) payment_method: string;
 }
 
-export class PredictionResponseDto {
-  @ApiProperty() customer_id: string;
-  @ApiProperty({ minimum: 0, maximum: 1 }) churn_probability: number;
-  @ApiProperty() will_churn: boolean;
-  @ApiProperty({ enum: ['low', 'medium', 'high'] }) risk_level: string;
-  @ApiProperty() recommendation: string;
-  @ApiProperty({ format: 'date-time' }) timestamp: string;
-  @ApiProperty({ description: 'Time spent validating and scoring, in milliseconds' }) latency_ms: number;
-  @ApiProperty() model_name: string;
-  @ApiProperty() model_version: string;
-}
-
 export class BatchPredictionRequestDto {
   @ApiProperty({ type: [CustomerDataDto], maxItems: 1000, description: 'A JSON array of customers is accepted as well' })
   customers: CustomerDataDto[];
 }
 
-export class BatchPredictionResponseDto {
-  @ApiProperty({ type: [PredictionResponseDto] }) predictions: PredictionResponseDto[];
-  @ApiProperty() total_processed: number;
-  @ApiProperty() high_risk_count: number;
-  @ApiProperty() processing_time_ms: number;
-  @ApiProperty() model_name: string;
-  @ApiProperty() model_version: string;
-}
+/** What /predict and /predict/batch answer: types of the one schema in prediction.schema.ts (no class, so no second definition). */
+export type PredictionResponseDto = PredictionResponse;
+export type BatchPredictionResponseDto = BatchPredictionResponse;
