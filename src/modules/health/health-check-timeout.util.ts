@@ -1,21 +1,12 @@
 import type { HealthIndicatorService } from '@nestjs/terminus';
+import { within } from '../../common/resilience/within';
 
 /** How long a dependency may take to answer a health check before it counts as down. */
 export const HEALTH_CHECK_TIMEOUT_MS = 2000;
 
 /** Runs `check`, and gives up after `timeoutMs`: a hung dependency makes its check "down", never the probe hang. */
-export async function withHealthCheckTimeout<T>(check: () => Promise<T>, timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      check(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withHealthCheckTimeout<T>(check: () => Promise<T>, timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<T> {
+  return within(timeoutMs, check);
 }
 
 /** A dependency check under the timeout: up with its latency, or down with its latency and why. Never throws. */

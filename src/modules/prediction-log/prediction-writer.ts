@@ -1,4 +1,4 @@
-import { TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
+import { within } from '../../common/resilience/within';
 import { insertParams, insertSql } from './prediction-record';
 import { classifyWriteError, sqlState } from './write-error';
 
@@ -41,7 +41,7 @@ export class PredictionWriter {
       const budget = Math.min(this.timeoutMs, deadline - Date.now());
       try {
         if (budget <= 0) throw new Error('the shutdown deadline has passed');
-        await withTimeout(this.query(this.sql, insertParams(lines.slice(from, to))), budget);
+        await within(budget, () => this.query(this.sql, insertParams(lines.slice(from, to))));
         outcome.written += to - from;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -58,15 +58,5 @@ export class PredictionWriter {
       }
     }
     return outcome;
-  }
-}
-
-/** Postgres cannot cancel an insert in flight, so the wait is cut short (cockatiel's aggressive timeout) and the batch counts as unwritten. */
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  try {
-    return await timeout(ms, TimeoutStrategy.Aggressive).execute(() => p);
-  } catch (err) {
-    if (err instanceof TaskCancelledError) throw new Error(`no answer within ${ms} ms`);
-    throw err;
   }
 }
