@@ -124,6 +124,13 @@ describe('jobs API: operators list, read and cancel background work (real Postgr
     expect((await http('GET', `${t.url}/api/v1/jobs/${training.id}`, { key: t.adminKey })).body).toMatchObject({ state: 'queued', cancel_requested: false });
   });
 
+  it('does not cancel a webhook delivery (it would stay pending and could never be retried)', async () => {
+    const res = await http('POST', `${t.url}/api/v1/jobs/${delivery.id}/cancel`, { key: keys.operator });
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toContain('a webhook delivery ends delivered or failed');
+    expect((await http('GET', `${t.url}/api/v1/jobs/${delivery.id}`, { key: t.adminKey })).body).toMatchObject({ state: 'queued', cancel_requested: false });
+  });
+
   it('lets operators and approvers read, only operators cancel; refuses predict keys and model-scoped keys', async () => {
     expect((await jobs('', keys.operator)).status).toBe(200);
     expect((await jobs('', keys.approver)).status).toBe(200);

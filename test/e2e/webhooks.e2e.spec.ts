@@ -217,6 +217,27 @@ describe('outgoing webhooks (real Postgres, local receivers)', () => {
     expect(broken.forEvent('model.promoted').at(-1)!.headers['x-churn-delivery']).toBe(failed.id);
   });
 
+  it('re-queues a delivery left pending by a job that was given up (its replicas kept dying), instead of leaving it forever', async () => {
+    const db = t.app.get(DataSource);
+    broken.setResponder(() => 200);
+    // What the jobs module leaves when replicas keep dying mid-POST: the delivery pending, its job failed as abandoned.
+    const stuck = await db.transaction(async (manager) => {
+      await t.app.get(NotificationsService).emit('model.archived', { model_name: 'churn-model', version: '7' }, manager);
+      const [row]: { id: string }[] = await manager.query(`SELECT id FROM webhook_deliveries WHERE event = 'model.archived' AND url = $1`, [urls.broken]);
+      await manager.query(
+        `UPDATE jobs SET state = 'failed', finished_at = now(), last_error = 'abandoned: 3 replicas in a row stopped while running it' WHERE name = 'webhook-delivery' AND key = $1`,
+        [row.id],
+      );
+      return row;
+    });
+    expect((await deliveryTo('model.archived', urls.broken))!.status).toBe('pending');
+
+    const requeued = await http('POST', `${t.url}/api/v1/webhooks/deliveries/${stuck.id}/retry`, { key: operatorKey });
+    expect(requeued.status).toBe(200);
+    await eventually(async () => (await deliveryTo('model.archived', urls.broken))?.status === 'delivered', 15_000, 'the rescued delivery');
+    expect(broken.forEvent('model.archived').map((r) => r.headers['x-churn-delivery'])).toEqual([stuck.id]);
+  });
+
   it('sends what a transaction emitted only when it commits', async () => {
     const notifications = t.app.get(NotificationsService);
     const db = t.app.get(DataSource);

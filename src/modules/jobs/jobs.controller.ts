@@ -15,6 +15,8 @@ import { JobsService } from './jobs.service';
 const CANCELLED_ELSEWHERE: Partial<Record<string, (key: string) => string>> = {
   [JobName.TrainingRun]: (key) => `cancel the training run instead: POST /api/v1/training/runs/${key}/cancel`,
   [JobName.BatchScoringRun]: () => 'a batch-scoring run cannot be cancelled; it ends on its own',
+  // Cancelled, the delivery would stay pending and could never be retried: it ends delivered or failed, and a failed one can be retried.
+  [JobName.WebhookDelivery]: (key) => `a webhook delivery ends delivered or failed (GET /api/v1/webhooks/deliveries/${key}); it cannot be cancelled`,
 };
 
 @ApiTags('jobs')
@@ -47,7 +49,7 @@ export class JobsController {
     type: JobItemView,
     description: 'A queued job is cancelled at once; a running one has cancel_requested set and stops at its next heartbeat',
   })
-  @ApiProblem(409, 'The job has already finished, or belongs to a run that is cancelled through its own route')
+  @ApiProblem(409, 'The job has already finished, or its work is a run or a webhook delivery, which ends through its own route')
   async cancel(@Param() params: JobIdParams): Promise<JobItemView> {
     const job = await this.find(params.id);
     const elsewhere = CANCELLED_ELSEWHERE[job.name];

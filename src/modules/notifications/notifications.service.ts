@@ -69,25 +69,34 @@ export class NotificationsService {
     return rows.map((r) => toView(r, nextAttempt.get(r.id)));
   }
 
-  /** Puts a failed delivery back in the queue with a fresh set of attempts. */
+  /**
+   * Puts a failed delivery back in the queue with a fresh set of attempts; also a delivery still pending whose job
+   * was given up (its replicas kept dying mid-POST), which would otherwise wait forever.
+   */
   async retry(id: string): Promise<WebhookDeliveryView> {
-    const requeued = await this.db.transaction(async (manager) => {
-      const [rows] = (await manager.query(
-        `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, last_error = NULL, last_status_code = NULL
-          WHERE id = $1 AND status = 'failed'
-          RETURNING id`,
-        [id],
-      )) as [Array<{ id: string }>, number];
-      if (rows.length === 0) return false;
-      if (!(await this.jobs.requeue(JobName.WebhookDelivery, id, manager))) {
+    const requeued = await this.db
+      .transaction(async (manager) => {
+        const jobRequeued = await this.jobs.requeue(JobName.WebhookDelivery, id, manager);
+        const [rows] = (await manager.query(
+          `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, last_error = NULL, last_status_code = NULL
+            WHERE id = $1 AND (status = 'failed' OR (status = 'pending' AND $2::boolean))
+            RETURNING id`,
+          [id, jobRequeued],
+        )) as [Array<{ id: string }>, number];
+        if (rows.length === 0) throw new NotRetryable(); // rolls the job back too
         // A delivery from before the jobs table (or whose job was pruned) gets a new job.
-        await this.jobs.enqueue(JobName.WebhookDelivery, { deliveryId: id }, { key: id, maxAttempts: this.config.WEBHOOK_MAX_ATTEMPTS, manager });
-      }
-      return true;
-    });
+        if (!jobRequeued)
+          await this.jobs.enqueue(JobName.WebhookDelivery, { deliveryId: id }, { key: id, maxAttempts: this.config.WEBHOOK_MAX_ATTEMPTS, manager });
+        return true;
+      })
+      .catch((err) => {
+        if (err instanceof NotRetryable) return false;
+        throw err;
+      });
     const row = await this.deliveries.findOneBy({ id });
     if (!row) throw new NotFoundError(`Webhook delivery ${id} does not exist.`);
-    if (!requeued) throw new ConflictError(`Webhook delivery ${id} is ${row.status}; only failed deliveries can be retried.`);
+    if (!requeued)
+      throw new ConflictError(`Webhook delivery ${id} is ${row.status}; only a failed delivery (or a pending one whose job was given up) can be retried.`);
     void this.jobs.poll();
     return toView(row, new Date());
   }
@@ -120,3 +129,5 @@ function maskCredentials(url: string): string {
     return url;
   }
 }
+
+class NotRetryable extends Error {}
