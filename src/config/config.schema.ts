@@ -317,6 +317,52 @@ export const configSchema = z
     DRIFT_RETRAIN_MIN_FEATURES: int(1, 100)
       .default(3)
       .describe('Features at or above DRIFT_PSI_RETRAIN that make drift severe (the score alone suffices): a retrain is requested and audited.'),
+    BACKUP_LOCAL_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Local backup store (manifests, content-addressed objects, pgBackRest repo 1); default <DATA_DIR>/backups.'),
+    BACKUP_LOCAL_RETENTION_DAYS: int(1, 3650).default(7).describe('Days a backup is kept in the local store (pgBackRest repo 1 too).'),
+    BACKUP_S3_BUCKET: z.string().min(3).optional().describe('S3 bucket of the off-site backup store; no S3 copy when unset.'),
+    BACKUP_S3_PREFIX: z.string().default('churn-control-plane').describe('Key prefix of every backup object in BACKUP_S3_BUCKET.'),
+    BACKUP_S3_REGION: z.string().min(1).default('us-east-1').describe('Region of BACKUP_S3_BUCKET.'),
+    BACKUP_S3_ENDPOINT: z
+      .string()
+      .refine(isHttpUrl, 'must be an http(s) URL')
+      .optional()
+      .describe('S3 endpoint override (an S3-compatible server or a VPC endpoint); path-style addressing is used with it.'),
+    BACKUP_S3_CA_FILE: z.string().min(1).optional().describe('PEM file of extra CA certificates trusted for BACKUP_S3_ENDPOINT.'),
+    BACKUP_S3_KMS_KEY_ID: z.string().min(1).optional().describe('KMS key id/ARN: every object is written with SSE-KMS under it; SSE-S3 when unset.'),
+    BACKUP_S3_RETENTION_DAYS: int(1, 36500).default(90).describe('Days a backup is kept in S3 (pgBackRest repo 2 too).'),
+    BACKUP_DB_CRON: z.string().min(1).default('0 2 * * *').describe("When the logical backup (pg_dump -Fc of our database and MLflow's backend store) runs."),
+    BACKUP_ARTIFACTS_CRON: z.string().min(1).default('0 3 * * *').describe("When the incremental, content-addressed backup of MLflow's artifacts runs."),
+    BACKUP_DRILL_CRON: z
+      .string()
+      .min(1)
+      .default('0 4 * * 0')
+      .describe('When the restore drill (restore the latest backup into scratch copies and verify it) runs.'),
+    BACKUP_WAL_ARCHIVING: bool
+      .optional()
+      .describe(
+        'Continuous WAL archiving with pgBackRest of the embedded Postgres (point-in-time restore); default on in local mode when pgbackrest is installed.',
+      ),
+    BACKUP_WAL_ARCHIVE_TIMEOUT_S: int(10, 3600).default(60).describe('archive_timeout of the archived Postgres: the most WAL time a crash can lose (the RPO).'),
+    BACKUP_PGBACKREST_BIN: z.string().min(1).default('pgbackrest').describe('The pgbackrest executable.'),
+    BACKUP_PG_DUMP_BIN: z
+      .string()
+      .min(1)
+      .default('pg_dump')
+      .describe('The pg_dump executable (major version 15, like the server); pg_restore is looked up beside it.'),
+    BACKUP_MLFLOW_BACKEND_STORE_URI: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("MLflow's backend store (sqlite:///path or postgresql://...); default sqlite:///<DATA_DIR>/mlflow/mlflow.db in local mode."),
+    BACKUP_MLFLOW_ARTIFACTS_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory of MLflow's artifacts (its --artifacts-destination); default <DATA_DIR>/mlflow/artifacts in local mode."),
     CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
     CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
     KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),
@@ -354,4 +400,10 @@ export type AppConfig = z.infer<typeof configSchema> & {
   readonly serviceVersion: string;
   /** Resolved TRAINING_DATA_DIR. */
   readonly trainingDataDir: string;
+  /** Resolved BACKUP_LOCAL_DIR. */
+  readonly backupLocalDir: string;
+  /** Resolved BACKUP_MLFLOW_BACKEND_STORE_URI (undefined outside local mode when unset). */
+  readonly mlflowBackendStoreUri: string | undefined;
+  /** Resolved BACKUP_MLFLOW_ARTIFACTS_DIR (undefined outside local mode when unset). */
+  readonly mlflowArtifactsDir: string | undefined;
 };

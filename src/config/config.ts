@@ -17,6 +17,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const dataDir = path.resolve(parsed.data.DATA_DIR);
+  const localMode = parsed.data.DATABASE_URL === undefined;
   return Object.freeze({
     ...parsed.data,
     DATA_DIR: dataDir,
@@ -24,7 +25,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     TRAINER_PYTHON: parsed.data.TRAINER_PYTHON.includes('/') ? path.resolve(PROJECT_ROOT, parsed.data.TRAINER_PYTHON) : parsed.data.TRAINER_PYTHON,
     TRAINER_WORKDIR: path.resolve(PROJECT_ROOT, parsed.data.TRAINER_WORKDIR),
     trainingDataDir: path.resolve(parsed.data.TRAINING_DATA_DIR ?? path.join(dataDir, 'datasets')),
-    localMode: parsed.data.DATABASE_URL === undefined,
+    localMode,
+    backupLocalDir: path.resolve(parsed.data.BACKUP_LOCAL_DIR ?? path.join(dataDir, 'backups')),
+    mlflowBackendStoreUri: parsed.data.BACKUP_MLFLOW_BACKEND_STORE_URI ?? (localMode ? `sqlite:///${path.join(dataDir, 'mlflow', 'mlflow.db')}` : undefined),
+    mlflowArtifactsDir:
+      parsed.data.BACKUP_MLFLOW_ARTIFACTS_DIR !== undefined
+        ? path.resolve(parsed.data.BACKUP_MLFLOW_ARTIFACTS_DIR)
+        : localMode
+          ? path.join(dataDir, 'mlflow', 'artifacts')
+          : undefined,
     serviceVersion,
   });
 }
