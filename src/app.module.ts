@@ -13,6 +13,7 @@ import { MlflowModule } from './mlflow/mlflow.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
+import { BackupStorageModule } from './modules/backup/storage/backup-storage.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
 import { EventsModule } from './modules/events/events.module';
@@ -38,6 +39,7 @@ export class AppModule {
         loggingModule(config),
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.DB_POOL_SIZE), autoLoadEntities: true }),
         MetricsModule,
+        BackupStorageModule,
         MlflowModule,
         NotificationsModule,
         // API keys before the guard that uses them (and where the key routes have always been in the OpenAPI document).

@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG } from '../../../config/config';
+import { AppConfig } from '../../../config/config.schema';
+import { BACKUP_STORES, createBackupStores } from './backup-stores';
+
+/** The backup destinations (BACKUP_STORES), for every module that writes to the backup store. */
+@Global()
+@Module({
+  providers: [{ provide: BACKUP_STORES, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createBackupStores(config) }],
+  exports: [BACKUP_STORES],
+})
+export class BackupStorageModule {}
