@@ -9,6 +9,7 @@ bash scripts/ensure-node-deps.sh
 bash scripts/setup-python.sh
 bash scripts/setup-k8s-tools.sh --quiet
 bash scripts/setup-monitoring-tools.sh --quiet
+bash scripts/setup-backup-tools.sh --quiet
 bash scripts/setup-chromium.sh --quiet
 echo "==> lint (ESLint, Prettier, ruff)"
 npm run --silent lint

@@ -16,6 +16,8 @@ mkdir -p "$DATA_DIR"
 
 bash scripts/ensure-node-deps.sh
 bash scripts/setup-python.sh
+# pgBackRest for continuous WAL archiving of the embedded Postgres (point-in-time restore); the service says at start whether it is on.
+bash scripts/setup-backup-tools.sh --quiet || echo "warning: backup tools not installed: the service runs without WAL archiving" >&2
 echo "==> compiling"
 npx tsc -p tsconfig.build.json
 

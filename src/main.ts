@@ -7,6 +7,7 @@ import { BootstrapLogger } from './common/logging/bootstrap-logger';
 import { logDestination } from './common/logging/logging.module';
 import { ConfigError, loadConfig } from './config/config';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { walArchivingPlan } from './modules/backup/wal/wal-archiving';
 import { runMigrations } from './database/migrations';
 import { missingAuditKey } from './modules/audit/audit-key';
 import { PredictionLogService } from './modules/prediction-log/prediction-log.service';
@@ -75,7 +76,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    if (config.localMode) embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { detached: true });
+    const wal = walArchivingPlan(config);
+    logger.log(wal.summary);
+    if (config.localMode)
+      embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { detached: true, archiving: wal.on ? wal.archiving : undefined });
     const databaseUrl = config.DATABASE_URL ?? embedded!.url;
     await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/config';
 import { AppConfig } from '../config/config.schema';
 import { createDataSource } from '../database/data-source';
 import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { walArchivingPlan } from '../modules/backup/wal/wal-archiving';
 import { runMigrations } from '../database/migrations';
 import { loadAuditKey } from '../modules/audit/audit-key';
 import { AuditService, ExpectedHead } from '../modules/audit/audit.service';
@@ -37,7 +38,9 @@ async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?
     await probe.end();
     return { url };
   } catch {
-    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+    // Archived like the service's start: WAL written while the CLI runs must not leave a gap in the archive.
+    const wal = walArchivingPlan(config);
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { archiving: wal.on ? wal.archiving : undefined });
     return { url: embedded.url, embedded };
   }
 }

@@ -24,6 +24,61 @@ export function embeddedDatabaseUrl(dataDir: string, port: number): string {
   return urlFor(readPassword(dataDir) ?? LEGACY_PASSWORD, port);
 }
 
+/** The superuser password of the embedded cluster of `dataDir` (from its password file), if known. */
+export function embeddedPassword(dataDir: string): string | undefined {
+  return readPassword(dataDir);
+}
+
+/** The cluster's data directory inside DATA_DIR. */
+export function embeddedClusterDir(dataDir: string): string {
+  return path.join(dataDir, CLUSTER_DIR);
+}
+
+/** The OS user the embedded server runs as: the `postgres` user when we are root, else ourselves ({}). */
+export function embeddedPostgresOsUser(): { uid?: number; gid?: number } {
+  return postgresUser();
+}
+
+/**
+ * Makes `<dataDir>/postgres` ready to receive a restored cluster: refuses while a postmaster runs on it or
+ * when it is not empty (unless `overwrite`), creates it (mode 0700, owned by the server's OS user), and
+ * forgets the superuser password file, which belongs to the cluster being replaced: the next start sets a new one.
+ */
+export function prepareClusterRestore(dataDir: string, overwrite = false): { clusterDir: string; runAs: { uid?: number; gid?: number } } {
+  const clusterDir = path.join(dataDir, CLUSTER_DIR);
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (fs.existsSync(pidFile)) {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0 && isRunning(pid) && isPostmasterOf(pid, clusterDir)) {
+      throw new Error(`PostgreSQL (pid ${pid}) is running on ${clusterDir}: stop the service (and any CLI using it) before restoring`);
+    }
+    fs.rmSync(pidFile, { force: true });
+  }
+  if (!overwrite && fs.existsSync(clusterDir) && fs.readdirSync(clusterDir).length > 0) {
+    throw new Error(`${clusterDir} is not empty: a restore goes into an empty data directory. Move it away first (or restore with delta to overwrite it).`);
+  }
+  const runAs = postgresUser();
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.chmodSync(dataDir, 0o777);
+  fs.mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(clusterDir, 0o700);
+  if (runAs.uid !== undefined) fs.chownSync(clusterDir, runAs.uid, runAs.gid!);
+  for (const f of [PASSWORD_FILE, `${PASSWORD_FILE}.next`, OWNER_FILE]) fs.rmSync(path.join(dataDir, f), { force: true });
+  return { clusterDir, runAs };
+}
+
+/** After a restore: every file of the cluster belongs to the server's OS user (a restore run as root leaves root's files). */
+export function adoptRestoredCluster(dataDir: string): void {
+  const { uid, gid } = postgresUser();
+  if (uid === undefined) return;
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p);
+    if (st.uid !== uid || st.gid !== gid) fs.lchownSync(p, uid, gid!);
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(path.join(dataDir, CLUSTER_DIR));
+}
+
 function urlFor(password: string, port: number): string {
   return `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
 }
@@ -34,6 +89,21 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/**
+ * Continuous archiving of the cluster (src/modules/backup/wal builds it from the configuration): the server
+ * settings that turn it on, and the steps around the start that make it work.
+ */
+export interface EmbeddedArchiving {
+  /** Server settings passed as `-c name=value` (archive_mode, archive_command, archive_timeout, wal_level, ...). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** Environment of the postmaster on top of ours: archive_command inherits it. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Before the server starts: creates every path archive_command writes, owned by the server's OS user. */
+  prepare(): void;
+  /** Once the cluster accepts connections (e.g. creates the archive's stanza); a failure fails the start. */
+  started(): Promise<void>;
+}
+
 export interface EmbeddedPostgresOptions {
   /**
    * Runs the postmaster in its own process group, so that a Ctrl-C in the terminal (SIGINT to the
@@ -41,6 +111,8 @@ export interface EmbeddedPostgresOptions {
    * shutdown order and calls stop() last. The service sets this; short-lived callers (CLI, tests) don't.
    */
   detached?: boolean;
+  /** Continuous WAL archiving; off when unset. */
+  archiving?: EmbeddedArchiving;
 }
 
 /**
@@ -58,6 +130,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, optio
   fs.chmodSync(dataDir, 0o777);
   const clusterDir = path.join(dataDir, CLUSTER_DIR);
   await reclaimCluster(dataDir, clusterDir, logger);
+  putBackSavedHba(clusterDir, logger);
 
   const bin = binaries();
   const runAs = postgresUser();
@@ -79,22 +152,69 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, optio
     });
   }
 
-  const child = spawn(bin.postgres, ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'], {
-    ...runAs,
-    detached: options.detached ?? false,
-    env: childProcessEnv({ LC_MESSAGES: locale }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const archiving = options.archiving;
+  archiving?.prepare();
+  const server = {
+    args: ['-D', clusterDir, '-p', String(port), ...Object.entries(archiving?.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    env: childProcessEnv({ ...archiving?.env, LC_MESSAGES: locale }),
+    runAs,
+    remember,
+  };
+
+  if (!fresh && readPassword(dataDir) === undefined) {
+    // A restored cluster (its data directory was wiped), or one from before passwords were generated.
+    logger.log(`no ${PASSWORD_FILE} in ${dataDir}: starting the cluster once on a private socket to set a new superuser password`);
+    await resetPassword(dataDir, clusterDir, bin.postgres, server, port).catch((err) => {
+      throw failure('could not be started to set a new superuser password', err);
+    });
+    logger.log(`set a new superuser password for ${clusterDir} (saved in ${path.join(dataDir, PASSWORD_FILE)})`);
+  }
+
+  const postmaster = spawnPostmaster(bin.postgres, [...server.args, '-c', 'listen_addresses=127.0.0.1'], { ...server, detached: options.detached ?? false });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await postmaster.stop();
+      removeOwner(dataDir, postmaster.child.pid);
+      logger.log('embedded PostgreSQL stopped');
+    })());
+
+  try {
+    await waitForReady(postmaster.child, postmaster.exited);
+    writeOwner(dataDir, { owner_pid: process.pid, postmaster_pid: postmaster.child.pid! });
+    const password = await currentPassword(dataDir, port);
+    await ensureDatabase(password, port);
+    await archiving?.started();
+    logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+    return { url: urlFor(password, port), stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw failure('failed to start', err);
+  }
+}
+
+interface Postmaster {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  /** Fast shutdown; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+function spawnPostmaster(
+  postgresBin: string,
+  args: string[],
+  o: { runAs: { uid?: number; gid?: number }; env: NodeJS.ProcessEnv; detached: boolean; remember: (s: string) => void },
+): Postmaster {
+  const child = spawn(postgresBin, args, { ...o.runAs, detached: o.detached, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Postgres is chatty; its output is kept to explain a failed start, not logged line by line.
-  child.stdout!.on('data', (d: Buffer) => remember(d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => remember(d.toString('utf8')));
+  child.stdout!.on('data', (d: Buffer) => o.remember(d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => o.remember(d.toString('utf8')));
   // Last resort for an exit that skipped stop() (an uncaught error): a fast shutdown, never an orphan.
   const onExit = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   };
   process.on('exit', onExit);
-
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -105,21 +225,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, optio
         await exited;
         clearTimeout(timer);
       }
-      removeOwner(dataDir, child.pid);
-      logger.log('embedded PostgreSQL stopped');
     })());
-
-  try {
-    await waitForReady(child, exited);
-    writeOwner(dataDir, { owner_pid: process.pid, postmaster_pid: child.pid! });
-    const password = await currentPassword(dataDir, port);
-    await ensureDatabase(password, port);
-    logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
-    return { url: urlFor(password, port), stop };
-  } catch (err) {
-    await stop().catch(() => undefined);
-    throw failure('failed to start', err);
-  }
+  return { child, exited, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +279,64 @@ async function currentPassword(dataDir: string, port: number): Promise<string> {
     return fresh;
   }
   throw new Error(`none of the known passwords is accepted by the cluster; ${path.join(dataDir, PASSWORD_FILE)} does not match it`);
+}
+
+/** pg_hba.conf saved while the cluster runs with a temporary `trust` line; put back by the next start after a crash. */
+const SAVED_HBA = 'pg_hba.conf.churn-saved';
+
+/**
+ * Sets a fresh superuser password on a cluster whose password is unknown (no password file: a restored
+ * cluster, or one from before passwords were generated). The cluster is started once with no TCP listener,
+ * on a private socket directory, with pg_hba.conf reduced to `local all postgres trust`; that start also
+ * replays the WAL of a restore and promotes. The new password is saved as postgres-password.next first,
+ * then set, then renamed; pg_hba.conf is put back in every case (and by the next start after a crash).
+ */
+async function resetPassword(
+  dataDir: string,
+  clusterDir: string,
+  postgresBin: string,
+  server: { args: string[]; env: NodeJS.ProcessEnv; runAs: { uid?: number; gid?: number }; remember: (s: string) => void },
+  port: number,
+): Promise<void> {
+  const hba = path.join(clusterDir, 'pg_hba.conf');
+  const saved = path.join(clusterDir, SAVED_HBA);
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'churn-pg-'));
+  if (server.runAs.uid !== undefined) fs.chownSync(socketDir, server.runAs.uid, server.runAs.gid!);
+  fs.copyFileSync(hba, saved);
+  if (server.runAs.uid !== undefined) fs.chownSync(saved, server.runAs.uid, server.runAs.gid!);
+  try {
+    fs.writeFileSync(hba, `# temporary, while a new superuser password is set (the original is ${SAVED_HBA})\nlocal all ${USER} trust\n`);
+    const postmaster = spawnPostmaster(postgresBin, [...server.args, '-c', 'listen_addresses=', '-c', `unix_socket_directories=${socketDir}`], {
+      ...server,
+      detached: false,
+    });
+    try {
+      await waitForReady(postmaster.child, postmaster.exited);
+      const password = writePassword(dataDir, newPassword(), `${PASSWORD_FILE}.next`);
+      const client = new Client({ host: socketDir, port, user: USER, database: 'postgres', connectionTimeoutMillis: 5000 });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        await client.query(`ALTER USER ${USER} PASSWORD '${password}'`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      fs.renameSync(path.join(dataDir, `${PASSWORD_FILE}.next`), path.join(dataDir, PASSWORD_FILE));
+    } finally {
+      await postmaster.stop();
+    }
+  } finally {
+    fs.renameSync(saved, hba);
+    fs.rmSync(socketDir, { recursive: true, force: true });
+  }
+}
+
+/** Puts back pg_hba.conf after a crash during resetPassword: temporary trust authentication never outlives it. */
+function putBackSavedHba(clusterDir: string, logger: Logger): void {
+  const saved = path.join(clusterDir, SAVED_HBA);
+  if (!fs.existsSync(saved)) return;
+  fs.renameSync(saved, path.join(clusterDir, 'pg_hba.conf'));
+  logger.warn(`put back ${path.join(clusterDir, 'pg_hba.conf')}, left with a temporary trust line by an interrupted password reset`);
 }
 
 async function accepts(password: string, port: number): Promise<boolean> {
