@@ -175,7 +175,6 @@ export function pgBackRestEnv(s: PgBackRestSettings): NodeJS.ProcessEnv {
  */
 export class PgBackRest {
   readonly configFile: string;
-  private configWritten = false;
 
   constructor(readonly settings: PgBackRestSettings) {
     this.configFile = path.join(settings.stateDir, 'pgbackrest.conf');
@@ -203,7 +202,6 @@ export class PgBackRest {
       fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
       if (uid !== undefined) fs.chownSync(dir, uid, gid ?? uid);
     }
-    this.configWritten = true;
     const tmp = `${this.configFile}.tmp`;
     fs.writeFileSync(tmp, renderPgBackRestConfig(this.settings), { mode: 0o640 });
     if (uid !== undefined) fs.chownSync(tmp, uid, gid ?? uid);
@@ -305,7 +303,8 @@ export class PgBackRest {
   }
 
   private run(command: string, args: string[], o: { connects?: boolean; signal?: AbortSignal; stanza?: boolean; config?: boolean } = {}): Promise<string> {
-    if (o.config !== false && !this.configWritten) this.writeConfig();
+    // Rewritten before each command (cheap, atomic): the state directory may have gone with a wiped DATA_DIR.
+    if (o.config !== false) this.writeConfig();
     const argv = [...(o.config === false ? [] : [`--config=${this.configFile}`]), ...(o.stanza === false ? [] : [`--stanza=${STANZA}`]), ...args, command];
     const password = o.connects ? this.settings.pg.password?.() : undefined;
     const env = childProcessEnv({ ...pgBackRestEnv(this.settings), ...(password !== undefined ? { PGPASSWORD: password } : {}) });
@@ -348,6 +347,9 @@ export class PgBackRest {
     }
     if (/\[039\]|\[049\]|S3|HTTP|tls|host/i.test(output) && this.settings.repo2) {
       return `Check BACKUP_S3_BUCKET/ENDPOINT/REGION, the credentials and the CA file (BACKUP_S3_CA_FILE). ${byHand}`;
+    }
+    if (command === 'restore' && /\[075\]/.test(output)) {
+      return `No backup ended before the target time: give a later time (after the stop time of the oldest backup, from info()), or restore the latest. ${byHand}`;
     }
     if (command === 'restore' && /contains files|not empty|\[040\]/i.test(output)) {
       return `Restore needs an empty data directory: move the existing one away, or restore with delta. ${byHand}`;

