@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config';
 import { AppConfig } from '../../src/config/config.schema';
 import { restoreEmbeddedCluster } from '../../src/modules/backup/wal/embedded-restore';
 import { PgBackRest } from '../../src/modules/backup/wal/pgbackrest';
+import { WalArchive } from '../../src/modules/backup/wal/wal-archive';
 import { walArchivingPlan } from '../../src/modules/backup/wal/wal-archiving';
 import { freePort } from '../support/processes';
 import { eventually } from '../support/test-app';
@@ -73,6 +74,7 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
   let config: AppConfig;
   let env: Record<string, string>;
   let pgbackrest: PgBackRest;
+  let wal: WalArchive;
   let pg: ArchivedPostgres;
   let root: string;
 
@@ -91,6 +93,7 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     const plan = walArchivingPlan(config);
     if (!plan.on) throw new Error(plan.summary);
     pgbackrest = plan.pgbackrest;
+    wal = new WalArchive(config);
     pg = new ArchivedPostgres(env);
   });
 
@@ -134,7 +137,7 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     expect(settings).toEqual({ mode: 'on', timeout: '10s', command: expect.stringMatching(/pgbackrest .*--stanza=churn archive-push %p$/) });
 
     let t0 = Date.now();
-    const full = await pgbackrest.backup('full');
+    const full = (await wal.baseBackup())!;
     const backupMs = Date.now() - t0;
     expect(full).toMatchObject({ type: 'full', repo: 1, error: false });
 
@@ -148,10 +151,13 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     await pg.query("INSERT INTO t SELECT 'B' || g FROM generate_series(1, 3) g");
     await pg.query('SELECT pg_switch_wal()');
     await waitUntilArchived('rows B');
+    // The next base backup within the week is incremental.
+    const incr = (await wal.baseBackup())!;
+    expect(incr).toMatchObject({ type: 'incr', error: false });
 
-    const info = await pgbackrest.info();
+    const info = (await wal.info())!;
     expect(info.status.message).toBe('ok');
-    expect(info.backups.map((b) => b.label)).toEqual([full.label]);
+    expect(info.backups.map((b) => b.label)).toEqual([full.label, incr.label]);
     expect(info.newestArchivedAt!.getTime()).toBeGreaterThan(at.getTime());
 
     // Latest first: a restore to an earlier time starts a new timeline, which 'latest' would then follow.
@@ -173,11 +179,27 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     expect((await pg.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery'))[0].recovery).toBe(false);
 
     t0 = Date.now();
-    const verified = await pgbackrest.verify();
-    expect(verified).toEqual({ ok: true, report: expect.stringMatching(/status: ok/) });
+    const verified = await wal.verify();
+    expect(verified).toEqual({ ok: true, detail: expect.stringMatching(/status: ok/) });
+    const verifyMs = Date.now() - t0;
     process.stdout.write(
       `pgBackRest ${await pgbackrest.version()}: full backup ${backupMs} ms (${(full.size / 1e6).toFixed(1)} MB, ${(full.repoSize / 1e6).toFixed(1)} MB in the repo); ` +
-        `restore latest ${restoreLatestMs}; restore to a time ${restoreToTimeMs}; verify ${Date.now() - t0} ms\n`,
+        `restore latest ${restoreLatestMs}; restore to a time ${restoreToTimeMs}; verify ${verifyMs} ms\n`,
     );
   }, 180_000);
+
+  it('starts archiving again when DATA_DIR is initialised afresh next to the old repository, keeping the old backups', async () => {
+    await pg.stop();
+    fs.rmSync(config.DATA_DIR, { recursive: true, force: true });
+    await pg.start(); // a new cluster (initdb): another system id than the repository's stanza
+    expect(pg.output).toMatch(/upgraded it to this one/);
+    const before = (await wal.info())!.backups;
+    const full = (await wal.baseBackup())!;
+    expect(full.type).toBe('full'); // the old cluster's full backup does not count for this one
+    const info = (await wal.info())!;
+    expect(full.dbId).toBe(info.currentDbId);
+    expect(info.backups.map((b) => b.label)).toEqual([...before.map((b) => b.label), full.label]);
+    await pg.query('SELECT pg_switch_wal()');
+    await waitUntilArchived('the new cluster');
+  }, 60_000);
 });

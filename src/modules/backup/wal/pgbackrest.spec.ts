@@ -114,7 +114,11 @@ describe('parseInfo', () => {
       {
         name: 'churn',
         status: { code: 0, message: 'ok' },
-        archive: [{ min: '000000010000000000000001', max: '000000010000000000000004' }],
+        archive: [
+          { min: '000000010000000000000001', max: '000000010000000000000004' },
+          { min: null, max: null },
+        ],
+        db: [{ id: 1 }, { id: 2 }],
         backup: [
           {
             label: '20261204-182944F',
@@ -131,8 +135,9 @@ describe('parseInfo', () => {
     const info = parseInfo(json);
     expect(info.archive).toEqual({ min: '000000010000000000000001', max: '000000010000000000000004' });
     expect(info.backups).toEqual([
-      expect.objectContaining({ label: '20261204-182944F', type: 'full', size: 30365365, repoSize: 3724270, repo: 1, start: new Date(1796495384000) }),
+      expect.objectContaining({ label: '20261204-182944F', type: 'full', size: 30365365, repoSize: 3724270, repo: 1, dbId: 1, start: new Date(1796495384000) }),
     ]);
+    expect(info.currentDbId).toBe(2); // after a stanza-upgrade, the backup above is of the previous cluster
     expect(parseInfo('[]').status.message).toBe('missing stanza');
   });
 });

@@ -60,6 +60,8 @@ export interface BackupInfo {
   readonly walStart: string;
   readonly walStop: string;
   readonly error: boolean;
+  /** Which cluster (pgbackrest's db history id) the backup is of; see StanzaInfo.currentDbId. */
+  readonly dbId: number;
 }
 
 export interface StanzaInfo {
@@ -68,6 +70,8 @@ export interface StanzaInfo {
   /** Oldest first, as pgbackrest lists them. */
   readonly backups: readonly BackupInfo[];
   readonly archive: { readonly min?: string; readonly max?: string };
+  /** The db history id of the cluster the stanza currently archives (a new one after stanza-upgrade). */
+  readonly currentDbId?: number;
   /** When the newest archived WAL segment reached the local repository (its file time); the RPO is now minus this. */
   readonly newestArchivedAt?: Date;
 }
@@ -221,6 +225,22 @@ export class PgBackRest {
     await this.run('stanza-create', [], { connects: true });
   }
 
+  /**
+   * The stanza exists and matches this cluster: created when missing; when the repository holds the stanza of
+   * another cluster (this data directory was initialised afresh, or filled by a logical restore), upgraded to
+   * it: the older backups and WAL stay restorable, and archiving goes on under a new archive id. Returns which.
+   */
+  async ensureStanza(): Promise<'ok' | 'upgraded'> {
+    try {
+      await this.stanzaCreate();
+      return 'ok';
+    } catch (err) {
+      if (!(err instanceof PgBackRestError && /\[028\]/.test(err.stderr))) throw err;
+      await this.run('stanza-upgrade', [], { connects: true });
+      return 'upgraded';
+    }
+  }
+
   /** Checks the configuration and that archive_command works (forces a WAL switch and waits for the segment). */
   async check(): Promise<void> {
     await this.run('check', [], { connects: true });
@@ -242,17 +262,18 @@ export class PgBackRest {
   }
 
   /** Checks every file of every backup and archived WAL segment against its recorded checksum. */
-  async verify(): Promise<VerifyResult> {
+  async verify(signal?: AbortSignal): Promise<VerifyResult> {
     const repos = this.settings.repo2 ? [1, 2] : [1];
     const reports: string[] = [];
     let ok = true;
     for (const repo of repos) {
       try {
-        const out = await this.run('verify', [`--repo=${repo}`, '--output=text', '--verbose']);
+        const out = await this.run('verify', [`--repo=${repo}`, '--output=text', '--verbose'], { signal });
         reports.push(`repo${repo}:\n${out.trim()}`);
         // 2.45 reports the problems it found in its text and still exits 0 for some of them.
         if (!/status: ok/.test(out) || /status: error/.test(out)) ok = false;
       } catch (err) {
+        if (signal?.aborted) throw err;
         ok = false;
         reports.push(`repo${repo}: ${(err as Error).message}`);
       }
@@ -261,8 +282,8 @@ export class PgBackRest {
   }
 
   /** Applies the retention (BACKUP_LOCAL_RETENTION_DAYS / BACKUP_S3_RETENTION_DAYS): removes expired backups and the WAL only they needed. */
-  async expire(): Promise<void> {
-    await this.run('expire', []);
+  async expire(signal?: AbortSignal): Promise<void> {
+    await this.run('expire', [], { signal });
   }
 
   /** Restores into `pgData` and writes the recovery settings; the next start of the cluster recovers (and promotes at a target time). */
@@ -364,12 +385,13 @@ export function parseInfo(json: string, newestArchivedAt?: Date): StanzaInfo {
     name: string;
     status: { code: number; message: string };
     archive?: Array<{ min?: string | null; max?: string | null }>;
+    db?: Array<{ id: number }>;
     backup?: Array<{
       label: string;
       type: BackupType;
       timestamp: { start: number; stop: number };
       info: { size: number; repository: { delta: number; size?: number } };
-      database: { 'repo-key': number };
+      database: { id: number; 'repo-key': number };
       archive: { start: string | null; stop: string | null };
       error?: boolean;
     }>;
@@ -391,7 +413,9 @@ export function parseInfo(json: string, newestArchivedAt?: Date): StanzaInfo {
       walStart: b.archive.start ?? '',
       walStop: b.archive.stop ?? '',
       error: b.error ?? false,
+      dbId: b.database.id,
     })),
+    currentDbId: stanza.db && stanza.db.length > 0 ? Math.max(...stanza.db.map((d) => d.id)) : undefined,
     archive: { min: mins.sort()[0], max: maxes.sort()[maxes.length - 1] },
     newestArchivedAt,
   };

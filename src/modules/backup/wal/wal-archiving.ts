@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
 import { awsEnvCredentials } from '../../../config/aws-env';
 import { childProcessEnv } from '../../../config/child-env';
 import { AppConfig } from '../../../config/config.schema';
@@ -53,7 +54,14 @@ export function walArchivingPlan(config: AppConfig): WalArchivingPlan {
       settings,
       env: pgBackRestEnv(pgbackrest.settings),
       prepare: () => pgbackrest.writeConfig(),
-      started: () => pgbackrest.stanzaCreate(),
+      started: async () => {
+        if ((await pgbackrest.ensureStanza()) === 'upgraded') {
+          new Logger('WalArchiving').warn(
+            `the pgBackRest repository held the stanza of another cluster (this data directory was initialised afresh or filled by a logical restore): upgraded it to this one. ` +
+              `Older backups stay restorable; point-in-time restore of this cluster starts at its first base backup (the next backup job, or npm run cli -- backup run)`,
+          );
+        }
+      },
     },
     summary: `WAL archiving is on: pgBackRest stanza ${STANZA}, archive_timeout ${config.BACKUP_WAL_ARCHIVE_TIMEOUT_S} s, to ${pgbackrest.describe()} (config ${pgbackrest.configFile})`,
   };
