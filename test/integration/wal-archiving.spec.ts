@@ -2,8 +2,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/config';
 import { AppConfig } from '../../src/config/config.schema';
+import { BACKUP_BYTES, BACKUP_LAST_SUCCESS, BACKUP_RPO } from '../../src/modules/backup/backup.metrics';
 import { restoreEmbeddedCluster } from '../../src/modules/backup/wal/embedded-restore';
 import { PgBackRest } from '../../src/modules/backup/wal/pgbackrest';
 import { WalArchive } from '../../src/modules/backup/wal/wal-archive';
@@ -74,7 +77,6 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
   let config: AppConfig;
   let env: Record<string, string>;
   let pgbackrest: PgBackRest;
-  let wal: WalArchive;
   let pg: ArchivedPostgres;
   let root: string;
 
@@ -93,7 +95,6 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     const plan = walArchivingPlan(config);
     if (!plan.on) throw new Error(plan.summary);
     pgbackrest = plan.pgbackrest;
-    wal = new WalArchive(config);
     pg = new ArchivedPostgres(env);
   });
 
@@ -126,6 +127,15 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     return `${durationMs} ms + start ${Date.now() - t0} ms`;
   }
 
+  /** The backup module's WalArchive on the running cluster, with real gauges (not registered anywhere). */
+  async function openWalArchive(): Promise<{ wal: WalArchive; rpo: Gauge<string>; close(): Promise<void> }> {
+    const db = new DataSource({ type: 'postgres', url: pg.url });
+    await db.initialize();
+    const gauge = (name: string) => new Gauge<string>({ name, help: name, labelNames: ['kind'], registers: [] });
+    const rpo = gauge(BACKUP_RPO);
+    return { wal: new WalArchive(config, db, rpo, gauge(BACKUP_LAST_SUCCESS), gauge(BACKUP_BYTES)), rpo, close: () => db.destroy() };
+  }
+
   const labels = async () => (await pg.query<{ v: string }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
 
   it('restores to a point in time and to the latest archived WAL after DATA_DIR is wiped, and verifies the repository', async () => {
@@ -136,6 +146,8 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     );
     expect(settings).toEqual({ mode: 'on', timeout: '10s', command: expect.stringMatching(/pgbackrest .*--stanza=churn archive-push %p$/) });
 
+    const live = await openWalArchive();
+    const wal = live.wal;
     let t0 = Date.now();
     const full = (await wal.baseBackup())!;
     const backupMs = Date.now() - t0;
@@ -159,6 +171,9 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     expect(info.status.message).toBe('ok');
     expect(info.backups.map((b) => b.label)).toEqual([full.label, incr.label]);
     expect(info.newestArchivedAt!.getTime()).toBeGreaterThan(at.getTime());
+    // Archiving keeps up: what is not archived yet is younger than archive_timeout (10 s) plus a margin.
+    expect(await wal.rpoSeconds()).toBeLessThan(30);
+    await live.close();
 
     // Latest first: a restore to an earlier time starts a new timeline, which 'latest' would then follow.
     const restoreLatestMs = await wipeAndRestore({});
@@ -193,13 +208,35 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     fs.rmSync(config.DATA_DIR, { recursive: true, force: true });
     await pg.start(); // a new cluster (initdb): another system id than the repository's stanza
     expect(pg.output).toMatch(/upgraded it to this one/);
-    const before = (await wal.info())!.backups;
-    const full = (await wal.baseBackup())!;
-    expect(full.type).toBe('full'); // the old cluster's full backup does not count for this one
-    const info = (await wal.info())!;
-    expect(full.dbId).toBe(info.currentDbId);
-    expect(info.backups.map((b) => b.label)).toEqual([...before.map((b) => b.label), full.label]);
-    await pg.query('SELECT pg_switch_wal()');
-    await waitUntilArchived('the new cluster');
-  }, 60_000);
+    const { wal, rpo, close } = await openWalArchive();
+    try {
+      const before = (await wal.info())!.backups;
+      const full = (await wal.baseBackup())!;
+      expect(full.type).toBe('full'); // the old cluster's full backup does not count for this one
+      const info = (await wal.info())!;
+      expect(full.dbId).toBe(info.currentDbId);
+      expect(info.backups.map((b) => b.label)).toEqual([...before.map((b) => b.label), full.label]);
+      await pg.query('SELECT pg_switch_wal()');
+      await waitUntilArchived('the new cluster');
+
+      // The repository stops accepting WAL: churn_backup_rpo_seconds grows past archive_timeout, and falls back once it accepts again.
+      const archiveDir = path.join(config.backupLocalDir, 'pgbackrest', 'archive');
+      fs.chmodSync(archiveDir, 0o000);
+      try {
+        await pg.query('CREATE TABLE after_outage (v int)');
+        await pg.query('SELECT pg_switch_wal()');
+        await eventually(async () => ((await wal.rpoSeconds())! > 15 ? true : undefined), 40_000, 'the RPO to pass 15 s while archiving fails');
+        await wal.refreshRpo();
+        expect((await rpo.get()).values[0].value).toBeGreaterThan(15);
+      } finally {
+        fs.chmodSync(archiveDir, 0o750);
+      }
+      await pg.query('INSERT INTO after_outage VALUES (1)');
+      await pg.query('SELECT pg_switch_wal()');
+      await waitUntilArchived('the WAL held back by the outage');
+      expect(await wal.rpoSeconds()).toBeLessThan(15);
+    } finally {
+      await close();
+    }
+  }, 90_000);
 });

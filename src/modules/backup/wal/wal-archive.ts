@@ -1,19 +1,35 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
+import { BACKUP_BYTES, BACKUP_LAST_SUCCESS, BACKUP_RPO } from '../backup.metrics';
 import { BackupInfo, BackupType, PgBackRest, StanzaInfo } from './pgbackrest';
 import { walArchivingPlan } from './wal-archiving';
 
 /** A full base backup at least this often; incremental ones in between. */
 const FULL_EVERY_MS = 7 * 24 * 3600 * 1000;
+/** How often churn_backup_rpo_seconds is refreshed. */
+const RPO_REFRESH_MS = 15_000;
 
 /** Continuous WAL archiving of a Postgres we run ourselves (pgBackRest): base backups, verification and the RPO. */
 @Injectable()
-export class WalArchive {
+export class WalArchive implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WalArchive.name);
   private readonly pgbackrest: PgBackRest | undefined;
+  private timer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private rpoFailureLogged = false;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectMetric(BACKUP_RPO) private readonly rpoGauge: Gauge<string>,
+    @InjectMetric(BACKUP_LAST_SUCCESS) private readonly lastSuccess: Gauge<string>,
+    @InjectMetric(BACKUP_BYTES) private readonly bytesGauge: Gauge<string>,
+  ) {
     // The same decision main.ts made when it started the embedded cluster (and logged).
     const plan = walArchivingPlan(config);
     this.pgbackrest = plan.on ? plan.pgbackrest : undefined;
@@ -22,6 +38,26 @@ export class WalArchive {
   /** Whether WAL is archived here (a Postgres we run, with pgBackRest). */
   get enabled(): boolean {
     return this.pgbackrest !== undefined;
+  }
+
+  /** The RPO gauge is kept fresh while archiving is on (absent otherwise); the last base backup seeds the wal gauges. */
+  onApplicationBootstrap(): void {
+    if (!this.enabled) return;
+    this.timer = setInterval(() => void this.refreshRpo(), RPO_REFRESH_MS);
+    this.timer.unref();
+    void this.refreshRpo();
+    void this.info().then(
+      (info) => {
+        const newest = info?.backups.filter((b) => b.repo === 1 && !b.error).pop();
+        if (newest) this.recordBackup(newest);
+      },
+      (err: Error) => this.logger.warn(`pgbackrest info failed at start: ${err.message}`),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.refreshing;
   }
 
   /**
@@ -38,6 +74,7 @@ export class WalArchive {
     const started = Date.now();
     const backup = await pgbackrest.backup(type, signal);
     await pgbackrest.expire(signal);
+    this.recordBackup(backup);
     this.logger.log(`pgBackRest ${type} backup ${backup.label} in ${Date.now() - started} ms (${backup.repoSize} bytes in the repository)`);
     return backup;
   }
@@ -54,5 +91,44 @@ export class WalArchive {
   /** The repositories' state (backups, archived WAL range, when the newest segment arrived); undefined when archiving is off. */
   async info(): Promise<StanzaInfo | undefined> {
     return this.pgbackrest?.info();
+  }
+
+  /**
+   * Seconds of committed WAL not yet archived: 0 when the segment being written holds nothing since the last
+   * archived one, else the time since the last segment was archived (or since the server started, when none
+   * was). Undefined when archiving is off.
+   */
+  async rpoSeconds(): Promise<number | undefined> {
+    if (!this.enabled) return undefined;
+    const [r] = (await this.db.query(
+      `SELECT pg_walfile_name(pg_current_wal_lsn()) AS current, last_archived_wal AS last,
+              EXTRACT(EPOCH FROM now() - COALESCE(last_archived_time, pg_postmaster_start_time()))::float8 AS age
+         FROM pg_stat_archiver`,
+    )) as Array<{ current: string; last: string | null; age: number }>;
+    // Segment names sort in WAL order (timeline first); a `.partial` of the current segment counts as archived.
+    if (r.last !== null && r.last >= r.current) return 0;
+    return Math.max(0, Number(r.age));
+  }
+
+  private recordBackup(b: BackupInfo): void {
+    this.lastSuccess.set({ kind: 'wal' }, b.stop.getTime() / 1000);
+    this.bytesGauge.set({ kind: 'wal' }, b.repoSize);
+  }
+
+  /** Sets churn_backup_rpo_seconds now (done every 15 s while archiving is on). */
+  async refreshRpo(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = (async () => {
+      try {
+        const rpo = await this.rpoSeconds();
+        if (rpo !== undefined) this.rpoGauge.set(rpo);
+        this.rpoFailureLogged = false;
+      } catch (err) {
+        // A database that is down is reported by its health indicator; say it here once, not every 15 s.
+        if (!this.rpoFailureLogged) this.logger.warn(`could not read pg_stat_archiver for churn_backup_rpo_seconds: ${(err as Error).message}`);
+        this.rpoFailureLogged = true;
+      }
+    })().finally(() => (this.refreshing = undefined));
+    await this.refreshing;
   }
 }
