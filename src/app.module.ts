@@ -16,6 +16,7 @@ import { AuditModule } from './modules/audit/audit.module';
 import { BackupStorageModule } from './modules/backup/storage/backup-storage.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
+import { ErasureModule } from './modules/erasure/erasure.module';
 import { EventsModule } from './modules/events/events.module';
 import { GovernanceModule } from './modules/governance/governance.module';
 import { HealthModule } from './modules/health/health.module';
@@ -54,6 +55,7 @@ export class AppModule {
         BatchScoringModule,
         DriftModule,
         OutcomesModule,
+        ErasureModule,
         AlertingModule,
         GovernanceModule,
         HealthModule,

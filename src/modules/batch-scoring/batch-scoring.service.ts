@@ -22,6 +22,7 @@ import { ChunkSource, prefetch } from './sources/chunk-source';
 import { CsvSource } from './sources/csv-source';
 import { TABLE_NAME_PATTERN, TableSource, tableColumns } from './sources/table-source';
 import { NotificationsService } from '../notifications/notifications.service';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 import { CustomerRecord } from '../serving/customer-validator';
 import { ModelLoaderService } from '../serving/model-loader.service';
 import { OnnxModel } from '../serving/onnx-model';
@@ -71,6 +72,7 @@ export class BatchScoringService {
     private readonly notifications: NotificationsService,
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
+    private readonly predictionLog: PredictionLogService,
   ) {
     this.policy = { churnThreshold: config.PREDICTION_THRESHOLD, mediumThreshold: config.RISK_MEDIUM_THRESHOLD, highThreshold: config.RISK_HIGH_THRESHOLD };
   }
@@ -153,6 +155,20 @@ export class BatchScoringService {
 
   async get(id: string, principal?: Principal): Promise<BatchRunView> {
     return toBatchRunView(await this.find(id, principal));
+  }
+
+  /**
+   * Right to erasure: deletes the customer's batch predictions of every run, in the caller's transaction.
+   * batch_predictions holds the raw customer_id (the key of a run's output), so the rows are matched by
+   * computing the keyed hash in Postgres: one scan of the table. Returns how many rows went.
+   */
+  async eraseCustomer(customerHash: string, manager: EntityManager): Promise<number> {
+    const hashed = this.predictionLog.customerHashSql('customer_id', 2);
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH gone AS (DELETE FROM batch_predictions WHERE ${hashed.sql} = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [customerHash, ...hashed.params],
+    );
+    return n;
   }
 
   /** Predictions of a run in customer_id order; page with `after` = `next_after`. */

@@ -13,4 +13,6 @@ export enum JobName {
   BatchScoringRun = 'batch-scoring-run',
   MlflowReconcile = 'mlflow-reconcile',
   JobsRetention = 'jobs-retention',
+  ErasureLogUpload = 'erasure-log-upload',
+  ErasureReplay = 'erasure-replay',
 }
