@@ -72,6 +72,9 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/batch-scoring/runs/{id}': controlPlane({ id: 'batchRun' }),
   'GET /api/v1/batch-scoring/runs/{id}/predictions': controlPlane({ id: 'batchRun' }),
 
+  // Right to erasure: a customer's data spans every model, so admin only and no model-scoped key (erasure.e2e.spec.ts erases for real).
+  'DELETE /api/v1/customers/{customer_id}': controlPlane(),
+
   'POST /api/v1/drift/runs': controlPlane({ body: {} }),
   'GET /api/v1/drift/reports': controlPlane({ query: { model_name: MODEL } }),
   'GET /api/v1/drift/reports/latest': controlPlane({ query: { model_name: MODEL } }),
