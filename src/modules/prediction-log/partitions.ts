@@ -25,6 +25,7 @@ function day(d: Date): string {
 @Injectable()
 export class PredictionPartitions implements OnApplicationBootstrap {
   private readonly logger = new Logger(PredictionPartitions.name);
+  private retiring: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -37,11 +38,19 @@ export class PredictionPartitions implements OnApplicationBootstrap {
     await this.maintain();
   }
 
+  /** Today's partitions before the service serves; archiving (which can take a while) and dropping the old ones go on in the background. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.maintain().catch((err) => this.logger.warn(`partition maintenance failed: ${err}`));
+    await this.ensure(new Date()).catch((err) => this.logger.warn(`partition maintenance failed: ${err}`));
+    void this.retire(new Date()).catch((err) => this.logger.warn(`partition maintenance failed: ${err}`));
   }
 
   async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[]; kept: string[] }> {
+    const created = await this.ensure(now);
+    return { created, ...(await this.retire(now)) };
+  }
+
+  /** Creates the partitions of yesterday, today and the next week. */
+  private async ensure(now: Date): Promise<string[]> {
     const created: string[] = [];
     for (let i = -1; i <= DAYS_AHEAD; i++) {
       const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + i));
@@ -57,6 +66,17 @@ export class PredictionPartitions implements OnApplicationBootstrap {
         this.logger.warn(`could not create partition ${name}: ${(err as Error).message}`);
       }
     }
+    return created;
+  }
+
+  /** Archives, then drops, the partitions past retention; a partition not archived in every store is kept. One run at a time on this replica. */
+  private retire(now: Date): Promise<{ dropped: string[]; kept: string[] }> {
+    const run = this.retiring.catch(() => undefined).then(() => this.retireNow(now));
+    this.retiring = run;
+    return run;
+  }
+
+  private async retireNow(now: Date): Promise<{ dropped: string[]; kept: string[] }> {
     const cutoff = new Date(now.getTime() - this.config.PREDICTION_LOG_RETENTION_DAYS * 86_400_000);
     const parts: { name: string }[] = await this.db.query(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'predictions' AND c.relname ~ '^predictions_p[0-9]{8}$'`,
@@ -68,7 +88,8 @@ export class PredictionPartitions implements OnApplicationBootstrap {
       const partitionEnd = new Date(Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8)) + 1));
       if (partitionEnd <= cutoff) {
         if (await this.archive(name, d)) {
-          await this.db.query(`DROP TABLE ${name}`);
+          // IF EXISTS: another replica starting at the same time may have archived and dropped it first.
+          await this.db.query(`DROP TABLE IF EXISTS ${name}`);
           dropped.push(name);
         } else {
           kept.push(name);
@@ -77,7 +98,7 @@ export class PredictionPartitions implements OnApplicationBootstrap {
     }
     if (dropped.length)
       this.logger.log(`archived and dropped prediction partitions past ${this.config.PREDICTION_LOG_RETENTION_DAYS} days: ${dropped.join(', ')}`);
-    return { created, dropped, kept };
+    return { dropped, kept };
   }
 
   /**
