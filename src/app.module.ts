@@ -13,6 +13,7 @@ import { MlflowModule } from './mlflow/mlflow.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
+import { BackupModule } from './modules/backup/backup.module';
 import { BackupStorageModule } from './modules/backup/storage/backup-storage.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
@@ -58,6 +59,7 @@ export class AppModule {
         ErasureModule,
         AlertingModule,
         GovernanceModule,
+        BackupModule,
         HealthModule,
       ],
       controllers: [AppController],
