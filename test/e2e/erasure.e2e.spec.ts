@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { BackupStore } from '../../src/modules/backup/storage/backup-store';
+import { BACKUP_STORES } from '../../src/modules/backup/storage/backup-stores';
+import { LocalDirStore } from '../../src/modules/backup/storage/local-dir-store';
 import { PredictionLogService } from '../../src/modules/prediction-log/prediction-log.service';
 import { eventually, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
@@ -172,4 +175,32 @@ describe('right to erasure, surviving a restore', () => {
     t = await start(databaseUrl);
     expect(await one(`SELECT count(*) AS n FROM erasures`)).toBe(4);
   });
+
+  it('keeps the erasure when a backup store fails, and the job writes the log there once the store is back', async () => {
+    const stores = t.app.get<BackupStore[]>(BACKUP_STORES);
+    // A second store whose directory is a regular file: every write fails (ENOTDIR) until the file is replaced by a directory.
+    const blocker = path.join(env.tmpDir, `erasure-second-store-${suffix}`);
+    fs.writeFileSync(blocker, 'a file where a directory should be\n');
+    const second = new LocalDirStore(path.join(blocker, 'store'));
+    stores.push(second);
+    try {
+      const res = await http('DELETE', `${t.url}/api/v1/customers/${KEPT}`, { key: t.adminKey });
+      expect(res.status).toBe(200);
+      expect(res.body.removed).toEqual({ predictions: 2, outcomes: 1, batch_predictions: 1 });
+      expect(await rowsOf(KEPT, keptHash)).toEqual({ predictions: 0, outcomes: 0, batch_predictions: 0 });
+      const upload = `SELECT state, last_error FROM jobs WHERE name = 'erasure-log-upload' AND key = $1`;
+      const failed = await eventually(async () => (await db.query(upload, [res.body.id])).rows.find((j) => j.last_error), 30_000, 'a failed upload attempt');
+      expect(failed.last_error).toContain(second.location);
+      expect(failed.state).not.toBe('failed'); // retried with backoff
+      // The store that works has it already.
+      expect(fs.readdirSync(path.join(backupDir, 'erasures')).some((n) => n.endsWith(`-${res.body.id}.json`))).toBe(true);
+
+      fs.rmSync(blocker);
+      fs.mkdirSync(blocker);
+      await eventually(async () => (await db.query(upload, [res.body.id])).rows[0]?.state === 'succeeded', 60_000, 'the retried upload');
+      expect(fs.readdirSync(path.join(blocker, 'store', 'erasures')).some((n) => n.endsWith(`-${res.body.id}.json`))).toBe(true);
+    } finally {
+      stores.splice(stores.indexOf(second), 1);
+    }
+  }, 90_000);
 });
