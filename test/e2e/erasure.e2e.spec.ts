@@ -74,6 +74,20 @@ describe('right to erasure, surviving a restore', () => {
       60_000,
       'the batch run',
     );
+    // A run in which the customer's row is invalid: the run keeps the id among its invalid-row samples.
+    await db.query(`CREATE TABLE erasure_invalid AS SELECT * FROM erasure_customers WHERE customer_id = $1`, [ERASED]);
+    await db.query(`UPDATE erasure_invalid SET age = 999`);
+    const invalid = await http('POST', `${t.url}/api/v1/batch-scoring/runs`, {
+      key: t.adminKey,
+      body: { source: { type: 'table', table: 'erasure_invalid' } },
+    });
+    expect(invalid.status).toBe(201);
+    await eventually(
+      async () => (await http('GET', `${t.url}/api/v1/batch-scoring/runs/${invalid.body.id}`, { key: t.adminKey })).body.state === 'succeeded',
+      60_000,
+      'the run with an invalid row',
+    );
+    expect(await one(`SELECT count(*) AS n FROM batch_scoring_runs r WHERE r.invalid_samples::text LIKE $1`, [`%${ERASED}%`])).toBe(1);
     // The prediction log is written asynchronously.
     await eventually(
       async () => (await rowsOf(ERASED, erasedHash)).predictions === 2 && (await rowsOf(KEPT, keptHash)).predictions === 2,
@@ -116,8 +130,8 @@ describe('right to erasure, surviving a restore', () => {
 
     const audit = (await db.query(`SELECT after FROM audit_log WHERE action = 'customer.erased' AND target_id = $1`, [erasedHash])).rows;
     expect(audit).toEqual([{ after: { erasure_id: res.body.id, removed: res.body.removed } }]);
-    // The raw id is nowhere in the audit trail, the erasure log or the jobs.
-    for (const table of ['audit_log', 'erasures', 'jobs']) {
+    // The raw id is nowhere in the audit trail, the erasure log, the jobs or the batch runs (invalid-row samples, cursors).
+    for (const table of ['audit_log', 'erasures', 'jobs', 'batch_scoring_runs']) {
       expect(await one(`SELECT count(*) AS n FROM ${table} x WHERE x::text LIKE $1`, [`%${ERASED}%`])).toBe(0);
     }
     expect(await one(`SELECT count(*) AS n FROM erasures WHERE id = $1 AND customer_hash = $2 AND origin = 'request'`, [res.body.id, erasedHash])).toBe(1);
