@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { BackupStore } from '../../src/modules/backup/storage/backup-store';
 import { BACKUP_STORES } from '../../src/modules/backup/storage/backup-stores';
 import { LocalDirStore } from '../../src/modules/backup/storage/local-dir-store';
+import { ErasureService } from '../../src/modules/erasure/erasure.service';
 import { PredictionLogService } from '../../src/modules/prediction-log/prediction-log.service';
 import { eventually, http, promoteAndServe, sampleCustomer, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
@@ -149,6 +150,23 @@ describe('right to erasure, surviving a restore', () => {
     const text = fs.readFileSync(file, 'utf8');
     expect(JSON.parse(text)).toEqual({ id: res.body.id, customer_hash: erasedHash, erased_at: res.body.erased_at });
     expect(text).not.toContain(ERASED);
+  });
+
+  it('removes a prediction made before the erasure that reached the log after it (queue, spill file), and keeps one made after', async () => {
+    const [{ erased_at }] = (await db.query(`SELECT erased_at FROM erasures WHERE customer_hash = $1`, [erasedHash])).rows;
+    const late = (at: Date, requestId: string) =>
+      db.query(
+        `INSERT INTO predictions (id, predicted_at, request_id, row_index, customer_hash, model_name, model_version, features, churn_probability, risk_level, latency_ms)
+         SELECT gen_random_uuid(), $1, $2, 0, customer_hash, model_name, model_version, features, churn_probability, risk_level, latency_ms FROM saved_predictions LIMIT 1`,
+        [at.toISOString(), requestId],
+      );
+    await late(new Date(erased_at.getTime() - 1000), 'made-before-erasure');
+    await late(new Date(erased_at.getTime() + 1000), 'made-after-erasure');
+    expect(await t.app.get(ErasureService).sweepLatePredictions()).toBe(1);
+    const left = (await db.query(`SELECT request_id FROM predictions WHERE customer_hash = $1`, [erasedHash])).rows;
+    expect(left).toEqual([{ request_id: 'made-after-erasure' }]);
+    expect(await one(`SELECT count(*) AS n FROM audit_log WHERE action = 'customer.erasure_late_predictions' AND target_id = $1`, [erasedHash])).toBe(1);
+    await db.query(`DELETE FROM predictions WHERE customer_hash = $1`, [erasedHash]);
   });
 
   it('answers 200 with counts of 0 for a customer with nothing left (or never seen): erasure is idempotent', async () => {

@@ -17,6 +17,8 @@ import { ErasureRemovedCounts, ErasureView } from './dto/erasure.dto';
 /** Where the erasure log lives in every backup store: one object per erasure. */
 export const ERASURE_LOG_PREFIX = 'erasures/';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** How far back sweepLatePredictions looks: longer than a prediction waits in a spill file in practice (a Postgres outage). */
+const LATE_PREDICTION_DAYS = 7;
 const LOG_KEY = new RegExp(`^erasures/(\\d{8}T\\d{6}(?:\\.\\d+)?Z)-(${UUID})\\.json$`);
 
 /** One erasure as written to the backup stores: the keyed hash only, never the raw id. */
@@ -103,11 +105,49 @@ export class ErasureService implements OnApplicationBootstrap {
     await this.replayFromStores();
   }
 
-  /** Hourly: picks up a replay that a store being unreachable at start (or at a restore) held back. */
+  /**
+   * Hourly: picks up a replay that a store being unreachable at start (or at a restore) held back, and
+   * removes predictions of recently erased customers that reached the log after their erasure.
+   */
   @JobHandler(JobName.ErasureReplay, { cron: '17 * * * *' })
   async replayScheduled(): Promise<void> {
+    await this.sweepLatePredictions();
     const result = await this.replayFromStores();
     if (result.errors.length > 0) throw new Error(`the erasure log could not be read in full: ${result.errors.join('; ')}`);
+  }
+
+  /**
+   * The prediction log writes asynchronously (a queue, and a spill file while Postgres is down), so a
+   * prediction made before an erasure can reach the table after it. For each erasure of the last
+   * LATE_PREDICTION_DAYS, deletes the customer's predictions made up to the erasure (later ones are new
+   * data) and audits what it found. Returns how many rows went.
+   */
+  async sweepLatePredictions(): Promise<number> {
+    const recent: { id: string; customer_hash: string; erased_at: Date }[] = await this.db.query(
+      `SELECT id::text AS id, customer_hash, erased_at FROM erasures WHERE erased_at > now() - make_interval(days => $1) ORDER BY erased_at`,
+      [LATE_PREDICTION_DAYS],
+    );
+    let total = 0;
+    for (const e of recent) {
+      total += await this.db.transaction(async (tx) => {
+        const n = await this.predictionLog.eraseCustomer(e.customer_hash, tx, e.erased_at);
+        if (n === 0) return 0;
+        await tx.query(`UPDATE erasures SET predictions_removed = predictions_removed + $2 WHERE id = $1`, [e.id, n]);
+        await this.audit.record(
+          {
+            actorKeyId: 'system',
+            action: 'customer.erasure_late_predictions',
+            targetType: 'customer',
+            targetId: e.customer_hash,
+            after: { erasure_id: e.id, predictions: n },
+          },
+          tx,
+        );
+        return n;
+      });
+    }
+    if (total > 0) this.logger.log(`erasure: removed ${total} prediction(s) of erased customers that reached the log after their erasure`);
+    return total;
   }
 
   /**

@@ -159,11 +159,16 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  /** Right to erasure: deletes every logged prediction of the customer, in the caller's transaction. Returns how many. */
-  async eraseCustomer(customerHash: string, manager: EntityManager): Promise<number> {
+  /**
+   * Right to erasure: deletes every logged prediction of the customer, in the caller's transaction; with
+   * `madeUntil`, only those made at or before it (predictions of an erased customer that reached the table
+   * late, from a queue or a spill file). Returns how many.
+   */
+  async eraseCustomer(customerHash: string, manager: EntityManager, madeUntil?: Date): Promise<number> {
     const [{ n }]: { n: number }[] = await manager.query(
-      `WITH gone AS (DELETE FROM predictions WHERE customer_hash = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
-      [customerHash],
+      `WITH gone AS (DELETE FROM predictions WHERE customer_hash = $1 AND ($2::timestamptz IS NULL OR predicted_at <= $2::timestamptz) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [customerHash, madeUntil?.toISOString() ?? null],
     );
     return n;
   }
