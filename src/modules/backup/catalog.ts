@@ -46,9 +46,9 @@ export async function newestManifest(
 
 /** The instant a backup id was started at (ids begin with it). */
 export function backupIdTime(id: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z/.exec(id);
   if (!m) throw new Error(`'${id}' is not a backup id`);
-  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]));
 }
 
 /** Written by a restore: the chain it restored ends at `audit`, which is the head later verifications check against. */

@@ -73,15 +73,12 @@ export function objectKey(sha256: string): string {
   return `${OBJECT_PREFIX}${sha256.slice(0, 2)}/${sha256}`;
 }
 
-/** A sortable backup id: the start time to the second, then random hex (`20261204T020000Z-3f9a1c`). */
+/** A backup id that sorts by start time: the start to the millisecond, then random hex (`20261204T020000.123Z-3f9a1c`). */
 export function newBackupId(now: Date, random: string): string {
-  return `${now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '')}-${random}`;
+  return `${now.toISOString().replace(/[-:]/g, '')}-${random}`;
 }
 
-export const BACKUP_ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+export const BACKUP_ID_PATTERN = /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/;
 
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');

@@ -21,8 +21,8 @@ export class TakeBackupDto {
 }
 
 export class BackupIdParams {
-  @ApiProperty({ pattern: BACKUP_ID_PATTERN.source, example: '20261204T020000Z-3f9a1c' })
-  @Matches(BACKUP_ID_PATTERN, { message: 'id must be a backup id such as 20261204T020000Z-3f9a1c' })
+  @ApiProperty({ pattern: BACKUP_ID_PATTERN.source, example: '20261204T020000.000Z-3f9a1c' })
+  @Matches(BACKUP_ID_PATTERN, { message: 'id must be a backup id such as 20261204T020000.000Z-3f9a1c' })
   id: string;
 }
 
@@ -32,7 +32,7 @@ export class ListBackupsQuery {
 
   @ApiPropertyOptional({ description: 'next_before_id of the previous page', pattern: BACKUP_ID_PATTERN.source })
   @IsOptional()
-  @Matches(BACKUP_ID_PATTERN, { message: 'before_id must be a backup id such as 20261204T020000Z-3f9a1c' })
+  @Matches(BACKUP_ID_PATTERN, { message: 'before_id must be a backup id such as 20261204T020000.000Z-3f9a1c' })
   before_id?: string;
 }
 
@@ -47,7 +47,7 @@ export class RestoreBackupDto {
 }
 
 export class BackupView {
-  @ApiProperty({ example: '20261204T020000Z-3f9a1c' }) id: string;
+  @ApiProperty({ example: '20261204T020000.000Z-3f9a1c' }) id: string;
   @ApiProperty({ enum: KINDS }) kind: string;
   @ApiProperty({ enum: ['running', 'completed', 'failed'] }) status: string;
   @ApiProperty({ description: 'schedule, api or cli' }) trigger: string;

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { MIGRATION_HEAD_SQL } from '../../../database/migrations';
 import { AUDIT_HEAD_SQL } from '../../audit/audit.service';
 import { TableFingerprint } from '../manifest';
 import { libpqTarget, run } from '../process';
@@ -41,14 +42,10 @@ export async function dumpWithFingerprints(
     });
     const fingerprints = (async () => {
       const tables = await tableFingerprints(client);
-      const head = await client
-        .query<{ name: string }>(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)
-        .then((r) => r.rows[0]?.name ?? null)
-        .catch(() => null);
+      const head = (await client.query<{ name: string }>(MIGRATION_HEAD_SQL)).rows[0]?.name ?? null;
       const audit = await client
         .query<{ seq: string; hash: string }>(AUDIT_HEAD_SQL)
-        .then((r) => (r.rows[0] ? { seq: Number(r.rows[0].seq), hash: r.rows[0].hash } : null))
-        .catch(() => null);
+        .then((r) => (r.rows[0] ? { seq: Number(r.rows[0].seq), hash: r.rows[0].hash } : null));
       return { tables, head, audit };
     })();
     const [, { tables, head, audit }] = await Promise.all([dumping, fingerprints]);
