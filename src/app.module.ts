@@ -13,9 +13,11 @@ import { MlflowModule } from './mlflow/mlflow.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
+import { BackupModule } from './modules/backup/backup.module';
 import { BackupStorageModule } from './modules/backup/storage/backup-storage.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
+import { ErasureModule } from './modules/erasure/erasure.module';
 import { EventsModule } from './modules/events/events.module';
 import { GovernanceModule } from './modules/governance/governance.module';
 import { HealthModule } from './modules/health/health.module';
@@ -54,8 +56,10 @@ export class AppModule {
         BatchScoringModule,
         DriftModule,
         OutcomesModule,
+        ErasureModule,
         AlertingModule,
         GovernanceModule,
+        BackupModule,
         HealthModule,
       ],
       controllers: [AppController],

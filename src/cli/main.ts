@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
+import { BACKUP_USAGE, backupCommand } from './backup.command';
 import { scoreCommand } from './score.command';
 import { apiClient, CliUsageError as UsageError, option } from './api-client';
 import { trainCommand } from './train.command';
@@ -15,6 +16,9 @@ import { embeddedDatabaseUrl, EmbeddedDatabase, startEmbeddedPostgres } from '..
 import { runMigrations } from '../database/migrations';
 import { loadAuditKey } from '../modules/audit/audit-key';
 import { AuditService, ExpectedHead } from '../modules/audit/audit.service';
+import { anchoredAuditHead } from '../modules/backup/catalog';
+import { createBackupStores } from '../modules/backup/storage/backup-stores';
+import { BackupStore } from '../modules/backup/storage/backup-store';
 
 const USAGE = `usage: npm run cli -- <command>
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
@@ -23,8 +27,9 @@ const USAGE = `usage: npm run cli -- <command>
   keys create --role <${ROLES.join('|')}> [--name <name>] [--model <model name>] [--expires-in-days <n>]
   keys list
   keys revoke <key id>
-  audit verify [--expected-head-seq <n> --expected-head-hash <hex>]   recompute the audit log's hash chain (and check that the head
-                               you kept outside the database is still in it); exit code 1 when it is broken or truncated
+  audit verify [--expected-head-seq <n> --expected-head-hash <hex>]   recompute the audit log's hash chain and check that the head
+                               the newest backup manifest keeps (and the one you pass) is still in it; exit code 1 when it is broken or truncated
+${BACKUP_USAGE}
   drift run [--model <name>] [--version <n>] [--window 24h|7d]   analyse logged predictions vs the reference profile now; exit code 3 on severe drift`;
 
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
@@ -83,10 +88,15 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
 }
 
 /** Returns the process exit code: 1 when the audit chain is broken or truncated. */
-async function audit(service: AuditService, args: string[]): Promise<number> {
+async function audit(service: AuditService, stores: BackupStore[], args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action !== 'verify') throw new UsageError(`unknown audit command '${action ?? ''}'`);
-  const result = await service.verify(expectedHead(rest));
+  const anchored = await anchoredAuditHead(stores[0]).catch((err) => {
+    process.stderr.write(`warning: the backup manifests could not be read (${(err as Error).message}); the chain is checked without their head\n`);
+    return null;
+  });
+  if (anchored) process.stdout.write(`Checking against the head kept by ${anchored.source}: entry ${anchored.seq}\n`);
+  const result = await service.verify([...expectedHead(rest), ...(anchored ? [{ seq: anchored.seq, hash: anchored.hash }] : [])]);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (result.valid) {
     const schemes = result.segments.map((s) => `${s.entries} ${s.scheme} (ids ${s.first_id}-${s.last_id})`).join(', ');
@@ -158,6 +168,10 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = r.severe ? 3 : 0;
     return;
   }
+  if (group === 'backup') {
+    process.exitCode = await backupCommand(config, rest);
+    return;
+  }
   if (group === 'score') {
     process.exitCode = await scoreCommand(config, rest);
     return;
@@ -169,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
     await runMigrations(url);
     await ds.initialize();
     if (group === 'audit') {
-      process.exitCode = await audit(new AuditService(ds, loadAuditKey(config)), rest);
+      process.exitCode = await audit(new AuditService(ds, loadAuditKey(config)), createBackupStores(config), rest);
       return;
     }
     const repo = ds.getRepository(ApiKeyEntity);

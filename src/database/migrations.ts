@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { createDataSource } from './data-source';
 
+/** The newest applied migration (a backup records it: a restore into an older release would not know the schema). */
+export const MIGRATION_HEAD_SQL = 'SELECT name FROM schema_migrations ORDER BY timestamp DESC, id DESC LIMIT 1';
+
 // Arbitrary constant shared by every replica: only one of them migrates at a time.
 const MIGRATION_LOCK_KEY = 727_001;
 

@@ -48,9 +48,12 @@ export class AuditChainMonitor implements OnApplicationBootstrap, OnApplicationS
     await this.ticking;
   }
 
-  /** Verifies the chain (against `expected` too, when given) and records the result in the metrics. */
+  /**
+   * Verifies the chain against `expected`, the newest head this replica has seen and the head every
+   * registered anchor keeps (a backup manifest's), and records the result in the metrics.
+   */
   async verify(expected: ExpectedHead[] = []): Promise<AuditVerification> {
-    const result = await this.audit.verify([...expected, ...(this.lastSeen ? [this.lastSeen] : [])]);
+    const result = await this.audit.verify([...expected, ...(await this.anchoredHeads()), ...(this.lastSeen ? [this.lastSeen] : [])]);
     this.chainValid.set(result.valid ? 1 : 0);
     this.lastVerify.set(Date.now() / 1000);
     if (result.head) {
@@ -60,6 +63,18 @@ export class AuditChainMonitor implements OnApplicationBootstrap, OnApplicationS
     return result;
   }
 
+  private async anchoredHeads(): Promise<ExpectedHead[]> {
+    const anchored: ExpectedHead[] = [];
+    for (const anchor of this.anchors) {
+      const head = await anchor.latest?.().catch((err) => {
+        this.logger.warn(`audit anchor ${anchor.name} could not be read: ${String(err)}`);
+        return null;
+      });
+      if (head) anchored.push(head);
+    }
+    return anchored;
+  }
+
   private tick(): Promise<void> {
     this.ticking ??= this.publish().finally(() => (this.ticking = undefined));
     return this.ticking;
@@ -67,15 +82,7 @@ export class AuditChainMonitor implements OnApplicationBootstrap, OnApplicationS
 
   private async publish(): Promise<void> {
     try {
-      const anchored: ExpectedHead[] = [];
-      for (const anchor of this.anchors) {
-        const head = await anchor.latest?.().catch((err) => {
-          this.logger.warn(`audit anchor ${anchor.name} could not be read: ${String(err)}`);
-          return null;
-        });
-        if (head) anchored.push(head);
-      }
-      const result = await this.verify(anchored);
+      const result = await this.verify();
       if (!result.valid) {
         const b = result.first_broken!;
         this.logger.error(

@@ -20,6 +20,6 @@ import { AuditService } from './audit.service';
     AuditChainMonitor,
     ...auditMetrics,
   ],
-  exports: [AuditService, AuditChainMonitor],
+  exports: [AuditService, AuditChainMonitor, AUDIT_HMAC_KEY],
 })
 export class AuditModule {}

@@ -29,6 +29,9 @@ export interface AuditRecordInput {
 }
 
 /** A head kept outside the database: entry number `seq` (1 = the first entry) must have this hash. */
+/** The newest entry and its position; run it in a snapshot (a backup's) to get the head of that snapshot. */
+export const AUDIT_HEAD_SQL = 'SELECT (SELECT count(*) FROM audit_log) AS seq, id, hash FROM audit_log ORDER BY id DESC LIMIT 1';
+
 export interface ExpectedHead {
   seq: number;
   hash: string;
@@ -99,9 +102,7 @@ export class AuditService {
 
   /** The newest entry and its position in the chain (1 for the first entry); null for an empty log. */
   async head(): Promise<AuditHead | null> {
-    const rows: { seq: string; id: string; hash: string }[] = await this.db.query(
-      'SELECT (SELECT count(*) FROM audit_log) AS seq, id, hash FROM audit_log ORDER BY id DESC LIMIT 1',
-    );
+    const rows: { seq: string; id: string; hash: string }[] = await this.db.query(AUDIT_HEAD_SQL);
     return rows.length === 0 ? null : { seq: Number(rows[0].seq), id: String(rows[0].id), hash: rows[0].hash };
   }
 

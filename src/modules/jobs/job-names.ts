@@ -13,4 +13,11 @@ export enum JobName {
   BatchScoringRun = 'batch-scoring-run',
   MlflowReconcile = 'mlflow-reconcile',
   JobsRetention = 'jobs-retention',
+  BackupDatabase = 'backup-database',
+  BackupArtifacts = 'backup-artifacts',
+  BackupRun = 'backup-run',
+  BackupRestoreCheck = 'backup-restore-check',
+  RestoreDrill = 'restore-drill',
+  ErasureLogUpload = 'erasure-log-upload',
+  ErasureReplay = 'erasure-replay',
 }

@@ -124,6 +124,12 @@ export class RegistryService {
     return rows.map(toTransitionView);
   }
 
+  /** Every version the control plane governs, of every model, in name and version order (for backup manifests). */
+  async governedVersions(): Promise<ModelVersionEntity[]> {
+    const rows = await this.versions.find();
+    return rows.sort((a, b) => a.modelName.localeCompare(b.modelName) || Number(a.version) - Number(b.version));
+  }
+
   /** The Production version of a model per the control plane, or null. */
   async productionVersion(modelName: string): Promise<ModelVersionEntity | null> {
     return this.versions.findOneBy({ modelName, stage: 'Production' });
