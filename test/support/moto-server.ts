@@ -8,8 +8,16 @@ import { freePort, run, stopGroup } from './processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The static credentials moto accepts (it does not check them); set them in the environment of the client under test. */
-export const MOTO_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' } as const;
+/**
+ * The static credentials moto accepts (it does not check them); set them in the environment of the client under test.
+ * The instance-metadata lookup of the SDK's credential chain is switched off, so a test never reaches past loopback.
+ */
+export const MOTO_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+} as const;
 
 export interface TestTls {
   dir: string;
