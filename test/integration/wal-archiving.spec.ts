@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { Gauge } from 'prom-client';
@@ -11,6 +12,7 @@ import { restoreEmbeddedCluster } from '../../src/modules/backup/wal/embedded-re
 import { PgBackRest } from '../../src/modules/backup/wal/pgbackrest';
 import { WalArchive } from '../../src/modules/backup/wal/wal-archive';
 import { walArchivingPlan } from '../../src/modules/backup/wal/wal-archiving';
+import { MOTO_CREDENTIALS, MotoS3, startMotoS3 } from '../support/moto-server';
 import { freePort } from '../support/processes';
 import { eventually } from '../support/test-app';
 import { testEnv } from '../support/test-env';
@@ -26,7 +28,11 @@ class ArchivedPostgres {
   url = '';
   output = '';
 
-  constructor(private readonly env: Record<string, string>) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    /** The helper's own environment on top of ours (e.g. AWS keys, read from the environment as in production). */
+    private readonly processEnv: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<void> {
     const script = `const { loadConfig } = require(${JSON.stringify(`${DIST}/config/config.js`)});
@@ -40,7 +46,7 @@ class ArchivedPostgres {
         process.on('SIGTERM', () => db.stop().then(() => process.exit(0)));
       }, (err) => { process.stderr.write(String(err && err.stack || err)); process.exit(1); });`;
     if (!fs.existsSync(`${DIST}/modules/backup/wal/wal-archiving.js`)) throw new Error('dist/ is missing or stale: run `npx tsc -p tsconfig.build.json` first');
-    const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...this.processEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.output = '';
     this.url = await new Promise<string>((resolve, reject) => {
@@ -239,4 +245,101 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
       await close();
     }
   }, 90_000);
+});
+
+/**
+ * A TLS front for moto: moto's own TLS server (werkzeug) closes connections without a TLS close_notify, which
+ * pgBackRest 2.45 on OpenSSL 3 reports as "unexpected eof while reading". Node's TLS server closes properly.
+ */
+async function tlsFront(moto: MotoS3): Promise<{ port: number; close(): Promise<void> }> {
+  const ca = fs.readFileSync(moto.caFile);
+  const server = https.createServer({ cert: fs.readFileSync(moto.tls.certFile), key: fs.readFileSync(moto.tls.keyFile) }, (req, res) => {
+    const upstream = https.request({ host: '127.0.0.1', port: moto.port, method: req.method, path: req.url, headers: req.headers, ca }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', (err) => {
+      res.writeHead(502);
+      res.end(String(err));
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('WAL archiving to S3 (moto over TLS, SSE-KMS) as pgBackRest repo2', () => {
+  let moto: MotoS3;
+  let front: { port: number; close(): Promise<void> };
+  let pg: ArchivedPostgres | undefined;
+
+  beforeAll(async () => {
+    moto = await startMotoS3({ bucket: 'churn-wal-test' });
+    front = await tlsFront(moto);
+    // archive_command runs as the postgres OS user, which must be able to read the CA file.
+    fs.chmodSync(moto.tls.dir, 0o755);
+    fs.chmodSync(moto.caFile, 0o644);
+  });
+
+  afterAll(async () => {
+    await pg?.stop();
+    await front?.close();
+    await moto?.stop();
+  });
+
+  it('restores from S3 alone after DATA_DIR and the local repository are both lost', async () => {
+    const root = fs.mkdtempSync(path.join(testEnv().tmpDir, 'wal-s3-'));
+    fs.chmodSync(root, 0o755);
+    const env = {
+      DATA_DIR: path.join(root, 'data'),
+      BACKUP_LOCAL_DIR: path.join(root, 'backups'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      BACKUP_WAL_ARCHIVING: 'true',
+      BACKUP_WAL_ARCHIVE_TIMEOUT_S: '10',
+      BACKUP_S3_BUCKET: moto.bucket,
+      BACKUP_S3_PREFIX: 'churn-wal-test',
+      BACKUP_S3_REGION: moto.region,
+      // pgBackRest matches the host against the certificate's DNS names only (not its IP address entry).
+      BACKUP_S3_ENDPOINT: `https://localhost:${front.port}`,
+      BACKUP_S3_CA_FILE: moto.caFile,
+      BACKUP_S3_KMS_KEY_ID: moto.kmsKeyId,
+    };
+    const config = loadConfig(env);
+    const plan = walArchivingPlan(config, MOTO_CREDENTIALS);
+    if (!plan.on) throw new Error(plan.summary);
+    const pgbackrest = plan.pgbackrest;
+    pg = new ArchivedPostgres(env, MOTO_CREDENTIALS);
+    await pg.start();
+    expect(pg.output).toMatch(/to repo1 .*, repo2 s3:\/\/churn-wal-test\/churn-wal-test\/pgbackrest \(90 days\)/);
+
+    await pgbackrest.backup('full');
+    expect((await pgbackrest.info()).backups.map((b) => b.repo)).toEqual([1, 2]);
+    await pg.query('CREATE TABLE t (v text)');
+    await pg.query("INSERT INTO t VALUES ('after the backup')");
+    const [{ segment }] = await pg.query<{ segment: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment');
+    await pg.query('SELECT pg_switch_wal()');
+    await eventually(
+      async () => {
+        const [s] = await pg!.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver');
+        return s.last !== null && s.last >= segment;
+      },
+      40_000,
+      `segment ${segment} archived to both repositories`,
+    );
+
+    await pg.stop();
+    fs.rmSync(config.DATA_DIR, { recursive: true, force: true });
+    fs.rmSync(config.backupLocalDir, { recursive: true, force: true });
+    await restoreEmbeddedCluster(config.DATA_DIR, { pgbackrest, repo: 2 });
+    await pg.start();
+    expect(await pg.query('SELECT v FROM t')).toEqual([{ v: 'after the backup' }]);
+    expect(await pgbackrest.verify()).toMatchObject({ ok: true });
+  }, 120_000);
 });

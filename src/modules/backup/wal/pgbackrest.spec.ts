@@ -30,6 +30,7 @@ describe('the generated pgbackrest.conf', () => {
       'repo1-path': '/backups/pgbackrest',
       'repo1-retention-full-type': 'time',
       'repo1-retention-full': '7',
+      'repo1-bundle': 'y',
       'lock-path': '/data/pgbackrest/lock',
       'log-path': '/data/pgbackrest/log',
       'spool-path': '/data/pgbackrest/spool',
@@ -58,6 +59,7 @@ describe('the generated pgbackrest.conf', () => {
       'repo2-s3-endpoint': 's3.eu-west-1.amazonaws.com',
       'repo2-retention-full-type': 'time',
       'repo2-retention-full': '90',
+      'repo2-bundle': 'y',
     });
     expect(c.global['repo2-s3-uri-style']).toBeUndefined();
     expect(c.global['repo2-s3-key-type']).toBeUndefined(); // shared keys, from the environment

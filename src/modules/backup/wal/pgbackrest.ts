@@ -117,6 +117,8 @@ export function renderPgBackRestConfig(s: PgBackRestSettings): string {
     ['repo1-path', s.repo1.path],
     ['repo1-retention-full-type', 'time'],
     ['repo1-retention-full', s.repo1.retentionDays],
+    // Small files combined into bundles: far fewer objects to write (and pay for) on S3, and faster on any repository.
+    ['repo1-bundle', 'y'],
   ];
   if (s.repo2) {
     const r = s.repo2;
@@ -137,7 +139,7 @@ export function renderPgBackRestConfig(s: PgBackRestSettings): string {
     if (r.caFile) global.push(['repo2-storage-ca-file', r.caFile]);
     if (r.kmsKeyId) global.push(['repo2-s3-kms-key-id', r.kmsKeyId]);
     if (r.credentials.kind !== 'shared') global.push(['repo2-s3-key-type', r.credentials.kind]);
-    global.push(['repo2-retention-full-type', 'time'], ['repo2-retention-full', r.retentionDays]);
+    global.push(['repo2-retention-full-type', 'time'], ['repo2-retention-full', r.retentionDays], ['repo2-bundle', 'y']);
   }
   global.push(
     ['lock-path', path.join(s.stateDir, 'lock')],

@@ -15,11 +15,12 @@ export type WalArchivingPlan =
   | { readonly on: false; readonly summary: string };
 
 /**
- * Whether the embedded Postgres archives its WAL with pgBackRest, and how. On by default in local mode when
+ * Whether the embedded Postgres archives its WAL with pgBackRest, and how (`awsEnv`: where S3 keys are read, the
+ * process environment by default). On by default in local mode when
  * pgbackrest is installed; BACKUP_WAL_ARCHIVING=true without pgbackrest is a startup error. `summary` is the
  * one line the service logs about it.
  */
-export function walArchivingPlan(config: AppConfig): WalArchivingPlan {
+export function walArchivingPlan(config: AppConfig, awsEnv?: NodeJS.ProcessEnv): WalArchivingPlan {
   if (!config.localMode) {
     return {
       on: false,
@@ -38,7 +39,7 @@ export function walArchivingPlan(config: AppConfig): WalArchivingPlan {
     }
     return { on: false, summary: `WAL archiving is off: ${why} (bash scripts/setup-backup-tools.sh installs it; no point-in-time restore until then)` };
   }
-  const pgbackrest = new PgBackRest(pgBackRestSettings(config, bin));
+  const pgbackrest = new PgBackRest(pgBackRestSettings(config, bin, awsEnv));
   renderPgBackRestConfig(pgbackrest.settings); // refuses settings pgBackRest cannot use (e.g. a plain-HTTP S3 endpoint) before anything starts
   const settings = {
     archive_mode: 'on',
@@ -71,6 +72,7 @@ export function walArchivingPlan(config: AppConfig): WalArchivingPlan {
 export function pgBackRestSettings(
   config: AppConfig,
   bin = resolveExecutable(config.BACKUP_PGBACKREST_BIN) ?? config.BACKUP_PGBACKREST_BIN,
+  awsEnv?: NodeJS.ProcessEnv,
 ): PgBackRestSettings {
   return {
     bin,
@@ -92,7 +94,7 @@ export function pgBackRestSettings(
           caFile: config.BACKUP_S3_CA_FILE,
           kmsKeyId: config.BACKUP_S3_KMS_KEY_ID,
           retentionDays: config.BACKUP_S3_RETENTION_DAYS,
-          credentials: s3Credentials(),
+          credentials: s3Credentials(awsEnv),
         }
       : undefined,
     runAs: embeddedPostgresOsUser(),
@@ -100,8 +102,8 @@ export function pgBackRestSettings(
 }
 
 /** Keys from the environment when present, else a web identity (IRSA), else the instance's role. */
-function s3Credentials(): S3Credentials {
-  const aws = awsEnvCredentials();
+function s3Credentials(awsEnv?: NodeJS.ProcessEnv): S3Credentials {
+  const aws = awsEnvCredentials(awsEnv);
   if (aws.accessKeyId && aws.secretAccessKey) {
     return { kind: 'shared', accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken };
   }
