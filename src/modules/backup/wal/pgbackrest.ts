@@ -369,7 +369,7 @@ export class PgBackRest {
       return `WAL segments are not reaching the repository: check archive_command in the Postgres log and the repositories' reachability. ${byHand}`;
     }
     if (/\[039\]|\[049\]|S3|HTTP|tls|host/i.test(output) && this.settings.repo2) {
-      return `Check BACKUP_S3_BUCKET/ENDPOINT/REGION, the credentials and the CA file (BACKUP_S3_CA_FILE). ${byHand}`;
+      return `Check BACKUP_S3_BUCKET/ENDPOINT/REGION, the credentials and the CA file (BACKUP_S3_CA_FILE, which the postgres OS user must be able to read); pgBackRest needs HTTPS and matches the endpoint's host name against the certificate's DNS names, not IP addresses. ${byHand}`;
     }
     if (command === 'restore' && /\[075\]/.test(output)) {
       return `No backup ended before the target time: give a later time (after the stop time of the oldest backup, from info()), or restore the latest. ${byHand}`;
