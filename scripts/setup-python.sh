@@ -18,6 +18,6 @@ echo "==> creating Python venv .venv with $reqs"
 .venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements-evidently.txt -c trainer/requirements.lock.txt
 # schemathesis, only for the contract test (test/e2e/contract.e2e.spec.ts); the lock keeps it from moving anything else.
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt -c trainer/requirements.lock.txt
-# ruff, for `npm run lint` (trainer/ and tests/python).
-.venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements-dev.txt
+# ruff, for `npm run lint` (trainer/ and tests/python); moto[server], the S3 server of the backup store tests.
+.venv/bin/pip install --quiet --disable-pip-version-check -r trainer/requirements-dev.txt -c trainer/requirements.lock.txt
 echo "$want" > "$stamp"

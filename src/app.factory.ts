@@ -20,6 +20,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Path parameters up to a URL-encoded customer id of 128 characters (DELETE /api/v1/customers/{id}); their DTOs check the length.
+    maxParamLength: 2048,
     // Honour a caller's X-Request-Id when it is sane, otherwise mint one; pino-http reads it back from req.id.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];

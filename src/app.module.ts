@@ -17,6 +17,7 @@ import { BackupModule } from './modules/backup/backup.module';
 import { BackupStorageModule } from './modules/backup/storage/backup-storage.module';
 import { BatchScoringModule } from './modules/batch-scoring/batch-scoring.module';
 import { DriftModule } from './modules/drift/drift.module';
+import { ErasureModule } from './modules/erasure/erasure.module';
 import { EventsModule } from './modules/events/events.module';
 import { GovernanceModule } from './modules/governance/governance.module';
 import { HealthModule } from './modules/health/health.module';
@@ -55,6 +56,7 @@ export class AppModule {
         BatchScoringModule,
         DriftModule,
         OutcomesModule,
+        ErasureModule,
         AlertingModule,
         GovernanceModule,
         BackupModule,

@@ -181,7 +181,9 @@ export const configSchema = z
       .default(300_000)
       .describe('How often each replica verifies the audit chain and writes its head (sequence and hash) to the log and the churn_audit_* metrics.'),
     PREDICTION_LOG_QUEUE_MAX: int(1000, 10_000_000).default(50000).describe('Predictions held in memory before the backlog is spilled to disk.'),
-    PREDICTION_LOG_RETENTION_DAYS: int(1, 3650).default(90).describe('Daily partitions of the prediction log older than this are dropped.'),
+    PREDICTION_LOG_RETENTION_DAYS: int(1, 3650)
+      .default(90)
+      .describe('Daily partitions of the prediction log older than this are archived to every backup store (gzip CSV), then dropped.'),
     PREDICTION_LOG_SHUTDOWN_TIMEOUT_MS: int(0, 600_000)
       .default(10_000)
       .describe('On shutdown, queued predictions that cannot reach Postgres within this go to the spill file (replayed at the next start).'),

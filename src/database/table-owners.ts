@@ -12,6 +12,7 @@ export const TABLE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'modules/backup': ['backups', 'restore_drills'],
   'modules/batch-scoring': ['batch_scoring_runs', 'batch_predictions'],
   'modules/drift': ['drift_reports', 'drift_feature_results'],
+  'modules/erasure': ['erasures'],
   'modules/governance': ['promotions'],
   // job_runs: the cron history before the jobs table (copied into it at migration); kept until no older replica writes it.
   'modules/jobs': ['jobs', 'job_runs'],

@@ -67,10 +67,21 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/audit': controlPlane({ query: { model: MODEL } }),
   'GET /api/v1/audit/verify': controlPlane(),
 
+  // Backups hold every model: admin only, no model-scoped key.
+  'POST /api/v1/backups': controlPlane({ body: {} }),
+  'GET /api/v1/backups': controlPlane(),
+  'GET /api/v1/backups/drills': controlPlane(),
+  'POST /api/v1/backups/drills': controlPlane({ body: {} }),
+  'GET /api/v1/backups/{id}': controlPlane({ id: 'none' }),
+  'POST /api/v1/backups/{id}/restore': controlPlane({ id: 'none', body: { dry_run: true } }),
+
   'POST /api/v1/batch-scoring/runs': controlPlane({ body: { source: { type: 'table', table: 'policy_customers' } } }),
   'GET /api/v1/batch-scoring/runs': narrowedList,
   'GET /api/v1/batch-scoring/runs/{id}': controlPlane({ id: 'batchRun' }),
   'GET /api/v1/batch-scoring/runs/{id}/predictions': controlPlane({ id: 'batchRun' }),
+
+  // Right to erasure: a customer's data spans every model, so admin only and no model-scoped key (erasure.e2e.spec.ts erases for real).
+  'DELETE /api/v1/customers/{customer_id}': controlPlane(),
 
   'POST /api/v1/drift/runs': controlPlane({ body: {} }),
   'GET /api/v1/drift/reports': controlPlane({ query: { model_name: MODEL } }),

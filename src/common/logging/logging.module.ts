@@ -32,8 +32,13 @@ export function loggingModule(config: AppConfig): DynamicModule {
       customErrorObject: (_req, _res, _err, value) => ({ ...value, err: undefined }),
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactCustomerId(req.url) }),
       },
     },
   });
+}
+
+/** A raw customer id in a path (DELETE /api/v1/customers/{id}) never reaches the logs: PII is hashed or left out. */
+export function redactCustomerId(url: string): string {
+  return url.replace(/^(\/api\/v1\/customers\/)[^?]+/, '$1[redacted]');
 }

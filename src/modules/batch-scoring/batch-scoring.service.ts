@@ -22,6 +22,7 @@ import { ChunkSource, prefetch } from './sources/chunk-source';
 import { CsvSource } from './sources/csv-source';
 import { TABLE_NAME_PATTERN, TableSource, tableColumns } from './sources/table-source';
 import { NotificationsService } from '../notifications/notifications.service';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 import { CustomerRecord } from '../serving/customer-validator';
 import { ModelLoaderService } from '../serving/model-loader.service';
 import { OnnxModel } from '../serving/onnx-model';
@@ -71,6 +72,7 @@ export class BatchScoringService {
     private readonly notifications: NotificationsService,
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
+    private readonly predictionLog: PredictionLogService,
   ) {
     this.policy = { churnThreshold: config.PREDICTION_THRESHOLD, mediumThreshold: config.RISK_MEDIUM_THRESHOLD, highThreshold: config.RISK_HIGH_THRESHOLD };
   }
@@ -153,6 +155,36 @@ export class BatchScoringService {
 
   async get(id: string, principal?: Principal): Promise<BatchRunView> {
     return toBatchRunView(await this.find(id, principal));
+  }
+
+  /**
+   * Right to erasure: deletes the customer's batch predictions of every run, in the caller's transaction.
+   * batch_predictions holds the raw customer_id (the key of a run's output), so the rows are matched by
+   * computing the keyed hash in Postgres: one scan of the table. The runs' other traces of the id go
+   * too: it is blanked in their invalid-row samples, and in the resume cursor of runs that have ended
+   * (an active run still needs its cursor; the id is in its source anyway). Returns how many rows went.
+   */
+  async eraseCustomer(customerHash: string, manager: EntityManager): Promise<number> {
+    const rowId = this.predictionLog.customerHashSql('customer_id', 2);
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH gone AS (DELETE FROM batch_predictions WHERE ${rowId.sql} = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [customerHash, ...rowId.params],
+    );
+    const sampleId = this.predictionLog.customerHashSql(`(e.s->>'customer_id')`, 2);
+    await manager.query(
+      `UPDATE batch_scoring_runs r
+          SET invalid_samples = (SELECT jsonb_agg(CASE WHEN e.s->>'customer_id' IS NOT NULL AND ${sampleId.sql} = $1 THEN jsonb_set(e.s, '{customer_id}', 'null') ELSE e.s END ORDER BY e.i)
+                                   FROM jsonb_array_elements(r.invalid_samples) WITH ORDINALITY AS e(s, i))
+        WHERE jsonb_typeof(r.invalid_samples) = 'array'
+          AND EXISTS (SELECT 1 FROM jsonb_array_elements(r.invalid_samples) AS e(s) WHERE e.s->>'customer_id' IS NOT NULL AND ${sampleId.sql} = $1)`,
+      [customerHash, ...sampleId.params],
+    );
+    const cursorId = this.predictionLog.customerHashSql('last_customer_id', 3);
+    await manager.query(
+      `UPDATE batch_scoring_runs SET last_customer_id = NULL WHERE last_customer_id IS NOT NULL AND NOT (state = ANY($2::text[])) AND ${cursorId.sql} = $1`,
+      [customerHash, BATCH_ACTIVE_STATES, ...cursorId.params],
+    );
+    return n;
   }
 
   /** Predictions of a run in customer_id order; page with `after` = `next_after`. */

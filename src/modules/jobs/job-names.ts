@@ -18,4 +18,6 @@ export enum JobName {
   BackupRun = 'backup-run',
   BackupRestoreCheck = 'backup-restore-check',
   RestoreDrill = 'restore-drill',
+  ErasureLogUpload = 'erasure-log-upload',
+  ErasureReplay = 'erasure-replay',
 }

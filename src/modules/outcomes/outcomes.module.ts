@@ -14,6 +14,6 @@ import { PredictionLogModule } from '../prediction-log/prediction-log.module';
   imports: [TypeOrmModule.forFeature([OutcomeReportEntity]), PredictionLogModule],
   controllers: [OutcomesController],
   providers: [OutcomesService, OutcomeMetricsService, OutcomeReportsService, OutcomesSchedule, ...outcomesMetrics],
-  exports: [OutcomeMetricsService, OutcomeReportsService],
+  exports: [OutcomesService, OutcomeMetricsService, OutcomeReportsService],
 })
 export class OutcomesModule {}

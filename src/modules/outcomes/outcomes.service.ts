@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { assertModelScope } from '../../common/auth/model-scope';
 import { Principal } from '../../common/auth/roles';
 import { ValidationFailedError } from '../../common/errors/app-error';
@@ -106,6 +106,15 @@ export class OutcomesService {
     // The gauges follow the upload (this replica at once, the others on their refresh timer).
     void this.metrics.refreshGauges();
     return result;
+  }
+
+  /** Right to erasure: deletes every outcome of the customer (by its keyed hash), in the caller's transaction. Returns how many. */
+  async eraseCustomer(customerHash: string, manager: EntityManager): Promise<number> {
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH gone AS (DELETE FROM outcomes WHERE customer_hash = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [customerHash],
+    );
+    return n;
   }
 
   /** GET /api/v1/outcomes/metrics: the window ends now. */

@@ -1,11 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { DeadLetter, DeadLetterFile } from './dead-letter-file';
@@ -143,6 +143,34 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
   /** Keyed hash of a customer id: stable for joins with outcomes, useless without the key. */
   hashCustomer(customerId: string): string {
     return createHmac('sha256', this.hashKey).update(customerId).digest('hex');
+  }
+
+  /**
+   * The SQL of hashCustomer(column) computed by Postgres, for a table that holds raw ids (batch_predictions):
+   * HMAC-SHA256 spelled out with the built-in sha256 (no extension): sha256(K⊕opad ‖ sha256(K⊕ipad ‖ id)).
+   * `firstParam` is the number of the first of the two placeholders it uses; `params` are their values.
+   * The padded keys are as secret as the key: bind them, never write them into the SQL text.
+   */
+  customerHashSql(column: string, firstParam: number): { sql: string; params: [Buffer, Buffer] } {
+    const { inner, outer } = hmacPads(this.hashKey);
+    return {
+      sql: `encode(sha256($${firstParam + 1}::bytea || sha256($${firstParam}::bytea || convert_to(${column}, 'UTF8'))), 'hex')`,
+      params: [inner, outer],
+    };
+  }
+
+  /**
+   * Right to erasure: deletes every logged prediction of the customer, in the caller's transaction; with
+   * `madeUntil`, only those made at or before it (predictions of an erased customer that reached the table
+   * late, from a queue or a spill file). Returns how many.
+   */
+  async eraseCustomer(customerHash: string, manager: EntityManager, madeUntil?: Date): Promise<number> {
+    const [{ n }]: { n: number }[] = await manager.query(
+      `WITH gone AS (DELETE FROM predictions WHERE customer_hash = $1 AND ($2::timestamptz IS NULL OR predicted_at <= $2::timestamptz) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [customerHash, madeUntil?.toISOString() ?? null],
+    );
+    return n;
   }
 
   /** Called on the request path: O(1), never throws, never waits. */
@@ -429,6 +457,13 @@ export class PredictionLogService implements OnApplicationBootstrap, OnApplicati
 function oldestOf(records: readonly PredictionRecord[]): number {
   const t = Date.parse(records[0]?.predicted_at ?? '');
   return Number.isFinite(t) ? t : Date.now();
+}
+
+/** The two padded keys of HMAC-SHA256 (RFC 2104): K0⊕ipad and K0⊕opad, K0 the key (hashed when over 64 bytes) padded to 64 bytes. */
+export function hmacPads(key: Buffer): { inner: Buffer; outer: Buffer } {
+  const k0 = Buffer.alloc(64);
+  (key.length > 64 ? createHash('sha256').update(key).digest() : key).copy(k0);
+  return { inner: Buffer.from(k0.map((b) => b ^ 0x36)), outer: Buffer.from(k0.map((b) => b ^ 0x5c)) };
 }
 
 function loadHashKey(config: AppConfig, logger: Logger): Buffer {

@@ -8,6 +8,12 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { Stage, STAGE_ALIASES, STAGE_TAG } from './stages';
 
 /**
+ * After a restore, MLflow's store may be older than our registry (it is restored from the newest backup,
+ * ours to a later point in time): every version is mirrored again at the next reconcile.
+ */
+export const MIRROR_EVERY_VERSION_AGAIN_SQL = 'UPDATE model_versions SET mlflow_synced = false, mlflow_sync_error = NULL';
+
+/**
  * Makes MLflow reflect our stages for one model: aliases `production` / `staging`, a stage tag on
  * each version, and the legacy MLflow stage. Idempotent, so it can be retried at any time.
  */

@@ -63,7 +63,9 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
   if (!manifest.database) throw new RestoreRefusedError(`backup ${manifest.id} holds no database (kind ${manifest.kind}): restore a database or full backup`);
   const artifacts = await artifactsManifestFor(store, manifest);
   const manifests = artifacts && artifacts !== manifest ? [manifest, artifacts] : [manifest];
-  options.progress(`restoring backup ${manifest.id}${artifacts && artifacts !== manifest ? ` with the artifacts of ${artifacts.id}` : ''} from ${store.location}`);
+  options.progress(
+    `restoring backup ${manifest.id}${artifacts && artifacts !== manifest ? ` with the artifacts of ${artifacts.id}` : ''} from ${store.location}`,
+  );
 
   const staging = path.join(config.DATA_DIR, '..', `.restore-${path.basename(config.DATA_DIR)}-${manifest.id}`);
   const report: RestoreReport = {
@@ -76,8 +78,14 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
   };
   try {
     options.progress('downloading and checking every object', 0, 1);
-    const objects = await fetchAndVerifyObjects(store, manifests, staging, undefined, async (done, total) => options.progress('downloading and checking every object', done, total));
-    const all = new Map(manifests.flatMap((m) => [...(m.database ? [m.database.dump] : []), ...(m.mlflow_store ? [m.mlflow_store.object] : []), ...(m.artifacts?.files ?? [])]).map((r) => [r.sha256, r.size]));
+    const objects = await fetchAndVerifyObjects(store, manifests, staging, undefined, async (done, total) =>
+      options.progress('downloading and checking every object', done, total),
+    );
+    const all = new Map(
+      manifests
+        .flatMap((m) => [...(m.database ? [m.database.dump] : []), ...(m.mlflow_store ? [m.mlflow_store.object] : []), ...(m.artifacts?.files ?? [])])
+        .map((r) => [r.sha256, r.size]),
+    );
     report.objects = all.size;
     report.bytes = [...all.values()].reduce((s, n) => s + n, 0);
     if (options.dryRun) return report;
@@ -182,7 +190,8 @@ async function chooseStore(stores: BackupStore[], from: BackupDestination | unde
 async function chooseManifest(store: BackupStore, options: RestoreOptions): Promise<BackupManifest> {
   if (options.id !== 'latest') {
     const ids = await completeBackupIds(store);
-    if (!ids.includes(options.id)) throw new RestoreRefusedError(`backup ${options.id} is not complete in ${store.location}; list them with \`npm run cli -- backup list\``);
+    if (!ids.includes(options.id))
+      throw new RestoreRefusedError(`backup ${options.id} is not complete in ${store.location}; list them with \`npm run cli -- backup list\``);
     return readManifest(store, options.id);
   }
   const limit = options.toTime instanceof Date ? options.toTime.toISOString() : undefined;
@@ -204,7 +213,8 @@ async function refuseNonEmptyTargets(config: AppConfig, databaseUrl: string | un
       problems.push(`the embedded Postgres cluster ${cluster} exists`);
     }
   }
-  if (config.mlflowBackendStoreUri && (await mlflowStoreInUse(config.mlflowBackendStoreUri))) problems.push(`MLflow's store ${config.mlflowBackendStoreUri} exists`);
+  if (config.mlflowBackendStoreUri && (await mlflowStoreInUse(config.mlflowBackendStoreUri)))
+    problems.push(`MLflow's store ${config.mlflowBackendStoreUri} exists`);
   const dir = config.mlflowArtifactsDir;
   if (dir && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) problems.push(`MLflow's artifact directory ${dir} is not empty`);
   if (problems.length > 0 && !options.force) {

@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertSafeKey, BackupDestination, BackupObjectMissingError, BackupStore, BackupStoreError, StoredObject } from './backup-store';
 
-/** A backup store in a local directory. Objects are written to a temporary name, fsynced and renamed into place. */
+/**
+ * A backup store in a local directory. Objects are written to a temporary name, fsynced and renamed into place;
+ * putFile hashes the bytes as it copies them and stores nothing when they are not the expected sha256.
+ */
 export class LocalDirStore implements BackupStore {
   readonly kind: BackupDestination = 'local';
   readonly location: string;
@@ -16,10 +20,20 @@ export class LocalDirStore implements BackupStore {
   async putFile(key: string, file: string, expected: { sha256: string; size: number }, signal?: AbortSignal): Promise<void> {
     const target = this.pathOf(key);
     await this.atomically(target, async (tmp) => {
-      await pipeline(fs.createReadStream(file), fs.createWriteStream(tmp, { flags: 'wx' }), { signal });
+      const hash = createHash('sha256');
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(fs.createReadStream(file), tap, fs.createWriteStream(tmp, { flags: 'wx' }), { signal });
       const { size } = await fs.promises.stat(tmp);
       if (size !== expected.size)
         throw new BackupStoreError(this.location, `${key}: wrote ${size} bytes, expected ${expected.size} (the source changed while it was copied)`);
+      const sha256 = hash.digest('hex');
+      if (sha256 !== expected.sha256)
+        throw new BackupStoreError(this.location, `${key}: the bytes read have sha256 ${sha256}, expected ${expected.sha256}; nothing was stored`);
     });
   }
 
