@@ -42,8 +42,8 @@ const GROUP_WAIT = '1s';
 const GROUP_INTERVAL_S = 2;
 /**
  * Every non-zero `for:` of the real rules runs 300 times faster, with a floor of 2 s (two evaluations): 1m, 5m and
- * 10m → 2s, 15m → 3s, 30m → 6s, 1h → 12s. BackupStale's 26h → 312s, longer than this test, so it stays quiet as it
- * does in the first day of a real deployment (the backup metric is not exported yet).
+ * 10m → 2s, 15m → 3s, 30m → 6s, 1h → 12s. BackupStale's 26h → 312s and BackupVerifyFailed's 8d → 2304s (no backup,
+ * no passing drill ever) are longer than this test, so they stay quiet as in the first day of a real deployment.
  */
 const FOR_SCALE = 300;
 const shortenFor = (seconds: number) => `${Math.max(2, Math.round(seconds / FOR_SCALE))}s`;

@@ -41,6 +41,8 @@ const REQUIRED_ALERTS = [
   'ModelNotLoaded',
   'ServiceDown',
   'BackupStale',
+  'BackupVerifyFailed',
+  'BackupRpoHigh',
   'ScheduledJobFailed',
   'PredictionLogBacklog',
   'Watchdog',
@@ -91,7 +93,13 @@ const SERVICE_METRICS: Record<string, 'src' | 'pending'> = {
   churn_model_accuracy: 'src',
   churn_model_roc_auc: 'src',
   churn_model_outcomes_matched: 'src',
-  churn_backup_last_success_timestamp_seconds: 'pending',
+  churn_backup_last_success_timestamp_seconds: 'src',
+  churn_backup_last_verified_timestamp_seconds: 'src',
+  churn_backup_last_drill_success: 'src',
+  churn_backup_rpo_seconds: 'src',
+  churn_restore_drill_duration_seconds: 'src',
+  churn_backup_bytes: 'src',
+  churn_backup_failures_total: 'src',
 };
 /** prom-client default metrics and Prometheus' own series. */
 const OTHER_METRICS = new Set([
@@ -359,7 +367,17 @@ describe('Alertmanager configuration (amtool)', () => {
       alsoToControlPlane('slack-warning'),
     ],
     ['warning goes to Slack (HighPredictionLatency)', { alertname: 'HighPredictionLatency', severity: 'warning' }, alsoToControlPlane('slack-warning')],
-    ['warning goes to Slack (BackupStale)', { alertname: 'BackupStale', severity: 'warning', reason: 'stale' }, alsoToControlPlane('slack-warning')],
+    [
+      'critical pages (BackupStale, per kind)',
+      { alertname: 'BackupStale', severity: 'critical', reason: 'stale', job: 'churn-api', kind: 'database' },
+      alsoToControlPlane('pagerduty-critical'),
+    ],
+    [
+      'critical pages (BackupVerifyFailed)',
+      { alertname: 'BackupVerifyFailed', severity: 'critical', reason: 'drill_failed', job: 'churn-api' },
+      alsoToControlPlane('pagerduty-critical'),
+    ],
+    ['critical pages (BackupRpoHigh)', { alertname: 'BackupRpoHigh', severity: 'critical', job: 'churn-api' }, alsoToControlPlane('pagerduty-critical')],
     ['info goes to email (ModelDrift monitor)', { alertname: 'ModelDrift', severity: 'info', model_name: 'churn-model' }, alsoToControlPlane('email-info')],
     ['an alert without severity still reaches Slack', { alertname: 'SomethingNew' }, alsoToControlPlane('slack-warning')],
     ['an unknown severity still reaches Slack', { alertname: 'SomethingNew', severity: 'page' }, alsoToControlPlane('slack-warning')],
@@ -518,7 +536,7 @@ describe('Alertmanager running this configuration', () => {
   it('a ServiceDown with no targets at all silences the job-level alerts of that job', async () => {
     await post([
       { case: 'no-targets', alertname: 'ServiceDown', severity: 'critical', reason: 'no_targets', job: 'churn-api-canary-env' },
-      { case: 'backup-of-job', alertname: 'BackupStale', severity: 'warning', reason: 'never_succeeded', job: 'churn-api-canary-env' },
+      { case: 'backup-of-job', alertname: 'BackupStale', severity: 'critical', reason: 'never_succeeded', kind: 'database', job: 'churn-api-canary-env' },
     ]);
     expect(await states({ 'no-targets': 'active', 'backup-of-job': 'suppressed' })).toEqual({ 'no-targets': 'active', 'backup-of-job': 'suppressed' });
   });
