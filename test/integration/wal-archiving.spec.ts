@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { Gauge } from 'prom-client';
@@ -12,7 +11,7 @@ import { restoreEmbeddedCluster } from '../../src/modules/backup/wal/embedded-re
 import { PgBackRest } from '../../src/modules/backup/wal/pgbackrest';
 import { WalArchive } from '../../src/modules/backup/wal/wal-archive';
 import { walArchivingPlan } from '../../src/modules/backup/wal/wal-archiving';
-import { MOTO_CREDENTIALS, MotoS3, startMotoS3 } from '../support/moto-server';
+import { MOTO_CREDENTIALS, MotoS3, startMotoS3, tlsFront } from '../support/moto-server';
 import { freePort } from '../support/processes';
 import { eventually } from '../support/test-app';
 import { testEnv } from '../support/test-env';
@@ -246,34 +245,6 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     }
   }, 90_000);
 });
-
-/**
- * A TLS front for moto: moto's own TLS server (werkzeug) closes connections without a TLS close_notify, which
- * pgBackRest 2.45 on OpenSSL 3 reports as "unexpected eof while reading". Node's TLS server closes properly.
- */
-async function tlsFront(moto: MotoS3): Promise<{ port: number; close(): Promise<void> }> {
-  const ca = fs.readFileSync(moto.caFile);
-  const server = https.createServer({ cert: fs.readFileSync(moto.tls.certFile), key: fs.readFileSync(moto.tls.keyFile) }, (req, res) => {
-    const upstream = https.request({ host: '127.0.0.1', port: moto.port, method: req.method, path: req.url, headers: req.headers, ca }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    upstream.on('error', (err) => {
-      res.writeHead(502);
-      res.end(String(err));
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('WAL archiving to S3 (moto over TLS, SSE-KMS) as pgBackRest repo2', () => {
   let moto: MotoS3;

@@ -212,3 +212,31 @@ function httpsRequest(
     req.end(opts.body);
   });
 }
+
+/**
+ * A TLS front for moto: moto's own TLS server (werkzeug) closes connections without a TLS close_notify, which
+ * pgBackRest 2.45 on OpenSSL 3 reports as "unexpected eof while reading". Node's TLS server closes properly.
+ */
+export async function tlsFront(moto: MotoS3): Promise<{ port: number; close(): Promise<void> }> {
+  const ca = fs.readFileSync(moto.caFile);
+  const server = https.createServer({ cert: fs.readFileSync(moto.tls.certFile), key: fs.readFileSync(moto.tls.keyFile) }, (req, res) => {
+    const upstream = https.request({ host: '127.0.0.1', port: moto.port, method: req.method, path: req.url, headers: req.headers, ca }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', (err) => {
+      res.writeHead(502);
+      res.end(String(err));
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -6,6 +6,7 @@ import { createDataSource } from '../../../database/data-source';
 import { embeddedDatabaseUrl, startEmbeddedPostgres, EmbeddedDatabase } from '../../../database/embedded-postgres';
 import { runMigrations } from '../../../database/migrations';
 import { loadAuditKey } from '../../audit/audit-key';
+import { MIRROR_EVERY_VERSION_AGAIN_SQL } from '../../registry/mlflow-mirror';
 import { AuditService } from '../../audit/audit.service';
 import { completeBackupIds, newestManifest, readManifest, writeRestoreMarker } from '../catalog';
 import { BackupManifest } from '../manifest';
@@ -15,6 +16,8 @@ import { mlflowStoreInUse, restoreMlflowStore } from '../sources/mlflow-store';
 import { pgRestoreBin, restoreDatabaseDump } from '../sources/pg-restore';
 import { artifactsManifestFor, fetchAndVerifyObjects } from '../restore-objects';
 import { createBackupStores } from '../storage/backup-stores';
+import { restoreEmbeddedCluster } from '../wal/embedded-restore';
+import { walArchivingPlan } from '../wal/wal-archiving';
 import { BackupDestination, BackupStore } from '../storage/backup-store';
 
 export interface RestoreOptions {
@@ -97,21 +100,40 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
     let embedded: EmbeddedDatabase | undefined;
     let url: string;
     try {
+      const wal = config.localMode && !options.targetDatabaseUrl ? walArchivingPlan(config) : undefined;
       if (options.toTime) {
-        throw new RestoreRefusedError('point-in-time restore needs WAL archiving with pgBackRest (BACKUP_WAL_ARCHIVING), which is not available here');
-      }
-      options.progress('restoring the control-plane database (pg_restore)');
-      if (databaseUrl) {
-        url = databaseUrl;
-        await emptyDatabase(url, options.force);
-      } else {
+        if (databaseUrl) {
+          throw new RestoreRefusedError(
+            'point-in-time restore applies to the embedded Postgres this service archives with pgBackRest; for an external server use its own ' +
+              '(RDS: restore the instance to the time), or restore a backup without --to-time',
+          );
+        }
+        if (!wal?.on) throw new RestoreRefusedError(`point-in-time restore needs WAL archiving with pgBackRest: ${wal?.summary ?? 'not in local mode'}`);
+        const target = options.toTime === 'latest' ? undefined : options.toTime.toISOString();
+        options.progress(
+          `restoring the control-plane database from pgBackRest ${store.kind === 's3' ? 'repo2 (S3)' : 'repo1'} to ${target ?? 'the newest archived WAL'}`,
+        );
         fs.rmSync(path.join(config.DATA_DIR, 'postgres'), { recursive: true, force: true });
-        embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+        await restoreEmbeddedCluster(config.DATA_DIR, { pgbackrest: wal.pgbackrest, targetTime: target, repo: store.kind === 's3' ? 2 : 1 });
+        embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { archiving: wal.archiving });
         url = embedded.url;
+        report.database = { method: 'pitr', target: redact(url), to_time: target ?? 'latest' };
+      } else {
+        options.progress('restoring the control-plane database (pg_restore)');
+        if (databaseUrl) {
+          url = databaseUrl;
+          await emptyDatabase(url, options.force);
+        } else {
+          fs.rmSync(path.join(config.DATA_DIR, 'postgres'), { recursive: true, force: true });
+          embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { archiving: wal?.on ? wal.archiving : undefined });
+          url = embedded.url;
+        }
+        await restoreDatabaseDump(pgRestoreBin(config.BACKUP_PG_DUMP_BIN), objects.fileOf(manifest.database.dump), url);
+        await checkFingerprints(url, manifest);
+        report.database = { method: 'pg_restore', target: redact(url), to_time: null };
       }
-      await restoreDatabaseDump(pgRestoreBin(config.BACKUP_PG_DUMP_BIN), objects.fileOf(manifest.database.dump), url);
-      await checkFingerprints(url, manifest);
-      report.database = { method: 'pg_restore', target: redact(url), to_time: null };
+      // MLflow's store comes from the backup, which may be older than our registry: mirror every version again.
+      await runSql(url, MIRROR_EVERY_VERSION_AGAIN_SQL);
 
       // MLflow's backend store and artifacts, from the same backup set.
       if (manifest.mlflow_store) {
@@ -157,6 +179,11 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
         });
         const head = await audit.head();
         report.audit = { entries: verified.checked + 1, head_seq: head?.seq ?? null };
+        if (wal?.on) {
+          // Archived WAL is usable from a base backup of this cluster on: take one now, not at 02:00.
+          options.progress('taking a pgBackRest base backup of the restored cluster');
+          await wal.pgbackrest.backup('full');
+        }
         await writeRestoreMarker(createBackupStores(config), {
           backup_id: manifest.id,
           to_time: report.database.to_time,
@@ -219,6 +246,16 @@ async function refuseNonEmptyTargets(config: AppConfig, databaseUrl: string | un
   if (dir && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) problems.push(`MLflow's artifact directory ${dir} is not empty`);
   if (problems.length > 0 && !options.force) {
     throw new RestoreRefusedError(`the restore target is not empty: ${problems.join('; ')}. Stop the service and MLflow, and add --force to replace them`);
+  }
+}
+
+async function runSql(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
   }
 }
 
