@@ -53,7 +53,8 @@ describe('backups: taken on the jobs module, checksummed, anchoring the audit ch
     const backups = (await call<{ backups: Backup[] }>('GET', '/api/v1/backups')).body.backups;
     return { job, backup: backups[0] };
   };
-  const metric = async (name: string): Promise<string[]> => (await (await fetch(`${t.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith(name));
+  const metric = async (name: string, url = t.url): Promise<string[]> =>
+    (await (await fetch(`${url}/metrics`)).text()).split('\n').filter((l) => l.startsWith(name));
   const sql = async <R = Json>(text: string, params: unknown[] = []): Promise<R[]> => {
     const db = new Client({ connectionString: t.databaseUrl });
     await db.connect();
@@ -113,6 +114,11 @@ describe('backups: taken on the jobs module, checksummed, anchoring the audit ch
   });
 
   it('passes a restore drill: scratch restore, fingerprints, audit chain, artifacts, the Production model reproduces its test vectors', async () => {
+    // Before any drill the drill gauges are absent (never drilled is not "drill failed", nor "passed at 1970").
+    expect(await metric('churn_backup_last_drill_success')).toEqual([]);
+    expect(await metric('churn_backup_last_verified_timestamp_seconds')).toEqual([]);
+    // WAL is not archived on an external Postgres: no RPO figure rather than a reassuring 0.
+    expect(await metric('churn_backup_rpo_seconds')).toEqual([]);
     const r = await call<{ job: Job }>('POST', '/api/v1/backups/drills');
     expect(r.status).toBe(202);
     const job = await finished(r.body.job.id);
@@ -207,6 +213,19 @@ describe('backups: taken on the jobs module, checksummed, anchoring the audit ch
       )[0];
       expect(Number(after.n) - Number(before)).toBe(1);
       expect(Number(after.completed)).toBe(1);
+      // Both replicas export the newest backup and the last drill, whichever replica did them.
+      const newest = (await sql<{ at: Date }>(`SELECT max(finished_at) AS at FROM backups WHERE status = 'completed' AND kind IN ('database', 'full')`))[0].at;
+      for (const url of [t.url, second.url]) {
+        await eventually(
+          async () => {
+            const [line] = await metric('churn_backup_last_success_timestamp_seconds{kind="database"}', url);
+            return line !== undefined && Math.abs(Number(line.split(' ')[1]) - newest.getTime() / 1000) < 0.01;
+          },
+          45_000,
+          `the newest backup on ${url}`,
+        );
+        expect(await metric('churn_backup_last_drill_success 0', url)).toHaveLength(1);
+      }
     } finally {
       await second.close();
     }

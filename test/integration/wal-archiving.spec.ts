@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { Gauge } from 'prom-client';
+import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/config';
 import { AppConfig } from '../../src/config/config.schema';
@@ -132,13 +132,13 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
     return `${durationMs} ms + start ${Date.now() - t0} ms`;
   }
 
-  /** The backup module's WalArchive on the running cluster, with real gauges (not registered anywhere). */
-  async function openWalArchive(): Promise<{ wal: WalArchive; rpo: Gauge<string>; close(): Promise<void> }> {
+  /** The backup module's WalArchive on the running cluster; the labelled gauges are not registered, the RPO gauge appears in the default registry once set. */
+  async function openWalArchive(): Promise<{ wal: WalArchive; rpo: () => Gauge<string>; close(): Promise<void> }> {
     const db = new DataSource({ type: 'postgres', url: pg.url });
     await db.initialize();
     const gauge = (name: string) => new Gauge<string>({ name, help: name, labelNames: ['kind'], registers: [] });
-    const rpo = gauge(BACKUP_RPO);
-    return { wal: new WalArchive(config, db, rpo, gauge(BACKUP_LAST_SUCCESS), gauge(BACKUP_BYTES)), rpo, close: () => db.destroy() };
+    const rpo = () => register.getSingleMetric(BACKUP_RPO) as Gauge<string>;
+    return { wal: new WalArchive(config, db, gauge(BACKUP_LAST_SUCCESS), gauge(BACKUP_BYTES)), rpo, close: () => db.destroy() };
   }
 
   const labels = async () => (await pg.query<{ v: string }>('SELECT v FROM t ORDER BY v')).map((r) => r.v);
@@ -232,7 +232,7 @@ describe('continuous WAL archiving and point-in-time restore of the embedded Pos
         await pg.query('SELECT pg_switch_wal()');
         await eventually(async () => ((await wal.rpoSeconds())! > 15 ? true : undefined), 40_000, 'the RPO to pass 15 s while archiving fails');
         await wal.refreshRpo();
-        expect((await rpo.get()).values[0].value).toBeGreaterThan(15);
+        expect((await rpo().get()).values[0].value).toBeGreaterThan(15);
       } finally {
         fs.chmodSync(archiveDir, 0o750);
       }

@@ -93,6 +93,7 @@ export class BackupController {
             objects: null,
             destinations: [],
             manifestSha256: null,
+            sizes: null,
             error: null,
           }),
         };

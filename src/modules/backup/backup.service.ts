@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge } from 'prom-client';
@@ -9,7 +9,7 @@ import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { RegistryService } from '../registry/registry.service';
-import { BACKUP_BYTES, BACKUP_FAILURES, BACKUP_LAST_SUCCESS } from './backup.metrics';
+import { BACKUP_BYTES, BACKUP_FAILURES, BACKUP_LAST_SUCCESS, GAUGE_REFRESH_MS } from './backup.metrics';
 import { backupIdTime, completeBackupIds, newestManifest, readManifest, writeManifest } from './catalog';
 import { sha256File, storeObject } from './content-objects';
 import { BackupEntity, BackupKind } from './entities/backup.entity';
@@ -46,8 +46,9 @@ const OBJECT_GC_GRACE_MS = 24 * 3600_000;
  * retention per destination.
  */
 @Injectable()
-export class BackupService implements OnApplicationBootstrap {
+export class BackupService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BackupService.name);
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -60,8 +61,18 @@ export class BackupService implements OnApplicationBootstrap {
     @InjectMetric(BACKUP_FAILURES) private readonly failures: Counter<string>,
   ) {}
 
-  /** The gauges start from the history, so that a restarted replica does not look like it never backed up. */
-  async onApplicationBootstrap(): Promise<void> {
+  /** The gauges come from the backups table, so that every replica exports the newest backup whichever took it. */
+  onApplicationBootstrap(): Promise<void> {
+    this.timer = setInterval(() => void this.refreshGauges().catch(() => undefined), GAUGE_REFRESH_MS);
+    this.timer.unref();
+    return this.refreshGauges();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async refreshGauges(): Promise<void> {
     for (const kind of ['database', 'artifacts'] as const) {
       const last = await this.backups
         .createQueryBuilder('b')
@@ -69,7 +80,10 @@ export class BackupService implements OnApplicationBootstrap {
         .orderBy('b.finished_at', 'DESC')
         .limit(1)
         .getOne();
-      if (last?.finishedAt) this.lastSuccess.set({ kind }, last.finishedAt.getTime() / 1000);
+      if (!last?.finishedAt) continue;
+      this.lastSuccess.set({ kind }, last.finishedAt.getTime() / 1000);
+      const sizes = last.sizes ?? {};
+      if (sizes[kind] !== undefined) this.bytesGauge.set({ kind }, sizes[kind]);
     }
   }
 
@@ -160,6 +174,10 @@ export class BackupService implements OnApplicationBootstrap {
           uploadedBytes: String(uploaded),
           objects: manifestObjects(manifest).length,
           manifestSha256,
+          sizes: {
+            ...(manifest.database ? { database: manifest.database.dump.size + (manifest.mlflow_store?.object.size ?? 0) } : {}),
+            ...(manifest.artifacts ? { artifacts: manifest.artifacts.bytes } : {}),
+          },
         },
       );
       const now = Date.now() / 1000;

@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Client } from 'pg';
-import { Gauge } from 'prom-client';
 import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { createDataSource } from '../../database/data-source';
 import { AUDIT_HMAC_KEY } from '../audit/audit-key';
 import { AuditService } from '../audit/audit.service';
-import { BACKUP_LAST_DRILL_SUCCESS, BACKUP_LAST_VERIFIED, RESTORE_DRILL_DURATION } from './backup.metrics';
+import { BACKUP_LAST_DRILL_SUCCESS, BACKUP_LAST_VERIFIED, GAUGE_REFRESH_MS, LazyGauge, RESTORE_DRILL_DURATION } from './backup.metrics';
 import { newestManifest } from './catalog';
 import { DrillCheck, RestoreDrillEntity } from './entities/restore-drill.entity';
 import { BackupManifest } from './manifest';
@@ -38,7 +36,7 @@ export interface DrillOptions {
  * directory, then checked as a user would check a real restore. The measured time is the RTO.
  */
 @Injectable()
-export class RestoreDrillService implements OnApplicationBootstrap {
+export class RestoreDrillService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RestoreDrillService.name);
 
   constructor(
@@ -49,19 +47,31 @@ export class RestoreDrillService implements OnApplicationBootstrap {
     @Inject(AUDIT_HMAC_KEY) private readonly auditKey: Buffer,
     private readonly audit: AuditService,
     private readonly wal: WalArchive,
-    @InjectMetric(BACKUP_LAST_VERIFIED) private readonly lastVerified: Gauge<string>,
-    @InjectMetric(BACKUP_LAST_DRILL_SUCCESS) private readonly lastDrillSuccess: Gauge<string>,
-    @InjectMetric(RESTORE_DRILL_DURATION) private readonly drillDuration: Gauge<string>,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  private readonly lastVerified = new LazyGauge(BACKUP_LAST_VERIFIED);
+  private readonly lastDrillSuccess = new LazyGauge(BACKUP_LAST_DRILL_SUCCESS);
+  private readonly drillDuration = new LazyGauge(RESTORE_DRILL_DURATION);
+  private timer?: NodeJS.Timeout;
+
+  /** The drill gauges come from the drills table, so that every replica exports the same (absent before the first drill). */
+  onApplicationBootstrap(): Promise<void> {
+    this.timer = setInterval(() => void this.refreshGauges().catch(() => undefined), GAUGE_REFRESH_MS);
+    this.timer.unref();
+    return this.refreshGauges();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async refreshGauges(): Promise<void> {
     const [last] = await this.drills.find({ where: [{ status: 'passed' }, { status: 'failed' }], order: { startedAt: 'DESC' }, take: 1 });
+    if (!last) return;
+    this.lastDrillSuccess.set(last.status === 'passed' ? 1 : 0);
     const [passed] = await this.drills.find({ where: { status: 'passed' }, order: { startedAt: 'DESC' }, take: 1 });
-    if (last) this.lastDrillSuccess.set(last.status === 'passed' ? 1 : 0);
-    if (passed?.finishedAt) {
-      this.lastVerified.set(passed.finishedAt.getTime() / 1000);
-      if (passed.rtoSeconds !== null) this.drillDuration.set(passed.rtoSeconds);
-    }
+    this.lastVerified.set(passed?.finishedAt ? passed.finishedAt.getTime() / 1000 : 0);
+    if (passed?.rtoSeconds !== null && passed?.rtoSeconds !== undefined) this.drillDuration.set(passed.rtoSeconds);
   }
 
   async list(limit: number): Promise<RestoreDrillEntity[]> {
@@ -147,11 +157,7 @@ export class RestoreDrillService implements OnApplicationBootstrap {
     drill.checks = checks;
     drill.error = error;
     await this.drills.save(drill);
-    this.lastDrillSuccess.set(error ? 0 : 1);
-    if (!error) {
-      this.lastVerified.set(drill.finishedAt.getTime() / 1000);
-      this.drillDuration.set(rto);
-    }
+    await this.refreshGauges();
     await this.audit.record({
       actorKeyId: null,
       action: error ? 'backup.drill_failed' : 'backup.drill_passed',

@@ -18,5 +18,7 @@ export class BackupEntity {
   @Column({ type: 'integer', nullable: true }) objects: number | null;
   @Column({ type: 'text', array: true }) destinations: string[];
   @Column({ name: 'manifest_sha256', type: 'char', length: 64, nullable: true }) manifestSha256: string | null;
+  /** Bytes per kind held (database: our dump + MLflow's store; artifacts: every artifact file), for the size gauge. */
+  @Column({ type: 'jsonb', nullable: true }) sizes: Partial<Record<'database' | 'artifacts', number>> | null;
   @Column({ type: 'text', nullable: true }) error: string | null;
 }

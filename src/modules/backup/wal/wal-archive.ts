@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config';
 import { AppConfig } from '../../../config/config.schema';
-import { BACKUP_BYTES, BACKUP_LAST_SUCCESS, BACKUP_RPO } from '../backup.metrics';
+import { BACKUP_BYTES, BACKUP_LAST_SUCCESS, BACKUP_RPO, LazyGauge } from '../backup.metrics';
 import { BackupInfo, BackupType, PgBackRest, StanzaInfo } from './pgbackrest';
 import { walArchivingPlan } from './wal-archiving';
 
@@ -22,11 +22,11 @@ export class WalArchive implements OnApplicationBootstrap, OnApplicationShutdown
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private rpoFailureLogged = false;
+  private readonly rpoGauge = new LazyGauge(BACKUP_RPO);
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
-    @InjectMetric(BACKUP_RPO) private readonly rpoGauge: Gauge<string>,
     @InjectMetric(BACKUP_LAST_SUCCESS) private readonly lastSuccess: Gauge<string>,
     @InjectMetric(BACKUP_BYTES) private readonly bytesGauge: Gauge<string>,
   ) {
