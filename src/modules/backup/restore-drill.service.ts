@@ -70,8 +70,9 @@ export class RestoreDrillService implements OnApplicationBootstrap, OnApplicatio
     if (!last) return;
     this.lastDrillSuccess.set(last.status === 'passed' ? 1 : 0);
     const [passed] = await this.drills.find({ where: { status: 'passed' }, order: { startedAt: 'DESC' }, take: 1 });
-    this.lastVerified.set(passed?.finishedAt ? passed.finishedAt.getTime() / 1000 : 0);
-    if (passed?.rtoSeconds !== null && passed?.rtoSeconds !== undefined) this.drillDuration.set(passed.rtoSeconds);
+    if (!passed?.finishedAt) return; // never passed: the verified gauge stays absent (BackupVerifyFailed never_verified)
+    this.lastVerified.set(passed.finishedAt.getTime() / 1000);
+    if (passed.rtoSeconds !== null) this.drillDuration.set(passed.rtoSeconds);
   }
 
   async list(limit: number): Promise<RestoreDrillEntity[]> {
