@@ -22,6 +22,8 @@ export class WalArchive implements OnApplicationBootstrap, OnApplicationShutdown
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private rpoFailureLogged = false;
+  /** When rpoSeconds() last found every commit archived (Unix seconds, database clock). */
+  private nothingPendingAt?: number;
   private readonly rpoGauge = new LazyGauge(BACKUP_RPO);
 
   constructor(
@@ -94,20 +96,28 @@ export class WalArchive implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * Seconds of committed WAL not yet archived: 0 when the segment being written holds nothing since the last
-   * archived one, else the time since the last segment was archived (or since the server started, when none
-   * was). Undefined when archiving is off.
+   * Seconds of committed WAL not yet archived: 0 when nothing was committed since the newest archived segment
+   * (an idle server is not behind), else the time since that segment was archived, or since this process last saw
+   * nothing pending, whichever is later. Undefined when archiving is off. Needs track_commit_timestamp, which the
+   * archiving settings turn on.
    */
   async rpoSeconds(): Promise<number | undefined> {
     if (!this.enabled) return undefined;
     const [r] = (await this.db.query(
       `SELECT pg_walfile_name(pg_current_wal_lsn()) AS current, last_archived_wal AS last,
-              EXTRACT(EPOCH FROM now() - COALESCE(last_archived_time, pg_postmaster_start_time()))::float8 AS age
+              EXTRACT(EPOCH FROM now())::float8 AS now,
+              EXTRACT(EPOCH FROM COALESCE(last_archived_time, pg_postmaster_start_time()))::float8 AS archived_at,
+              EXTRACT(EPOCH FROM last_archived_time)::float8 AS last_archived_at,
+              (SELECT EXTRACT(EPOCH FROM timestamp)::float8 FROM pg_last_committed_xact()) AS last_commit_at
          FROM pg_stat_archiver`,
-    )) as Array<{ current: string; last: string | null; age: number }>;
+    )) as Array<{ current: string; last: string | null; now: number; archived_at: number; last_archived_at: number | null; last_commit_at: number | null }>;
+    const pending = r.last_commit_at !== null && (r.last_archived_at === null || r.last_commit_at > r.last_archived_at);
     // Segment names sort in WAL order (timeline first); a `.partial` of the current segment counts as archived.
-    if (r.last !== null && r.last >= r.current) return 0;
-    return Math.max(0, Number(r.age));
+    if ((r.last !== null && r.last >= r.current) || !pending) {
+      this.nothingPendingAt = r.now;
+      return 0;
+    }
+    return Math.max(0, r.now - Math.max(r.archived_at, this.nothingPendingAt ?? 0));
   }
 
   private recordBackup(b: BackupInfo): void {

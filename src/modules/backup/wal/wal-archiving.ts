@@ -46,6 +46,8 @@ export function walArchivingPlan(config: AppConfig, awsEnv?: NodeJS.ProcessEnv):
     archive_command: pgbackrest.archiveCommand,
     archive_timeout: String(config.BACKUP_WAL_ARCHIVE_TIMEOUT_S),
     wal_level: 'replica',
+    // churn_backup_rpo_seconds tells an idle server (nothing committed since the last archived segment) from one behind.
+    track_commit_timestamp: 'on',
     unix_socket_directories: SOCKET_DIR,
   };
   return {
