@@ -170,6 +170,7 @@ describe('walArchivingPlan', () => {
       archive_command: `${process.execPath} --config=/tmp/churn-plan-test/pgbackrest/pgbackrest.conf --stanza=churn archive-push %p`,
       archive_timeout: '30',
       wal_level: 'replica',
+      track_commit_timestamp: 'on',
       unix_socket_directories: '/tmp',
     });
     expect(plan.summary).toMatch(/^WAL archiving is on: .*archive_timeout 30 s, to repo1 \/tmp\/churn-plan-test-backups\/pgbackrest \(7 days\)/);
