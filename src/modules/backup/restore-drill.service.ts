@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Client } from 'pg';
 import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
@@ -15,7 +14,7 @@ import { newestManifest } from './catalog';
 import { DrillCheck, RestoreDrillEntity } from './entities/restore-drill.entity';
 import { BackupManifest } from './manifest';
 import { restoreDatabaseDump, listDump, pgRestoreBin } from './sources/pg-restore';
-import { quoteIdent, tableFingerprints } from './sources/control-plane-dump';
+import { quoteIdent, tablesDifferingFrom } from './sources/control-plane-dump';
 import { checkMlflowSnapshot } from './sources/mlflow-store';
 import { artifactPath } from './sources/artifacts';
 import { artifactsManifestFor, fetchAndVerifyObjects } from './restore-objects';
@@ -173,27 +172,15 @@ export class RestoreDrillService implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async compareFingerprints(manifest: BackupManifest, url: string, check: (n: string, ok: boolean, d: string) => void): Promise<void> {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(`SET TimeZone = 'UTC'`);
-      await client.query(`SET extra_float_digits = 1`);
-      const restored = new Map((await tableFingerprints(client)).map((t) => [t.table, t]));
-      const wrong = manifest.database!.tables.filter((t) => {
-        const r = restored.get(t.table);
-        return !r || r.rows !== t.rows || r.checksum !== t.checksum;
-      });
-      const rows = manifest.database!.tables.reduce((s, t) => s + t.rows, 0);
-      check(
-        'row counts and table checksums',
-        wrong.length === 0,
-        wrong.length === 0
-          ? `${manifest.database!.tables.length} tables, ${rows} rows, as in the manifest`
-          : `differ from the manifest: ${wrong.map((t) => `${t.table} (manifest ${t.rows} rows, restored ${restored.get(t.table)?.rows ?? 'missing'})`).join(', ')}`,
-      );
-    } finally {
-      await client.end();
-    }
+    const wrong = await tablesDifferingFrom(url, manifest.database!.tables);
+    const rows = manifest.database!.tables.reduce((s, t) => s + t.rows, 0);
+    check(
+      'row counts and table checksums',
+      wrong.length === 0,
+      wrong.length === 0
+        ? `${manifest.database!.tables.length} tables, ${rows} rows, as in the manifest`
+        : `differ from the manifest: ${wrong.map((t) => `${t.table} (manifest ${t.expectedRows} rows, restored ${t.restoredRows ?? 'missing'})`).join(', ')}`,
+    );
   }
 
   private async verifyAuditChain(manifest: BackupManifest, url: string, check: (n: string, ok: boolean, d: string) => void): Promise<void> {

@@ -11,7 +11,7 @@ import { AuditService } from '../../audit/audit.service';
 import { completeBackupIds, newestManifest, readManifest, writeRestoreMarker } from '../catalog';
 import { BackupManifest } from '../manifest';
 import { artifactPath } from '../sources/artifacts';
-import { quoteIdent, tableFingerprints } from '../sources/control-plane-dump';
+import { quoteIdent, tablesDifferingFrom } from '../sources/control-plane-dump';
 import { mlflowStoreInUse, restoreMlflowStore } from '../sources/mlflow-store';
 import { pgRestoreBin, restoreDatabaseDump } from '../sources/pg-restore';
 import { artifactsManifestFor, fetchAndVerifyObjects } from '../restore-objects';
@@ -295,17 +295,8 @@ async function reachable(url: string): Promise<boolean> {
 
 /** The restored tables must hold exactly the rows the manifest recorded. */
 async function checkFingerprints(url: string, manifest: BackupManifest): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`SET TimeZone = 'UTC'`);
-    await client.query(`SET extra_float_digits = 1`);
-    const restored = new Map((await tableFingerprints(client)).map((t) => [t.table, t]));
-    const wrong = manifest.database!.tables.filter((t) => restored.get(t.table)?.checksum !== t.checksum || restored.get(t.table)?.rows !== t.rows);
-    if (wrong.length > 0) throw new Error(`restored tables differ from the manifest: ${wrong.map((t) => quoteIdent(t.table)).join(', ')}`);
-  } finally {
-    await client.end();
-  }
+  const wrong = await tablesDifferingFrom(url, manifest.database!.tables);
+  if (wrong.length > 0) throw new Error(`restored tables differ from the manifest: ${wrong.map((t) => quoteIdent(t.table)).join(', ')}`);
 }
 
 function redact(url: string): string {

@@ -66,3 +66,27 @@ export async function tableFingerprints(client: Client): Promise<TableFingerprin
   }
   return out;
 }
+
+export interface TableMismatch {
+  readonly table: string;
+  readonly expectedRows: number;
+  /** Null when the restored database has no such table. */
+  readonly restoredRows: number | null;
+}
+
+/** The tables of the database at `url` whose row count or checksum differ from `expected` (a manifest's). */
+export async function tablesDifferingFrom(url: string, expected: readonly TableFingerprint[]): Promise<TableMismatch[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    // The session settings the fingerprints were taken with: the text of timestamps and floats must match.
+    await client.query(`SET TimeZone = 'UTC'`);
+    await client.query(`SET extra_float_digits = 1`);
+    const restored = new Map((await tableFingerprints(client)).map((t) => [t.table, t]));
+    return expected
+      .filter((t) => restored.get(t.table)?.rows !== t.rows || restored.get(t.table)?.checksum !== t.checksum)
+      .map((t) => ({ table: t.table, expectedRows: t.rows, restoredRows: restored.get(t.table)?.rows ?? null }));
+  } finally {
+    await client.end();
+  }
+}
