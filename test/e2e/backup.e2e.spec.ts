@@ -5,7 +5,10 @@ import { Client } from 'pg';
 import type { BackupManifest } from '../../src/modules/backup/manifest';
 import { JobName } from '../../src/modules/jobs/job-names';
 import { JobsService } from '../../src/modules/jobs/jobs.service';
-import { eventually, http, startTestApp, TestApp } from '../support/test-app';
+import { loadConfig } from '../../src/config/config';
+import { restoreBackup, RestoreRefusedError } from '../../src/modules/backup/restore/restore';
+import { run } from '../support/processes';
+import { AUDIT_TEST_KEY, eventually, freshDatabase, http, startTestApp, TestApp } from '../support/test-app';
 import { testEnv } from '../support/test-env';
 import type { Json } from '../support/json';
 
@@ -147,6 +150,75 @@ describe('backups: taken on the jobs module, checksummed, anchoring the audit ch
     expect(await metric('churn_backup_last_drill_success 1')).toHaveLength(1);
     expect(Number((await metric('churn_restore_drill_duration_seconds'))[0].split(' ')[1])).toBeCloseTo(drill.rto_seconds!, 3);
   });
+
+  it('restores a backup into another database, MLflow store and artifact directory (--target), refusing a non-empty target without --force', async () => {
+    const { backup } = await takeBackup();
+    const manifest = (await call<{ manifest: BackupManifest }>('GET', `/api/v1/backups/${backup.id}`)).body.manifest;
+    const scratchUrl = await freshDatabase('restored');
+    const scratch = fs.mkdtempSync(path.join(env.tmpDir, 'restore-target-'));
+    const store = path.join(t.dataDir, 'backups');
+    const config = loadConfig({
+      DATABASE_URL: t.databaseUrl,
+      MLFLOW_TRACKING_URI: env.mlflowUri,
+      DATA_DIR: t.dataDir,
+      PII_HASH_KEY: 'system-test-pii-hash-key',
+      AUDIT_HMAC_KEY: AUDIT_TEST_KEY,
+      BACKUP_MLFLOW_BACKEND_STORE_URI: `sqlite:///${path.join(scratch, 'mlflow.db')}`,
+      BACKUP_MLFLOW_ARTIFACTS_DIR: path.join(scratch, 'artifacts'),
+    });
+    const restore = (force: boolean) =>
+      restoreBackup(config, { id: backup.id, targetDatabaseUrl: scratchUrl, dryRun: false, force, progress: () => undefined });
+    const markersBefore = fs.existsSync(path.join(store, 'restores')) ? fs.readdirSync(path.join(store, 'restores')).length : 0;
+
+    const report = await restore(false);
+    expect(report).toMatchObject({
+      backup: backup.id,
+      database: { method: 'pg_restore', to_time: null },
+      artifacts: { files: manifest.artifacts!.files.length },
+    });
+    // Our database: the governed versions and their stages as the manifest recorded them, and an audit chain that verifies.
+    const restored = new Client({ connectionString: scratchUrl });
+    await restored.connect();
+    try {
+      const versions = (await restored.query<{ v: string }>(`SELECT model_name || ':' || version || ':' || stage AS v FROM model_versions`)).rows.map(
+        (r) => r.v,
+      );
+      expect(versions.sort()).toEqual(manifest.registry!.map((v) => `${v.name}:${v.version}:${v.stage}`).sort());
+      expect(versions.length).toBeGreaterThan(0);
+      const [last] = (await restored.query<{ action: string }>(`SELECT action FROM audit_log ORDER BY id DESC LIMIT 1`)).rows;
+      expect(last.action).toBe('backup.restored');
+    } finally {
+      await restored.end();
+    }
+    // MLflow's store holds every governed version; every artifact file is back with the sha256 the manifest recorded.
+    const python = path.resolve(__dirname, '..', '..', '.venv/bin/python');
+    const inMlflow = await run(python, [
+      '-c',
+      "import sqlite3,sys; print('\\n'.join(f'{n}:{v}' for n, v in sqlite3.connect(sys.argv[1]).execute('SELECT name, version FROM model_versions')))",
+      path.join(scratch, 'mlflow.db'),
+    ]);
+    for (const v of manifest.registry!) expect(inMlflow.split('\n')).toContain(`${v.name}:${v.version}`);
+    for (const f of manifest.artifacts!.files) {
+      expect(
+        createHash('sha256')
+          .update(fs.readFileSync(path.join(scratch, 'artifacts', ...f.path.split('/'))))
+          .digest('hex'),
+      ).toBe(f.sha256);
+    }
+    // A copy restored elsewhere does not re-anchor the service's own audit chain.
+    const markersAfter = fs.existsSync(path.join(store, 'restores')) ? fs.readdirSync(path.join(store, 'restores')).length : 0;
+    expect(markersAfter).toBe(markersBefore);
+    expect((await call<{ valid: boolean }>('GET', '/api/v1/audit/verify')).body.valid).toBe(true);
+
+    // Again, onto what it just restored: refused, naming each non-empty target; replaced with --force.
+    const refused = await restore(false).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(refused).toBeInstanceOf(RestoreRefusedError);
+    expect(refused!.message).toMatch(/has tables.*MLflow's store .* exists.*artifact directory .* is not empty.*add --force/s);
+    await expect(restore(true)).resolves.toMatchObject({ backup: backup.id });
+  }, 120_000);
 
   it('is admin only, and refuses an in-place restore through the API (the CLI does it with the service stopped)', async () => {
     expect((await call('POST', '/api/v1/backups', {}, operatorKey)).status).toBe(403);

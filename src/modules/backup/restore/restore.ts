@@ -184,12 +184,15 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
           options.progress('taking a pgBackRest base backup of the restored cluster');
           await wal.pgbackrest.backup('full');
         }
-        await writeRestoreMarker(createBackupStores(config), {
-          backup_id: manifest.id,
-          to_time: report.database.to_time,
-          restored_at: new Date().toISOString(),
-          audit: head ? { seq: head.seq, hash: head.hash } : null,
-        });
+        // The marker anchors the service's own audit chain from now on; a copy restored elsewhere (--target) must not.
+        if (!options.targetDatabaseUrl || options.targetDatabaseUrl === config.DATABASE_URL) {
+          await writeRestoreMarker(createBackupStores(config), {
+            backup_id: manifest.id,
+            to_time: report.database.to_time,
+            restored_at: new Date().toISOString(),
+            audit: head ? { seq: head.seq, hash: head.hash } : null,
+          });
+        }
       } finally {
         await ds.destroy();
       }
