@@ -24,6 +24,8 @@ export interface BackupStore {
   list(prefix: string): Promise<StoredObject[]>;
   /** Deletes the objects; keys that do not exist are ignored. */
   delete(keys: readonly string[]): Promise<void>;
+  /** Releases what the store holds open (an S3 client's keep-alive sockets); not used afterwards. */
+  destroy?(): void;
 }
 
 export type BackupDestination = 'local' | 's3';
