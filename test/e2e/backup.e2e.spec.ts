@@ -185,6 +185,9 @@ describe('backups: taken on the jobs module, checksummed, anchoring the audit ch
       );
       expect(versions.sort()).toEqual(manifest.registry!.map((v) => `${v.name}:${v.version}:${v.stage}`).sort());
       expect(versions.length).toBeGreaterThan(0);
+      // The dump was taken while its own backup ran: the restored history says it completed, as its manifest proves.
+      const [own] = (await restored.query<{ status: string; objects: number }>(`SELECT status, objects FROM backups WHERE id = $1`, [backup.id])).rows;
+      expect(own).toEqual({ status: 'completed', objects: backup.objects });
       const [last] = (await restored.query<{ action: string }>(`SELECT action FROM audit_log ORDER BY id DESC LIMIT 1`)).rows;
       expect(last.action).toBe('backup.restored');
     } finally {

@@ -91,6 +91,13 @@ export class BackupService implements OnApplicationBootstrap, OnApplicationShutd
     const started = new Date();
     const id = newBackupId(started, randomBytes(3).toString('hex'));
     const stores = this.stores;
+    if (options.jobId) {
+      // An earlier attempt of this job that never ended: the service stopped while it ran (its job is being run again).
+      await this.backups.update(
+        { jobId: options.jobId, status: 'running' },
+        { status: 'failed', finishedAt: started, error: `interrupted: the service stopped while it ran; its job ran again as backup ${id}` },
+      );
+    }
     await this.backups.insert({
       id,
       kind,

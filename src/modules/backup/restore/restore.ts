@@ -9,7 +9,7 @@ import { loadAuditKey } from '../../audit/audit-key';
 import { MIRROR_EVERY_VERSION_AGAIN_SQL } from '../../registry/mlflow-mirror';
 import { AuditService } from '../../audit/audit.service';
 import { completeBackupIds, newestManifest, readManifest, writeRestoreMarker } from '../catalog';
-import { BackupManifest } from '../manifest';
+import { BackupManifest, manifestObjects } from '../manifest';
 import { artifactPath } from '../sources/artifacts';
 import { quoteIdent, tablesDifferingFrom } from '../sources/control-plane-dump';
 import { mlflowStoreInUse, restoreMlflowStore } from '../sources/mlflow-store';
@@ -134,6 +134,7 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
       }
       // MLflow's store comes from the backup, which may be older than our registry: mirror every version again.
       await runSql(url, MIRROR_EVERY_VERSION_AGAIN_SQL);
+      await recordBackupComplete(url, manifest);
 
       // MLflow's backend store and artifacts, from the same backup set.
       if (manifest.mlflow_store) {
@@ -203,6 +204,27 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
     }
   } finally {
     await fs.promises.rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The dump was taken while its own backup ran, so it holds that backup as running: it is complete (its manifest is
+ * here). Its job, also running in the dump, is adopted and run again at the next start, which is the backup a
+ * restore should be followed by.
+ */
+async function recordBackupComplete(url: string, manifest: BackupManifest): Promise<void> {
+  const objects = manifestObjects(manifest);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`UPDATE backups SET status = 'completed', finished_at = $2, bytes = $3, objects = $4 WHERE id = $1 AND status = 'running'`, [
+      manifest.id,
+      manifest.created_at,
+      objects.reduce((s, o) => s + o.ref.size, 0),
+      objects.length,
+    ]);
+  } finally {
+    await client.end();
   }
 }
 
