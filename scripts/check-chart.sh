@@ -57,10 +57,12 @@ render_and_validate() {
     name="$(basename "$f" .yaml)"
     "$helm" template churn "$CHART" --namespace churn -f "$f" > "$out/$name.yaml"
     for v in "${K8S_VERSIONS[@]}"; do
-      "$TOOLS/bin/kubeconform" -strict -summary -kubernetes-version "$v" -skip "$CRD_KINDS" \
+      if ! "$TOOLS/bin/kubeconform" -strict -summary -kubernetes-version "$v" -skip "$CRD_KINDS" \
         -schema-location "$TOOLS/k8s-schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-        "$out/$name.yaml" 2>&1 | sed "s|^|    $name @ $v: |"
-      [[ ${PIPESTATUS[0]} == 0 ]] || { echo "kubeconform failed: examples/$name.yaml on Kubernetes $v" >&2; return 1; }
+        "$out/$name.yaml" 2>&1 | sed "s|^|    $name @ $v: |"; then
+        echo "kubeconform failed: examples/$name.yaml on Kubernetes $v" >&2
+        return 1
+      fi
     done
   done
 }
