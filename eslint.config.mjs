@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.venv/**', 'coverage/**', 'helm/**', 'terraform/**', 'docker/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.tools/**', 'coverage/**', 'helm/**', 'terraform/**', 'docker/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
