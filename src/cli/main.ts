@@ -31,6 +31,7 @@ const USAGE = `usage: npm run cli -- <command>
   audit verify [--expected-head-seq <n> --expected-head-hash <hex>]   recompute the audit log's hash chain and check that the head
                                the newest backup manifest keeps (and the one you pass) is still in it; exit code 1 when it is broken or truncated
 ${BACKUP_USAGE}
+  migrate                      apply pending schema migrations (under an advisory lock; the service also does it at start)
   drift run [--model <name>] [--version <n>] [--window 24h|7d]   analyse logged predictions vs the reference profile now; exit code 3 on severe drift`;
 
 /** The database the service uses; in local mode the running embedded cluster, or a temporary start of it. */
@@ -179,8 +180,17 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await scoreCommand(config, rest);
     return;
   }
-  if (group !== 'keys' && group !== 'audit') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
+  if (group !== 'keys' && group !== 'audit' && group !== 'migrate') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
   const { url, embedded } = await openDatabase(config);
+  if (group === 'migrate') {
+    try {
+      const applied = await runMigrations(url);
+      process.stdout.write(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'the schema is up to date\n');
+    } finally {
+      await embedded?.stop();
+    }
+    return;
+  }
   const ds = createDataSource(url, 2);
   try {
     await runMigrations(url);
