@@ -45,6 +45,12 @@ export const configSchema = z
       ),
     DB_POOL_SIZE: int(1, 200).default(10).describe('Maximum Postgres connections per replica.'),
     MLFLOW_TRACKING_URI: z.string().url().default('http://127.0.0.1:5000').describe('Base URL of the MLflow tracking server (REST).'),
+    MLFLOW_TRACKING_USERNAME: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('User for an MLflow server behind its own basic auth (mlflow server --app-name basic-auth); the trainer reads the same variable.'),
+    MLFLOW_TRACKING_PASSWORD: z.string().min(1).optional().describe('Password of MLFLOW_TRACKING_USERNAME (from a secret store).'),
     MLFLOW_TIMEOUT_MS: int(100, 600000).default(10000).describe('Timeout of one MLflow REST call.'),
     MLFLOW_MAX_RETRIES: int(0, 10).default(3).describe('Retries (with exponential backoff and jitter) of idempotent MLflow calls.'),
     MLFLOW_RECONCILE_CRON: z
@@ -209,6 +215,13 @@ export const configSchema = z
       .describe('Minimum time between automatic (drift or schedule) retrains of a model.'),
     K8S_NAMESPACE: z.string().min(1).default('churn').describe('Namespace of training Jobs (Kubernetes executor).'),
     K8S_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/churn-control-plane/trainer:0.1.0').describe('Trainer image of training Jobs.'),
+    K8S_TRAINER_MLFLOW_SECRET: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Secret whose MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD keys training Jobs get (only those keys), for an MLflow server behind basic auth.',
+      ),
     K8S_SERVICE_ACCOUNT: z.string().min(1).default('churn-trainer').describe('Service account of training Jobs (IRSA for S3 artifacts).'),
     WEBHOOK_URLS: z
       .string()
@@ -386,6 +399,13 @@ export const configSchema = z
     }
     if (c.DRIFT_PSI_MONITOR >= c.DRIFT_PSI_RETRAIN) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['DRIFT_PSI_MONITOR'], message: `must be below DRIFT_PSI_RETRAIN (${c.DRIFT_PSI_RETRAIN})` });
+    }
+    if ((c.MLFLOW_TRACKING_USERNAME === undefined) !== (c.MLFLOW_TRACKING_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [c.MLFLOW_TRACKING_USERNAME === undefined ? 'MLFLOW_TRACKING_USERNAME' : 'MLFLOW_TRACKING_PASSWORD'],
+        message: 'MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD go together: set both, or neither',
+      });
     }
     if (c.WEBHOOK_URLS && c.WEBHOOK_URLS.length > 0 && !c.WEBHOOK_SECRET) {
       ctx.addIssue({

@@ -53,6 +53,7 @@ export class MlflowClient {
     this.http = axios.create({
       baseURL: config.MLFLOW_TRACKING_URI.replace(/\/+$/, ''),
       headers: { 'content-type': 'application/json' },
+      auth: mlflowBasicAuth(config),
       // Errors are classified by us, not by axios.
       validateStatus: () => true,
     });
@@ -73,6 +74,12 @@ export class MlflowClient {
 
   async ping(): Promise<void> {
     await this.request({ method: 'GET', url: '/health', responseType: 'text' }, { idempotent: false });
+  }
+
+  /** The server's MLflow version (GET /version). */
+  async version(): Promise<string> {
+    const text = await this.request<string>({ method: 'GET', url: '/version', responseType: 'text' }, { idempotent: true });
+    return String(text).trim();
   }
 
   async searchRegisteredModels(): Promise<MlflowRegisteredModel[]> {
@@ -260,6 +267,12 @@ export class MlflowClient {
     if (status === 429 || status >= 500 || code === 'TEMPORARILY_UNAVAILABLE' || code === 'REQUEST_LIMIT_EXCEEDED') {
       return new MlflowUnavailableError(`MLflow answered ${status} ${code} to ${where}: ${message}`);
     }
+    if (status === 401 || status === 403) {
+      const fix = this.config.MLFLOW_TRACKING_USERNAME
+        ? `check that MLFLOW_TRACKING_USERNAME (${this.config.MLFLOW_TRACKING_USERNAME}) and MLFLOW_TRACKING_PASSWORD are right and that this user may do it`
+        : 'the server asks for credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD';
+      return new MlflowRequestError(code || `HTTP_${status}`, status, `MLflow refused ${where} (${status}): ${fix}`);
+    }
     if (status === 404 || NOT_FOUND_CODES.has(code)) return new MlflowNotFoundError(message);
     return new MlflowRequestError(code || `HTTP_${status}`, status, `MLflow rejected ${where}: ${message}`);
   }
@@ -281,4 +294,11 @@ function encodePath(p: string): string {
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** The basic-auth credentials of an MLflow server behind its own auth (mlflow server --app-name basic-auth). */
+export function mlflowBasicAuth(config: AppConfig): { username: string; password: string } | undefined {
+  return config.MLFLOW_TRACKING_USERNAME && config.MLFLOW_TRACKING_PASSWORD
+    ? { username: config.MLFLOW_TRACKING_USERNAME, password: config.MLFLOW_TRACKING_PASSWORD }
+    : undefined;
 }

@@ -8,6 +8,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
+import { MlflowClient } from '../../mlflow/mlflow.client';
 import { RegistryService } from '../registry/registry.service';
 import { BACKUP_BYTES, BACKUP_FAILURES, BACKUP_LAST_SUCCESS, GAUGE_REFRESH_MS } from './backup.metrics';
 import { backupIdTime, completeBackupIds, newestManifest, readManifest, writeManifest } from './catalog';
@@ -56,6 +57,7 @@ export class BackupService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectRepository(BackupEntity) private readonly backups: Repository<BackupEntity>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly registry: RegistryService,
+    private readonly mlflow: MlflowClient,
     @InjectMetric(BACKUP_LAST_SUCCESS) private readonly lastSuccess: Gauge<string>,
     @InjectMetric(BACKUP_BYTES) private readonly bytesGauge: Gauge<string>,
     @InjectMetric(BACKUP_FAILURES) private readonly failures: Counter<string>,
@@ -279,11 +281,9 @@ export class BackupService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async mlflowVersion(): Promise<string> {
-    try {
-      const r = await fetch(new URL('/version', this.config.MLFLOW_TRACKING_URI), { signal: AbortSignal.timeout(5000) });
-      return r.ok ? `mlflow ${(await r.text()).trim()}` : 'mlflow (version unknown)';
-    } catch {
-      return 'mlflow (version unknown: the server did not answer)';
-    }
+    return this.mlflow.version().then(
+      (v) => `mlflow ${v}`,
+      () => 'mlflow (version unknown: the server did not answer)',
+    );
   }
 }

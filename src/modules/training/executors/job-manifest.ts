@@ -6,6 +6,8 @@ export interface JobManifestInput {
   namespace: string;
   image: string;
   serviceAccount: string;
+  /** A Secret whose MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD keys the trainer gets (MLflow behind basic auth). */
+  mlflowCredentialsSecret?: string;
   args: string[];
   timeoutSeconds: number;
 }
@@ -46,7 +48,16 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
               image: input.image,
               command: ['python', '-u', '-m', 'trainer.train'], // same as docker/trainer.Dockerfile's entrypoint
               args: input.args,
-              env: [{ name: 'PYTHONUNBUFFERED', value: '1' }, ...Object.entries(MLFLOW_NO_TELEMETRY_ENV).map(([name, value]) => ({ name, value }))],
+              env: [
+                { name: 'PYTHONUNBUFFERED', value: '1' },
+                ...Object.entries(MLFLOW_NO_TELEMETRY_ENV).map(([name, value]) => ({ name, value })),
+                ...(input.mlflowCredentialsSecret
+                  ? ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD'].map((key) => ({
+                      name: key,
+                      valueFrom: { secretKeyRef: { name: input.mlflowCredentialsSecret!, key } },
+                    }))
+                  : []),
+              ],
               resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [{ name: 'work', mountPath: '/tmp' }],

@@ -27,6 +27,7 @@ export class KubernetesJobExecutor implements TrainingExecutor {
       namespace: this.config.K8S_NAMESPACE,
       image: this.config.K8S_TRAINER_IMAGE,
       serviceAccount: this.config.K8S_SERVICE_ACCOUNT,
+      mlflowCredentialsSecret: this.config.K8S_TRAINER_MLFLOW_SECRET,
       args: invocation.args,
       timeoutSeconds: Math.ceil(invocation.timeoutMs / 1000),
     });
