@@ -2,9 +2,11 @@
 # Offline checks of terraform/ (tools from scripts/setup-terraform-tools.sh):
 #   1. tofu fmt -check       every .tf and .tftest.hcl file is canonically formatted (needs no provider)
 #   2. tflint --recursive    the Terraform ruleset, all rules, over the modules and the environments
-#   3. checkov               0 failed checks (of any severity), our own policies in terraform/checkov/ included;
+#   3. wiring                every module call passes declared variables (and all required ones), every
+#                            module.<call>.<output>, var.<name> and local.<name> resolves (terraform/tools/)
+#   4. checkov               0 failed checks (of any severity), our own policies in terraform/checkov/ included;
 #                            every skip carries a reason and is listed in terraform/README.md's waiver table
-#   4. tofu init/validate/test with mock providers, for each module and environment, only where the providers
+#   5. tofu init/validate/test with mock providers, for each module and environment, only where the providers
 #      are in the offline mirror .tools/tofu/providers; otherwise it says so and what it could not run
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +30,9 @@ timed "fmt" "$TOOLS/bin/tofu" fmt -check -recursive -diff "$TF"
 
 echo "==> terraform: tflint"
 timed "tflint" "$TOOLS/bin/tflint" --chdir="$TF" --recursive --config="$TF/.tflint.hcl" --format=compact
+
+echo "==> terraform: wiring (module arguments and outputs, var and local references; no provider needed)"
+timed "wiring" "$TOOLS/checkov-venv/bin/python" "$TF/tools/check_wiring.py" "$TF"
 
 echo "==> terraform: checkov (0 failed checks)"
 timed "checkov" "$TOOLS/checkov-venv/bin/checkov" --directory "$TF" --framework terraform \
