@@ -25,6 +25,9 @@ for tool in "$TOOLS/bin/tofu" "$TOOLS/bin/tflint" "$TOOLS/checkov-venv/bin/check
   [[ -x "$tool" ]] || { echo "check-terraform: $tool is missing; run scripts/setup-terraform-tools.sh" >&2; exit 1; }
 done
 
+# Providers only from the offline mirror, and no warning about a missing ~/.terraformrc.
+export TF_CLI_CONFIG_FILE="$TOOLS/tofu/tofurc" TF_IN_AUTOMATION=1
+
 echo "==> terraform: tofu fmt -check"
 timed "fmt" "$TOOLS/bin/tofu" fmt -check -recursive -diff "$TF"
 
@@ -56,7 +59,6 @@ done < <(grep -rn --include='*.tf' '#checkov:skip=' "$TF" | sed 's/^\([^:]*\):[0
 [[ $waivers_ok == 1 ]] || exit 1
 
 echo "==> terraform: tofu init, validate and test (mock providers)"
-export TF_CLI_CONFIG_FILE="$TOOLS/tofu/tofurc" TF_IN_AUTOMATION=1
 if [[ -d "$TOOLS/tofu/providers/registry.opentofu.org/hashicorp/aws" ]]; then
   for dir in "$TF"/modules/* "$TF"/envs/*; do
     work="$(mktemp -d)"
@@ -73,7 +75,7 @@ else
   echo "    NOT RUN: no hashicorp/aws provider in .tools/tofu/providers. Its module is not served by the Go module"
   echo "    proxy and the provider registries cannot be reached, and OpenTofu's mock_provider still needs the real"
   echo "    provider's schema, so validate and the tofu test suites (terraform/modules/*/tests) cannot run here."
-  echo "    Put the providers in that mirror (terraform/README.md, \"Running the tests\") and this step runs them."
+  echo "    Put the providers in that mirror (terraform/README.md, \"What CI validates, and what it cannot\") and this step runs them."
 fi
 
 echo "==> terraform checks passed in $((SECONDS - started)) s"
