@@ -63,6 +63,11 @@ variable "deploy_chart" {
   default     = true
 }
 
+variable "ingress_tls_cluster_issuer" {
+  description = "cert-manager ClusterIssuer that issues the ingress's in-cluster TLS certificate (the chart serves TLS only)."
+  type        = string
+}
+
 variable "image_tag" {
   description = "Control plane image tag; empty takes the chart's appVersion."
   type        = string

@@ -87,6 +87,7 @@ module "app" {
   count          = var.deploy_chart ? 1 : 0
   host           = var.host
   image_tag      = var.image_tag
+  ingress_tls    = { cluster_issuer = var.ingress_tls_cluster_issuer }
   secret_name    = module.secrets.control_plane_secret_name
   postgres_cidrs = [module.network.vpc_cidr_block]
   extra_values   = var.chart_extra_values

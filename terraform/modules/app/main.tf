@@ -12,6 +12,10 @@ locals {
       enabled   = true
       className = var.ingress_class_name
       host      = var.host
+      tls = {
+        clusterIssuer     = var.ingress_tls.cluster_issuer
+        existingTlsSecret = var.ingress_tls.existing_secret
+      }
     }
     secrets = {
       externalSecret = {

@@ -33,6 +33,19 @@ variable "ingress_class_name" {
   default     = "nginx"
 }
 
+variable "ingress_tls" {
+  description = "In-cluster TLS of the ingress (the chart serves TLS only): a cert-manager ClusterIssuer, or an existing TLS Secret; the ACM certificate sits on the load balancer in front."
+  type = object({
+    cluster_issuer  = optional(string, "")
+    existing_secret = optional(string, "")
+  })
+
+  validation {
+    condition     = (var.ingress_tls.cluster_issuer == "") != (var.ingress_tls.existing_secret == "")
+    error_message = "Set exactly one of ingress_tls.cluster_issuer and ingress_tls.existing_secret."
+  }
+}
+
 variable "secret_name" {
   description = "Secrets Manager entry the chart's ExternalSecret reads (the secrets module's control_plane_secret_name)."
   type        = string

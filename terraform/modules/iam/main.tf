@@ -12,13 +12,14 @@ locals {
     mlflow           = var.namespace
     external_secrets = var.external_secrets_namespace
   }
-  roles = {
+  all_roles = {
     app              = data.aws_iam_policy_document.app.json
     trainer          = data.aws_iam_policy_document.trainer.json
     backup           = data.aws_iam_policy_document.backup.json
     mlflow           = data.aws_iam_policy_document.mlflow.json
     external_secrets = data.aws_iam_policy_document.external_secrets.json
   }
+  roles = { for k, v in local.all_roles : k => v if !(k == "backup" && var.app_runs_backups) }
 }
 
 # EKS Pod Identity: the agent assumes the role for the associated service account only.
@@ -200,6 +201,14 @@ resource "aws_iam_role_policy" "this" {
   name     = "least-privilege"
   role     = aws_iam_role.this[each.key].id
   policy   = each.value
+}
+
+# In-process backups: the same least-privilege backup statements, as a second policy of the app's role.
+resource "aws_iam_role_policy" "app_backups" {
+  count  = var.app_runs_backups ? 1 : 0
+  name   = "backups"
+  role   = aws_iam_role.this["app"].id
+  policy = data.aws_iam_policy_document.backup.json
 }
 
 resource "aws_eks_pod_identity_association" "this" {

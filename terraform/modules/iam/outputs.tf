@@ -1,5 +1,5 @@
 output "role_arns" {
-  description = "Role ARN of each workload: app, trainer, backup, mlflow, external_secrets."
+  description = "Role ARN of each workload: app, trainer, mlflow, external_secrets, and backup unless app_runs_backups."
   value       = { for k, r in aws_iam_role.this : k => r.arn }
 }
 

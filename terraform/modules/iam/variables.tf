@@ -15,15 +15,21 @@ variable "namespace" {
 }
 
 variable "service_accounts" {
-  description = "Kubernetes service account of each role (the chart's names)."
+  description = "Kubernetes service account of each role; the defaults are the chart's names for the release \"churn\" (<release>-churn-control-plane[-trainer|-mlflow])."
   type = object({
-    app              = optional(string, "churn-control-plane")
-    trainer          = optional(string, "churn-trainer")
-    backup           = optional(string, "churn-backup")
-    mlflow           = optional(string, "churn-mlflow")
+    app              = optional(string, "churn-churn-control-plane")
+    trainer          = optional(string, "churn-churn-control-plane-trainer")
+    backup           = optional(string, "churn-churn-control-plane-backup")
+    mlflow           = optional(string, "churn-churn-control-plane-mlflow")
     external_secrets = optional(string, "external-secrets")
   })
   default = {}
+}
+
+variable "app_runs_backups" {
+  description = "The control plane takes the backups in-process (its backup module): the backup policy is attached to the app's role and no separate backup role is made. False makes a backup role for service_accounts.backup."
+  type        = bool
+  default     = true
 }
 
 variable "external_secrets_namespace" {

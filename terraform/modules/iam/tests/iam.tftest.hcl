@@ -78,7 +78,22 @@ run "least_privilege" {
     error_message = "The External Secrets Operator reads the app's entries and nothing else."
   }
   assert {
-    condition     = length(aws_eks_pod_identity_association.this) == 5 && alltrue([for a in aws_eks_pod_identity_association.this : a.cluster_name == "churn-test"])
+    condition     = toset(keys(aws_eks_pod_identity_association.this)) == toset(["app", "trainer", "mlflow", "external_secrets"]) && alltrue([for a in aws_eks_pod_identity_association.this : a.cluster_name == "churn-test"])
     error_message = "Each role is bound to exactly one service account through EKS Pod Identity."
+  }
+  assert {
+    condition     = length(aws_iam_role_policy.app_backups) == 1 && aws_eks_pod_identity_association.this["app"].service_account == "churn-churn-control-plane"
+    error_message = "In-process backups: the app's role (the chart's service account) carries the backup policy."
+  }
+}
+
+run "separate_backup_role" {
+  command = plan
+  variables {
+    app_runs_backups = false
+  }
+  assert {
+    condition     = length(aws_iam_role_policy.app_backups) == 0 && aws_eks_pod_identity_association.this["backup"].service_account == "churn-churn-control-plane-backup"
+    error_message = "A separate backup role, bound to the backup service account."
   }
 }
