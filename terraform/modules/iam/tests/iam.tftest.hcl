@@ -43,7 +43,7 @@ run "least_privilege" {
   }
   assert {
     condition = alltrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.mlflow] :
-      [for s in d.statement : s.resources == ["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"]
+      [for s in d.statement : s.resources == toset(["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"])
     if contains(s.actions, "s3:GetObject")]]))
     error_message = "Artifact object access is limited to the artifacts prefix."
   }
@@ -65,7 +65,7 @@ run "least_privilege" {
   }
   assert {
     condition = anytrue([for s in data.aws_iam_policy_document.backup.statement :
-    s.resources == ["arn:aws:s3:::churn-test-backups/churn-control-plane/*"] && contains(s.actions, "s3:PutObject")])
+    s.resources == toset(["arn:aws:s3:::churn-test-backups/churn-control-plane/*"]) && contains(s.actions, "s3:PutObject")])
     error_message = "Backups write under their prefix of the backups bucket only."
   }
   assert {
@@ -74,7 +74,7 @@ run "least_privilege" {
     error_message = "No role may shorten or bypass Object Lock."
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.external_secrets.statement : s.resources if contains(s.actions, "secretsmanager:GetSecretValue")]) == var.app_secret_arns
+    condition     = one([for s in data.aws_iam_policy_document.external_secrets.statement : s.resources if contains(s.actions, "secretsmanager:GetSecretValue")]) == toset(var.app_secret_arns)
     error_message = "The External Secrets Operator reads the app's entries and nothing else."
   }
   assert {
