@@ -17,6 +17,8 @@ echo "==> type-checking and compiling"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json
 bash scripts/check-chart.sh
+bash scripts/setup-terraform-tools.sh --quiet
+bash scripts/check-terraform.sh
 echo "==> trainer tests (pytest; a throwaway MLflow server for the registry round trip)"
 mlflow_tmp=$(mktemp -d)
 mlflow_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")

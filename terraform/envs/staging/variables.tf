@@ -1,0 +1,81 @@
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+}
+
+variable "backup_region" {
+  description = "Second AWS region that keeps the copy of the database's automated backups."
+  type        = string
+
+  validation {
+    condition     = var.backup_region != var.region
+    error_message = "backup_region must differ from region: the copy is there to survive the loss of the region."
+  }
+}
+
+variable "availability_zones" {
+  description = "Three availability zones of region."
+  type        = list(string)
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR of the VPC."
+  type        = string
+}
+
+variable "zone_name" {
+  description = "Existing public Route53 hosted zone of the host."
+  type        = string
+}
+
+variable "host" {
+  description = "Host name the control plane is served on, e.g. churn.example.com."
+  type        = string
+}
+
+variable "admin_role_arns" {
+  description = "IAM roles that get cluster-admin on the EKS cluster (deployers, on-call)."
+  type        = list(string)
+  default     = []
+}
+
+variable "endpoint_public_access" {
+  description = "Also expose the Kubernetes API endpoint publicly (off: the endpoint is private)."
+  type        = bool
+  default     = false
+}
+
+variable "endpoint_public_access_cidrs" {
+  description = "Address ranges allowed to reach the public endpoint when endpoint_public_access is true."
+  type        = list(string)
+  default     = []
+}
+
+variable "kubernetes_version" {
+  description = "Kubernetes minor version of the cluster."
+  type        = string
+  default     = "1.33"
+}
+
+variable "deploy_chart" {
+  description = "Install the Helm chart from this configuration (needs network access to the private API endpoint)."
+  type        = bool
+  default     = true
+}
+
+variable "ingress_tls_cluster_issuer" {
+  description = "cert-manager ClusterIssuer that issues the ingress's in-cluster TLS certificate (the chart serves TLS only)."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Control plane image tag; empty takes the chart's appVersion."
+  type        = string
+  default     = ""
+}
+
+variable "chart_extra_values" {
+  description = "Further values files' contents (YAML strings) for the chart."
+  type        = list(string)
+  default     = []
+}
