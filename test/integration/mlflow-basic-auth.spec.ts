@@ -98,8 +98,8 @@ describe('MLflow behind its own basic auth', () => {
       timeoutSeconds: 600,
     });
     expect(job.spec!.template.spec!.containers[0].env!.filter((e) => e.valueFrom)).toEqual([
-      { name: 'MLFLOW_TRACKING_USERNAME', valueFrom: { secretKeyRef: { name: 'churn-secrets', key: 'MLFLOW_TRACKING_USERNAME' } } },
-      { name: 'MLFLOW_TRACKING_PASSWORD', valueFrom: { secretKeyRef: { name: 'churn-secrets', key: 'MLFLOW_TRACKING_PASSWORD' } } },
+      { name: 'MLFLOW_TRACKING_USERNAME', valueFrom: { secretKeyRef: { name: 'churn-secrets', key: 'MLFLOW_TRACKING_USERNAME', optional: true } } },
+      { name: 'MLFLOW_TRACKING_PASSWORD', valueFrom: { secretKeyRef: { name: 'churn-secrets', key: 'MLFLOW_TRACKING_PASSWORD', optional: true } } },
     ]);
   });
 });

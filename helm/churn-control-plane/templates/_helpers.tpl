@@ -118,6 +118,9 @@ seccompProfile:
   value: {{ .Values.training.trainerImage | quote }}
 - name: K8S_SERVICE_ACCOUNT
   value: {{ include "churn.trainerServiceAccount" . | quote }}
+# Training Jobs get MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (only those keys) of the app's Secret, when it has them.
+- name: K8S_TRAINER_MLFLOW_SECRET
+  value: {{ include "churn.secretName" . | quote }}
 - name: RATE_LIMIT_EXPECTED_REPLICAS
   value: {{ .Values.autoscaling.maxReplicas | quote }}
 {{- range $k, $v := .Values.config }}

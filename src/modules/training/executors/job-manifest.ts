@@ -54,7 +54,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
                 ...(input.mlflowCredentialsSecret
                   ? ['MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD'].map((key) => ({
                       name: key,
-                      valueFrom: { secretKeyRef: { name: input.mlflowCredentialsSecret!, key } },
+                      valueFrom: { secretKeyRef: { name: input.mlflowCredentialsSecret!, key, optional: true } }, // absent: an MLflow without auth
                     }))
                   : []),
               ],
