@@ -7,5 +7,5 @@ bash scripts/setup-node24.sh --quiet
 node24_bin="$(dirname "$(readlink -f .tools/bin/node24)")"
 started=$(date +%s)
 echo "==> unit tests on Node $("$node24_bin/node" --version) (jest --selectProjects unit)"
-PATH="$node24_bin:$PATH" node node_modules/jest/bin/jest.js --selectProjects unit "$@"
+PATH="$node24_bin:$PATH" node node_modules/jest/bin/jest.js "$@" --selectProjects unit
 echo "==> unit tests on Node 24 passed in $(( $(date +%s) - started )) s"
