@@ -37,7 +37,8 @@ stop_mlflow
 trap - EXIT
 echo "==> drift agreement tests (pytest: our PSI vs numpy and Evidently)"
 .venv/bin/python -m pytest tests/python -q -rs
-bash scripts/check-images-and-workflows.sh && bash scripts/test-node24.sh
+bash scripts/check-images-and-workflows.sh
+bash scripts/test-node24.sh
 echo "==> unit, integration and end-to-end tests (jest)"
 npx jest --runInBand "$@"
 echo "==> all tests passed in $(( $(date +%s) - started )) s"

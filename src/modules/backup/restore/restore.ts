@@ -70,7 +70,8 @@ export async function restoreBackup(config: AppConfig, options: RestoreOptions):
     `restoring backup ${manifest.id}${artifacts && artifacts !== manifest ? ` with the artifacts of ${artifacts.id}` : ''} from ${store.location}`,
   );
 
-  const staging = path.join(config.DATA_DIR, '..', `.restore-${path.basename(config.DATA_DIR)}-${manifest.id}`);
+  // Under DATA_DIR: the one writable place of the image (read-only root). The cluster's own directory is separate.
+  const staging = path.join(config.DATA_DIR, 'restore-staging', manifest.id);
   const report: RestoreReport = {
     backup: manifest.id,
     artifacts_from: artifacts?.id ?? null,
