@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import type { z } from 'zod';
 import { configSchema } from '../../src/config/config.schema';
+import { argsOf, pairsOf, parseDockerfile } from './deploy/dockerfile';
 
 /**
  * The chart against the things it must agree with: the image it runs (docker/Dockerfile: user, port, DATA_DIR),
@@ -35,13 +36,8 @@ function render(valuesFile: string): Manifest[] {
 }
 
 function dockerfile(): { user: string; port: number; env: Record<string, string> } {
-  const text = fs.readFileSync(path.join(ROOT, 'docker/Dockerfile'), 'utf8');
-  const runtime = text.slice(text.lastIndexOf('\nFROM '));
-  const user = /^USER\s+(\S+)/m.exec(runtime)?.[1] ?? '';
-  const port = Number(/^EXPOSE\s+(\d+)/m.exec(runtime)?.[1]);
-  const env: Record<string, string> = {};
-  for (const m of runtime.matchAll(/^ENV\s+(.+)$/gm)) for (const kv of m[1].matchAll(/(\w+)=(\S+)/g)) env[kv[1]] = kv[2];
-  return { user, port, env };
+  const runtime = parseDockerfile(path.join(ROOT, 'docker/Dockerfile')).at(-1)!;
+  return { user: argsOf(runtime, 'USER')[0] ?? '', port: Number(argsOf(runtime, 'EXPOSE')[0]), env: pairsOf(runtime, 'ENV') };
 }
 
 describe('helm/churn-control-plane', () => {
