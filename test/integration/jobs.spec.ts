@@ -153,7 +153,15 @@ describe('durable jobs across replicas (real Postgres)', () => {
     ]);
     expect(runs).toBe(1);
     expect(outcomes.filter((o) => o === 'ran')).toHaveLength(1);
-    await jobsOf(a).runSlot('count-test', new Date('2026-11-23T10:10:00Z'));
+    // A slot is born claimed: replica b polling flat out never takes a's slot between its insert and its start.
+    let polling = true;
+    const poller = (async () => {
+      while (polling) await jobsOf(b).poll();
+    })();
+    const next = await jobsOf(a).runSlot('count-test', new Date('2026-11-23T10:10:00Z'));
+    polling = false;
+    await poller;
+    expect(next).toBe('ran');
     expect(runs).toBe(2);
     const keys = await db.query(`SELECT key FROM jobs WHERE name = 'count-test' ORDER BY key`);
     expect(keys).toEqual([{ key: 'count-test@2026-11-23T10:05:00.000Z' }, { key: 'count-test@2026-11-23T10:10:00.000Z' }]);

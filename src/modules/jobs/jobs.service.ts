@@ -540,21 +540,31 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (!handler?.cron) throw new Error(`job ${name} is not a registered cron job`);
     const slot = this.previousOccurrence(handler.cron, new Date(at.getTime() + 1000)) ?? at;
     const iso = slot.toISOString();
-    let enqueued: { job: JobView; created: boolean };
+    let claimed: ClaimedRow | undefined;
     try {
-      // Through the plain manager: the slot is started just below, here, rather than by the next poll.
-      enqueued = await this.enqueue(name, { scheduledFor: iso }, { key: `${name}@${iso}`, manager: this.db.manager });
+      claimed = await this.insertClaimed(name, { scheduledFor: iso }, `${name}@${iso}`, handler.maxAttempts);
     } catch (err) {
       this.deferSlot(handler, slot, attempt, err);
       return 'deferred';
     }
-    if (!enqueued.created) return 'skipped'; // another replica won this slot
-    try {
-      return (await this.runNow(enqueued.job.id)) ? 'ran' : 'skipped';
-    } catch (err) {
-      this.logger.warn(`job ${name}@${iso} could not be started here (${(err as Error).message}); any replica will pick it up`);
-      return 'deferred';
-    }
+    if (!claimed) return 'skipped'; // another replica won this slot
+    await this.start(claimed);
+    return 'ran';
+  }
+
+  /**
+   * Inserts a job already running here, or nothing when (name, key) exists. A cron slot is born claimed
+   * by the replica that won it, so no replica's poll can take it between the insert and the start.
+   */
+  private async insertClaimed(name: string, payload: Record<string, unknown>, key: string, maxAttempts: number): Promise<ClaimedRow | undefined> {
+    const [row]: ClaimedRow[] = await this.db.query(
+      `INSERT INTO jobs (name, key, payload, run_after, max_attempts, state, owner, attempts, lease_expires_at, heartbeat_at, started_at)
+       VALUES ($1, $2, $3, now(), $4, 'running', $5, 1, now() + $6 * interval '1 millisecond', now(), now())
+       ON CONFLICT (name, key) DO NOTHING
+       RETURNING *, NULL::text AS previous_owner, 'queued'::text AS previous_state`,
+      [name, key, payload, maxAttempts, INSTANCE_ID, this.config.JOBS_LEASE_MS],
+    );
+    return row;
   }
 
   private deferSlot(handler: Handler, slot: Date, attempt: number, err: unknown): void {
