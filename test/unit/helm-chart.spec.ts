@@ -79,4 +79,37 @@ describe('helm/churn-control-plane', () => {
     expect(accepted.filter((k) => secrets.includes(k))).toEqual([]);
     expect(api.env.filter((e) => secrets.includes(e.name))).toEqual([]);
   });
+
+  it('ships the Alertmanager routes of monitoring/alertmanager/ as an AlertmanagerConfig, secrets by reference', () => {
+    type SourceRoute = { receiver?: string; matchers?: string[]; routes?: SourceRoute[] };
+    type Route = { receiver?: string; matchers?: { name: string; matchType: string; value: string }[]; routes?: Route[] };
+    const source = yaml.load(fs.readFileSync(path.join(ROOT, 'monitoring/alertmanager/alertmanager.yml'), 'utf8')) as {
+      route: SourceRoute;
+      receivers: { name: string }[];
+      inhibit_rules: { equal: string[] }[];
+    };
+    const config = manifests.find((m) => m.kind === 'AlertmanagerConfig');
+    expect(config).toBeDefined();
+    const spec = config!.spec as { route: Route; receivers: { name: string }[]; inhibitRules: { equal: string[] }[] };
+    const tree = (r: SourceRoute | Route): unknown => ({
+      receiver: r.receiver,
+      matchers: (r.matchers ?? []).map((m) => (typeof m === 'string' ? m : `${m.name}${m.matchType}"${m.value}"`)),
+      routes: (r.routes ?? []).map(tree),
+    });
+    expect(tree(spec.route)).toEqual(tree(source.route));
+    expect(spec.receivers.map((r) => r.name)).toEqual(source.receivers.map((r) => r.name));
+    expect(spec.inhibitRules.map((r) => r.equal)).toEqual(source.inhibit_rules.map((r) => r.equal));
+    const files = [
+      ...fs.readFileSync(path.join(ROOT, 'monitoring/alertmanager/alertmanager.yml'), 'utf8').matchAll(/_file: \/etc\/alertmanager\/secrets\/([\w-]+)/g),
+    ];
+    const referenced = [...JSON.stringify(spec).matchAll(/\{"key":"([\w-]+)","name":"alertmanager-churn"\}/g)];
+    expect(new Set(referenced.map((m) => m[1]))).toEqual(new Set(files.map((m) => m[1])));
+  });
+
+  it('lints with ct on the examples themselves (ci/*-values.yaml are links to them)', () => {
+    const ci = fs.readdirSync(path.join(CHART, 'ci')).sort();
+    const examples = fs.readdirSync(path.join(CHART, 'examples')).sort();
+    expect(ci).toEqual(examples.map((f) => f.replace(/\.yaml$/, '-values.yaml')));
+    for (const f of ci) expect(fs.readlinkSync(path.join(CHART, 'ci', f))).toBe(`../examples/${f.replace(/-values\.yaml$/, '.yaml')}`);
+  });
 });
