@@ -50,11 +50,18 @@ def semver(version):
     return int(major), int(minor), int(patch), (0, pre) if pre else (1, "")
 
 
+def has_commit(commit):
+    return not subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True).returncode
+
+
 def extract_baseline(commit, into):
-    if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True).returncode:
+    if not has_commit(commit):
+        # A shallow CI checkout (actions/checkout's default depth 1) lacks it: fetch that one commit.
+        subprocess.run(["git", "-C", str(ROOT), "fetch", "--quiet", "--depth=1", "origin", commit], capture_output=True)
+    if not has_commit(commit):
         raise SystemExit(
-            f"The chart's baseline commit {commit} (helm/upgrade/baseline.env) is not in this clone. "
-            "A shallow CI checkout lacks it: clone with full history (actions/checkout fetch-depth: 0) "
+            f"The chart's baseline commit {commit} (helm/upgrade/baseline.env) is not in this clone and could not be "
+            "fetched from origin: clone with full history (actions/checkout fetch-depth: 0) "
             f"or run `git fetch origin {commit}`."
         )
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, CHART_PATH], capture_output=True, check=True)
