@@ -3,7 +3,12 @@
 
 Usage: k8s-standalone-schemas.py <wheel-dir> <v<ver>-local-strict> <out-dir>  (see scripts/setup-k8s-tools.sh)
 """
-import glob, json, os, sys, zipfile
+
+import glob
+import json
+import os
+import sys
+import zipfile
 
 wheel_dir, src_name, dst = sys.argv[1:4]
 (wheel,) = glob.glob(os.path.join(wheel_dir, "kubernetes_validate-*.whl"))
@@ -12,10 +17,15 @@ zf = zipfile.ZipFile(wheel)
 names = [n for n in zf.namelist() if n.startswith(prefix) and n.endswith(".json")]
 if not names:
     sys.exit(f"{wheel}: no {prefix} in wheel")
-load = lambda n: json.loads(zf.read(n))
+
+
+def load(n):
+    return json.loads(zf.read(n))
+
 
 REF_PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/")
 MAP_KEYS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+
 
 def rewrite(node, found, is_map=False):
     """Point every $ref at a local #/$defs entry, record its name, drop descriptions."""
@@ -26,8 +36,8 @@ def rewrite(node, found, is_map=False):
             if isinstance(ref, str):
                 for p in REF_PREFIXES:
                     if ref.startswith(p):
-                        node["$ref"] = "#/$defs/" + ref[len(p):]
-                        found.add(ref[len(p):])
+                        node["$ref"] = "#/$defs/" + ref[len(p) :]
+                        found.add(ref[len(p) :])
                         break
                 else:
                     sys.exit(f"unexpected $ref {ref!r}")
@@ -37,6 +47,7 @@ def rewrite(node, found, is_map=False):
         for v in node:
             rewrite(v, found)
 
+
 defs, deps = load(prefix + "_definitions.json")["$defs"], {}
 for name, d in defs.items():
     deps[name] = set()
@@ -45,7 +56,7 @@ for name, d in defs.items():
 os.makedirs(dst)
 count = 0
 for n in sorted(names):
-    fn = n[len(prefix):]
+    fn = n[len(prefix) :]
     if fn in ("_definitions.json", "all.json") or "/" in fn:
         continue
     schema = load(n)

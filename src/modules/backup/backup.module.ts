@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RegistryModule } from '../registry/registry.module';
 import { BackupAuditAnchor } from './backup-audit-anchor';
+import { BackupGauges } from './backup-gauges';
 import { BackupController } from './backup.controller';
 import { BackupJobs } from './backup.jobs';
 import { backupMetrics } from './backup.metrics';
@@ -16,7 +17,7 @@ import { WalArchive } from './wal/wal-archive';
 @Module({
   imports: [TypeOrmModule.forFeature([BackupEntity, RestoreDrillEntity]), RegistryModule],
   controllers: [BackupController],
-  providers: [BackupService, BackupJobs, RestoreCheckService, RestoreDrillService, WalArchive, BackupAuditAnchor, ...backupMetrics],
+  providers: [BackupService, BackupGauges, BackupJobs, RestoreCheckService, RestoreDrillService, WalArchive, BackupAuditAnchor, ...backupMetrics],
   exports: [BackupService],
 })
 export class BackupModule {}

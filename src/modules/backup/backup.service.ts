@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge } from 'prom-client';
@@ -47,10 +47,8 @@ const OBJECT_GC_GRACE_MS = 24 * 3600_000;
  * retention per destination.
  */
 @Injectable()
-export class BackupService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class BackupService {
   private readonly logger = new Logger(BackupService.name);
-  private timer?: NodeJS.Timeout;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BACKUP_STORES) readonly stores: BackupStore[],
@@ -63,17 +61,7 @@ export class BackupService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectMetric(BACKUP_FAILURES) private readonly failures: Counter<string>,
   ) {}
 
-  /** The gauges come from the backups table, so that every replica exports the newest backup whichever took it. */
-  onApplicationBootstrap(): Promise<void> {
-    this.timer = setInterval(() => void this.refreshGauges().catch(() => undefined), GAUGE_REFRESH_MS);
-    this.timer.unref();
-    return this.refreshGauges();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
-
+  /** Sets the last-success and size gauges from the newest completed backups in the table (BackupGauges calls it). */
   async refreshGauges(): Promise<void> {
     for (const kind of ['database', 'artifacts'] as const) {
       const last = await this.backups
@@ -189,14 +177,9 @@ export class BackupService implements OnApplicationBootstrap, OnApplicationShutd
           },
         },
       );
-      const now = Date.now() / 1000;
-      for (const k of kind === 'full' ? (['database', 'artifacts'] as const) : [kind]) {
-        this.lastSuccess.set({ kind: k }, now);
-        this.bytesGauge.set(
-          { kind: k },
-          k === 'database' ? (manifest.database?.dump.size ?? 0) + (manifest.mlflow_store?.object.size ?? 0) : (manifest.artifacts?.bytes ?? 0),
-        );
-      }
+      await this.refreshGauges().catch((err) =>
+        this.logger.warn(`backup gauges not refreshed (they are again within ${GAUGE_REFRESH_MS / 1000} s): ${String(err)}`),
+      );
       await options.progress?.({ backup_id: id, step: 'done', done: steps, total: steps });
       this.logger.log(
         `backup ${id} (${kind}) complete: ${bytes} bytes in ${manifestObjects(manifest).length} objects, ${uploaded} bytes uploaded to ${stores.map((s) => s.location).join(', ')}`,

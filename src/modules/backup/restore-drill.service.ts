@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG } from '../../config/config';
@@ -9,7 +9,7 @@ import { AppConfig } from '../../config/config.schema';
 import { createDataSource } from '../../database/data-source';
 import { AUDIT_HMAC_KEY } from '../audit/audit-key';
 import { AuditService } from '../audit/audit.service';
-import { BACKUP_LAST_DRILL_SUCCESS, BACKUP_LAST_VERIFIED, GAUGE_REFRESH_MS, LazyGauge, RESTORE_DRILL_DURATION } from './backup.metrics';
+import { BACKUP_LAST_DRILL_SUCCESS, BACKUP_LAST_VERIFIED, LazyGauge, RESTORE_DRILL_DURATION } from './backup.metrics';
 import { newestManifest } from './catalog';
 import { DrillCheck, RestoreDrillEntity } from './entities/restore-drill.entity';
 import { BackupManifest } from './manifest';
@@ -35,7 +35,7 @@ export interface DrillOptions {
  * directory, then checked as a user would check a real restore. The measured time is the RTO.
  */
 @Injectable()
-export class RestoreDrillService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RestoreDrillService {
   private readonly logger = new Logger(RestoreDrillService.name);
 
   constructor(
@@ -51,19 +51,7 @@ export class RestoreDrillService implements OnApplicationBootstrap, OnApplicatio
   private readonly lastVerified = new LazyGauge(BACKUP_LAST_VERIFIED);
   private readonly lastDrillSuccess = new LazyGauge(BACKUP_LAST_DRILL_SUCCESS);
   private readonly drillDuration = new LazyGauge(RESTORE_DRILL_DURATION);
-  private timer?: NodeJS.Timeout;
-
-  /** The drill gauges come from the drills table, so that every replica exports the same (absent before the first drill). */
-  onApplicationBootstrap(): Promise<void> {
-    this.timer = setInterval(() => void this.refreshGauges().catch(() => undefined), GAUGE_REFRESH_MS);
-    this.timer.unref();
-    return this.refreshGauges();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
-
+  /** Sets the drill gauges from the drills table (absent before the first drill; BackupGauges calls it). */
   async refreshGauges(): Promise<void> {
     const [last] = await this.drills.find({ where: [{ status: 'passed' }, { status: 'failed' }], order: { startedAt: 'DESC' }, take: 1 });
     if (!last) return;
