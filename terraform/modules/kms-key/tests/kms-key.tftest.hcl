@@ -40,7 +40,7 @@ run "rotating_key_administered_by_the_account_only" {
     error_message = "The key policy's own statement names only the account root."
   }
   assert {
-    condition     = length(data.aws_iam_policy_document.cloudwatch_logs) == 0 && length(data.aws_iam_policy_document.this.source_policy_documents) == 0
+    condition     = length(data.aws_iam_policy_document.cloudwatch_logs) == 0
     error_message = "Without log groups CloudWatch Logs gets nothing."
   }
 }
