@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Offline checks of terraform/ (tools from scripts/setup-terraform-tools.sh):
 #   1. tofu fmt -check       every .tf and .tftest.hcl file is canonically formatted (needs no provider)
-#   2. tflint --recursive    the Terraform ruleset, all rules, over the modules and the environments
+#   2. tflint --recursive    the Terraform ruleset, all rules, over the stack and the modules
 #   3. wiring                every module call passes declared variables (and all required ones), every
-#                            module.<call>.<output>, var.<name> and local.<name> resolves (terraform/tools/)
+#                            module.<call>.<output>, var.<name>, local.<name> and moved block resolves; each
+#                            environment's values set the stack's variables, with a state key of its own
+#                            (terraform/tools/)
 #   4. checkov               0 failed checks (of any severity), our own policies in terraform/checkov/ included;
 #                            every skip carries a reason and is listed in terraform/README.md's waiver table
-#   5. tofu init/validate/test with mock providers, for each module and environment, only where the providers
+#   5. tofu init/validate/test with mock providers, for the stack and each module, only where the providers
 #      are in the offline mirror .tools/tofu/providers; otherwise it says so and what it could not run
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,12 +36,17 @@ timed "fmt" "$TOOLS/bin/tofu" fmt -check -recursive -diff "$TF"
 echo "==> terraform: tflint"
 timed "tflint" "$TOOLS/bin/tflint" --chdir="$TF" --recursive --config="$TF/.tflint.hcl" --format=compact
 
-echo "==> terraform: wiring (module arguments and outputs, var and local references; no provider needed)"
+echo "==> terraform: wiring (module arguments and outputs, var, local and moved references, environments' values; no provider needed)"
 timed "wiring" "$TOOLS/checkov-venv/bin/python" "$TF/tools/check_wiring.py" "$TF"
 
-echo "==> terraform: checkov (0 failed checks)"
-timed "checkov" "$TOOLS/checkov-venv/bin/checkov" --directory "$TF" --framework terraform \
-  --external-checks-dir "$TF/checkov" --skip-download --compact --quiet
+# Once per environment, with its settings: checkov resolves the stack's variables from them (as it did when each
+# environment was a root of its own), and expands the node groups and buckets they name.
+for env_dir in "$TF"/envs/*; do
+  env=${env_dir##*/}
+  echo "==> terraform: checkov, $env (0 failed checks)"
+  timed "checkov $env" "$TOOLS/checkov-venv/bin/checkov" --directory "$TF" --framework terraform \
+    --var-file "$env_dir/settings.tfvars" --external-checks-dir "$TF/checkov" --skip-download --compact --quiet
+done
 
 echo "==> terraform: every checkov skip has a reason and a row in terraform/README.md"
 waivers_ok=1
@@ -60,7 +67,7 @@ done < <(grep -rn --include='*.tf' '#checkov:skip=' "$TF" | sed 's/^\([^:]*\):[0
 
 echo "==> terraform: tofu init, validate and test (mock providers)"
 if [[ -d "$TOOLS/tofu/providers/registry.opentofu.org/hashicorp/aws" ]]; then
-  for dir in "$TF"/modules/* "$TF"/envs/*; do
+  for dir in "$TF"/stack "$TF"/modules/*; do
     work="$(mktemp -d)"
     (
       cd "$dir"

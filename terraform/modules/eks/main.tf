@@ -1,9 +1,9 @@
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
+  # EKS writes to this fixed name; creating the group first sets its retention and encryption.
+  log_group_name = "/aws/eks/${var.name}/cluster"
   addons = {
     "vpc-cni"                = var.addon_versions.vpc_cni
     "coredns"                = var.addon_versions.coredns
@@ -13,49 +13,22 @@ locals {
   }
 }
 
-data "aws_iam_policy_document" "key" {
-  # A key policy's "*" resource is the key itself; the account root keeps kms:* so the key can never become
-  # unmanageable (AWS's default key policy). Access for workloads is granted by IAM roles, not here.
-  #checkov:skip=CKV_AWS_109:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_111:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_356:key policy: "*" is this key; root administration is AWS's default key policy
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-  statement {
-    sid       = "CloudWatchLogsUsesKeyForTheClusterLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/eks/${var.name}/cluster"]
-    }
-  }
+module "key" {
+  source          = "../kms-key"
+  description     = "${var.name}: Kubernetes secrets envelope encryption and control plane logs"
+  log_group_names = [local.log_group_name]
+  tags            = var.tags
 }
 
-resource "aws_kms_key" "this" {
-  description         = "${var.name}: Kubernetes secrets envelope encryption and control plane logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
+moved {
+  from = aws_kms_key.this
+  to   = module.key.aws_kms_key.this
 }
 
 resource "aws_cloudwatch_log_group" "cluster" {
-  # EKS writes to this fixed name; creating it first sets retention and encryption.
-  name              = "/aws/eks/${var.name}/cluster"
+  name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -100,7 +73,7 @@ resource "aws_eks_cluster" "this" {
   encryption_config {
     resources = ["secrets"]
     provider {
-      key_arn = aws_kms_key.this.arn
+      key_arn = module.key.arn
     }
   }
 
@@ -176,7 +149,7 @@ resource "aws_launch_template" "node" {
       volume_size           = each.value.disk_size_gb
       volume_type           = "gp3"
       encrypted             = true
-      kms_key_id            = aws_kms_key.this.arn
+      kms_key_id            = module.key.arn
       delete_on_termination = true
     }
   }

@@ -1,6 +1,4 @@
 data "aws_region" "current" {}
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
 locals {
   zones = { for i, az in var.availability_zones : az => i }
@@ -9,6 +7,7 @@ locals {
   public_cidrs        = { for az, i in local.zones : az => cidrsubnet(var.cidr_block, 8, 240 + i) }
   nat_zones           = var.single_nat_gateway ? { (var.availability_zones[0]) = 0 } : local.zones
   interface_endpoints = toset(["ecr.api", "ecr.dkr", "sts", "logs"])
+  flow_log_group_name = "/vpc/${var.name}/flow-logs"
 }
 
 resource "aws_vpc" "this" {
@@ -138,48 +137,22 @@ resource "aws_vpc_endpoint" "interface" {
   tags                = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }
 
-data "aws_iam_policy_document" "flow_logs_key" {
-  # A key policy's "*" resource is the key itself; the account root keeps kms:* so the key can never become
-  # unmanageable (AWS's default key policy). Access for workloads is granted by IAM roles, not here.
-  #checkov:skip=CKV_AWS_109:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_111:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_356:key policy: "*" is this key; root administration is AWS's default key policy
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-  statement {
-    sid       = "CloudWatchLogsUsesKeyForThisGroup"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/vpc/${var.name}/flow-logs"]
-    }
-  }
+module "flow_logs_key" {
+  source          = "../kms-key"
+  description     = "${var.name}: VPC flow logs"
+  log_group_names = [local.flow_log_group_name]
+  tags            = var.tags
 }
 
-resource "aws_kms_key" "flow_logs" {
-  description         = "${var.name}: VPC flow logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.flow_logs_key.json
-  tags                = var.tags
+moved {
+  from = aws_kms_key.flow_logs
+  to   = module.flow_logs_key.aws_kms_key.this
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
-  name              = "/vpc/${var.name}/flow-logs"
+  name              = local.flow_log_group_name
   retention_in_days = var.flow_log_retention_days
-  kms_key_id        = aws_kms_key.flow_logs.arn
+  kms_key_id        = module.flow_logs_key.arn
   tags              = var.tags
 }
 

@@ -1,37 +1,27 @@
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
-data "aws_iam_policy_document" "key" {
-  # A key policy's "*" resource is the key itself; the account root keeps kms:* so the key can never become
-  # unmanageable (AWS's default key policy). Access for workloads is granted by IAM roles, not here.
-  #checkov:skip=CKV_AWS_109:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_111:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_356:key policy: "*" is this key; root administration is AWS's default key policy
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description         = "${var.name}: RDS storage, Performance Insights and the master password secret"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
+module "key" {
+  source      = "../kms-key"
+  description = "${var.name}: RDS storage, Performance Insights and the master password secret"
+  tags        = var.tags
 }
 
 # The cross-region copy of the automated backups is encrypted with a key of the backup region.
-resource "aws_kms_key" "backup_copy" {
-  provider            = aws.backup_region
-  description         = "${var.name}: cross-region copy of RDS automated backups"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
+module "backup_copy_key" {
+  source      = "../kms-key"
+  providers   = { aws = aws.backup_region }
+  description = "${var.name}: cross-region copy of RDS automated backups"
+  tags        = var.tags
+}
+
+moved {
+  from = aws_kms_key.this
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_key.backup_copy
+  to   = module.backup_copy_key.aws_kms_key.this
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -121,13 +111,13 @@ resource "aws_db_instance" "this" {
 
   username                      = var.master_username
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.this.arn
+  master_user_secret_kms_key_id = module.key.arn
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.arn
 
   multi_az               = var.multi_az
   db_subnet_group_name   = aws_db_subnet_group.this.name
@@ -147,7 +137,7 @@ resource "aws_db_instance" "this" {
   iam_database_authentication_enabled   = true
   auto_minor_version_upgrade            = true
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
   monitoring_interval                   = 30
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
@@ -159,6 +149,6 @@ resource "aws_db_instance" "this" {
 resource "aws_db_instance_automated_backups_replication" "this" {
   provider               = aws.backup_region
   source_db_instance_arn = aws_db_instance.this.arn
-  kms_key_id             = aws_kms_key.backup_copy.arn
+  kms_key_id             = module.backup_copy_key.arn
   retention_period       = var.backup_copy_retention_days
 }

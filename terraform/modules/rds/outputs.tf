@@ -30,5 +30,5 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "KMS key of the instance's storage and master password secret."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

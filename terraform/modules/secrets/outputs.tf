@@ -15,5 +15,5 @@ output "mlflow_secret_arn" {
 
 output "kms_key_arn" {
   description = "KMS key of the entries."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

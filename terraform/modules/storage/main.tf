@@ -1,5 +1,4 @@
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
 locals {
   buckets = {
@@ -8,33 +7,20 @@ locals {
   }
 }
 
-data "aws_iam_policy_document" "key" {
-  # A key policy's "*" resource is the key itself; the account root keeps kms:* so the key can never become
-  # unmanageable (AWS's default key policy). Access for workloads is granted by IAM roles, not here.
-  #checkov:skip=CKV_AWS_109:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_111:key policy: "*" is this key; root administration is AWS's default key policy
-  #checkov:skip=CKV_AWS_356:key policy: "*" is this key; root administration is AWS's default key policy
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
+module "key" {
+  source      = "../kms-key"
+  description = "${var.name}: S3 artifacts and backups"
+  tags        = var.tags
 }
 
-resource "aws_kms_key" "this" {
-  description         = "${var.name}: S3 artifacts and backups"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
+moved {
+  from = aws_kms_key.this
+  to   = module.key.aws_kms_key.this
 }
 
 resource "aws_kms_alias" "this" {
   name          = "alias/${var.name}-storage"
-  target_key_id = aws_kms_key.this.key_id
+  target_key_id = module.key.key_id
 }
 
 resource "aws_s3_bucket" "this" {
@@ -80,7 +66,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
+      kms_master_key_id = module.key.arn
     }
     bucket_key_enabled = true
   }
@@ -198,7 +184,7 @@ data "aws_iam_policy_document" "bucket" {
     condition {
       test     = "StringNotEqualsIfExists"
       variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
-      values   = [aws_kms_key.this.arn]
+      values   = [module.key.arn]
     }
   }
 }

@@ -25,5 +25,5 @@ output "backup_prefix" {
 
 output "kms_key_arn" {
   description = "KMS key of both buckets (the app's BACKUP_S3_KMS_KEY_ID)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

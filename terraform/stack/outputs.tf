@@ -1,3 +1,13 @@
+output "environment" {
+  description = "The environment this state holds."
+  value       = terraform_data.environment.output
+
+  precondition {
+    condition     = terraform_data.environment.output == var.environment
+    error_message = "This state holds ${terraform_data.environment.output}, but the values given are ${var.environment}'s: nothing was changed. To work on ${var.environment}, use its own working directory (export TF_DATA_DIR=../envs/${var.environment}/.terraform, and tofu init -backend-config=../envs/${var.environment}/backend.hcl), as terraform/README.md shows."
+  }
+}
+
 output "cluster_name" {
   description = "EKS cluster (aws eks update-kubeconfig --name <this>)."
   value       = module.eks.cluster_name

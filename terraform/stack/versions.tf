@@ -12,10 +12,9 @@ terraform {
     }
   }
 
-  # Partial configuration: give the state bucket and its region at init,
-  #   tofu init -backend-config="bucket=<state bucket>" -backend-config="region=<region>"
+  # Partial configuration: the state's key comes from envs/<environment>/backend.hcl, the bucket and its
+  # region at init (terraform/README.md, "Deploying").
   backend "s3" {
-    key          = "churn/staging/terraform.tfstate"
     encrypt      = true
     use_lockfile = true
   }

@@ -1,3 +1,38 @@
+variable "environment" {
+  description = "Name of the environment (envs/<environment>/settings.tfvars): names every resource churn-<environment>, and is kept in the state."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,19}$", var.environment))
+    error_message = "environment must be 2-20 lower-case letters, digits or dashes, starting with a letter (it names S3 buckets and RDS instances)."
+  }
+}
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway for the three zones instead of one per zone: cheaper, but private egress then depends on one zone."
+  type        = bool
+}
+
+variable "app_db_instance_class" {
+  description = "RDS instance class of the control plane's database."
+  type        = string
+}
+
+variable "mlflow_db_instance_class" {
+  description = "RDS instance class of MLflow's backend store."
+  type        = string
+}
+
+variable "node_groups" {
+  description = "EKS managed node groups: instance types and scaling bounds (modules/eks, node_groups)."
+  type = map(object({
+    instance_types = list(string)
+    min_size       = number
+    desired_size   = number
+    max_size       = number
+  }))
+}
+
 variable "region" {
   description = "AWS region of the environment."
   type        = string
