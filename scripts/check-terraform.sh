@@ -23,7 +23,7 @@ timed() { # timed LABEL CMD...: runs CMD and reports its wall time
   echo "    $label: $((SECONDS - t0)) s"
 }
 
-for tool in "$TOOLS/bin/tofu" "$TOOLS/bin/tflint" "$TOOLS/checkov-venv/bin/checkov"; do
+for tool in "$TOOLS/bin/tofu" "$TOOLS/bin/tflint" "$TOOLS/checkov/bin/python"; do
   [[ -x "$tool" ]] || { echo "check-terraform: $tool is missing; run scripts/setup-terraform-tools.sh" >&2; exit 1; }
 done
 
@@ -37,14 +37,14 @@ echo "==> terraform: tflint"
 timed "tflint" "$TOOLS/bin/tflint" --chdir="$TF" --recursive --config="$TF/.tflint.hcl" --format=compact
 
 echo "==> terraform: wiring (module arguments and outputs, var, local and moved references, environments' values; no provider needed)"
-timed "wiring" "$TOOLS/checkov-venv/bin/python" "$TF/tools/check_wiring.py" "$TF"
+timed "wiring" "$TOOLS/checkov/bin/python" "$TF/tools/check_wiring.py" "$TF"
 
 # Once per environment, with its settings: checkov resolves the stack's variables from them (as it did when each
 # environment was a root of its own), and expands the node groups and buckets they name.
 for env_dir in "$TF"/envs/*; do
   env=${env_dir##*/}
   echo "==> terraform: checkov, $env (0 failed checks)"
-  timed "checkov $env" "$TOOLS/checkov-venv/bin/checkov" --directory "$TF" --framework terraform \
+  timed "checkov $env" "$TOOLS/checkov/bin/python" -W ignore::SyntaxWarning -m checkov.main --directory "$TF" --framework terraform \
     --var-file "$env_dir/settings.tfvars" --external-checks-dir "$TF/checkov" --skip-download --compact --quiet
 done
 

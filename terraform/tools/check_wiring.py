@@ -6,7 +6,7 @@ declares; each var.<name> and local.<name> is declared; each moved block moves a
 that exists. For every environment under terraform/envs: its .tfvars set only the stack's variables and, with
 the operator's terraform.tfvars (its .example), all the required ones; settings.tfvars names the environment;
 backend.hcl gives the environment a state key of its own. Run with checkov's venv (it ships python-hcl2):
-    .tools/checkov-venv/bin/python terraform/tools/check_wiring.py terraform
+    .tools/checkov/bin/python terraform/tools/check_wiring.py terraform
 """
 
 import glob
