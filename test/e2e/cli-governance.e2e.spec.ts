@@ -186,6 +186,19 @@ describe('npm run cli -- models, promote, promotions, approve, reject (human and
     expect(json(await cli(db, 'migrate', '--json'))).toEqual({ applied: [] });
   });
 
+  it('follows a training run under --json: progress on stderr, the finished run on stdout, its metrics in `models <name>`', async () => {
+    const other = 'cli-json-model';
+    const trained = await as('operator', 'train', '--model', other, '--n-customers', '5000', '--seed', '3', '--wait', '--json');
+    expect(trained.stderr).toMatch(/training run [0-9a-f-]{36} queued/);
+    expect(trained.stderr).toMatch(/\[#+\.*\] \d\/8 \w+/); // polled once a second: quick phases may be skipped
+    const run = json(trained);
+    expect(run).toMatchObject({ model_name: other, state: 'succeeded', model_version: '1', metrics: { pr_auc: expect.any(Number) } });
+    expect(trained.code).toBe(0);
+
+    const versions = json(await as('operator', 'models', other, '--json'));
+    expect(versions.versions).toEqual([expect.objectContaining({ version: '1', metrics_source: 'training_run', metrics: run.metrics })]);
+  });
+
   it('fails with exit code 2 and what to do next on usage and setup mistakes, as JSON under --json', async () => {
     const usage = await as('approver', 'promote', model, '--json');
     expect(usage.code).toBe(2);
