@@ -27,6 +27,7 @@ import { BackupStore } from '../modules/backup/storage/backup-store';
 
 const USAGE = `usage: npm run cli -- <command> [--json]
   --json: stdout carries one JSON document (the result, or the error as problem+json with a hint); progress goes to stderr.
+         (npm run -s cli -- ... keeps npm's own banner off stdout.)
   Exit codes: 0 done, 1 failed (the error, a failed run, a blocked promotion, a broken audit chain), 2 usage or setup, 3 severe drift.
 ${MODELS_USAGE}
 ${GOVERNANCE_USAGE}
