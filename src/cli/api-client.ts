@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AppConfig } from '../config/config.schema';
+import { ApiError, CliError, CliUsageError, Problem } from './errors';
 
-/** A mistake in how the CLI was called: printed with the usage text, exit code 2. */
-export class CliUsageError extends Error {}
+export { CliUsageError };
 
 export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -28,15 +28,29 @@ export function apiClient(config: AppConfig): { base: string; call: ApiCall } {
         body: payload ? JSON.stringify(payload) : undefined,
       });
     } catch (err) {
-      throw new Error(
-        `cannot reach the service at ${base} (${(err as Error).cause ?? (err as Error).message}); start it with \`npm run up\` or set CLI_API_URL`,
+      throw new CliError(
+        `cannot reach the service at ${base} (${(err as Error).cause ?? (err as Error).message})`,
+        'SERVICE_UNREACHABLE',
+        1,
+        'Start it with `npm run up`, or set CLI_API_URL to where it runs.',
       );
     }
-    const json = (await res.json().catch(() => ({}))) as T & { detail?: string };
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${json.detail ?? JSON.stringify(json)}`);
+    const json = (await res.json().catch(() => ({}))) as T & Partial<Problem>;
+    if (!res.ok) throw new ApiError(method, url, problemOf(res.status, json));
     return json;
   };
   return { base, call };
+}
+
+function problemOf(status: number, body: Partial<Problem>): Problem {
+  return {
+    ...body,
+    type: body.type ?? 'about:blank',
+    title: body.title ?? `HTTP ${status}`,
+    status: body.status ?? status,
+    detail: body.detail ?? JSON.stringify(body),
+    code: body.code ?? `HTTP_${status}`,
+  };
 }
 
 function readKeyFile(dataDir: string): string {
@@ -44,6 +58,11 @@ function readKeyFile(dataDir: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    throw new CliUsageError(`no API key: set CLI_API_KEY, or run from the project whose ${file} holds the local admin key`);
+    throw new CliError(
+      `no API key: CLI_API_KEY is not set and ${file} does not exist`,
+      'NO_API_KEY',
+      2,
+      `Set CLI_API_KEY to an API key (an admin creates one with \`npm run cli -- keys create --role operator\`), or run from the project whose ${file} holds the local admin key.`,
+    );
   }
 }

@@ -5,6 +5,7 @@ import { restoreBackup } from '../modules/backup/restore/restore';
 import { createBackupStores } from '../modules/backup/storage/backup-stores';
 import { BackupDestination } from '../modules/backup/storage/backup-store';
 import { apiClient, CliUsageError, option } from './api-client';
+import { CliIo } from './output';
 
 export const BACKUP_USAGE = `  backup run [--kind full|database|artifacts]   take a backup now through the service (progress bar); exit code 1 when it fails
   backup list [--from local|s3]   complete backups in a destination (read from the store: works with the service down)
@@ -19,8 +20,12 @@ interface JobView {
   progress: { step?: string; done?: number; total?: number; [k: string]: unknown } | null;
 }
 
-/** `backup run|list|restore|verify`. Returns the exit code. */
-export async function backupCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+/**
+ * `backup run|list|restore|verify`. Returns the exit code. Under --json the result is the finished job (run),
+ * `{ job, drill }` (verify), `{ destinations }` (list) or the restore report (restore).
+ */
+export async function backupCommand(config: AppConfig, args: string[], io: CliIo): Promise<number> {
+  const out = io.progress;
   const [action, ...rest] = args;
   switch (action) {
     case 'run': {
@@ -30,11 +35,12 @@ export async function backupCommand(config: AppConfig, args: string[], out: Node
       const { job } = await call<{ job: JobView }>('POST', '/api/v1/backups', { kind });
       out.write(`backup job ${job.id} queued (${kind})\n`);
       const done = await follow(call, job.id, out);
+      io.result(done);
       if (done.state !== 'succeeded') {
-        out.write(`backup failed: ${done.last_error ?? done.state}\n`);
+        io.text(`backup failed: ${done.last_error ?? done.state}`);
         return 1;
       }
-      out.write(`backup ${String(done.progress?.backup_id ?? '')} complete\n`);
+      io.text(`backup ${String(done.progress?.backup_id ?? '')} complete`);
       return 0;
     }
     case 'verify': {
@@ -46,9 +52,10 @@ export async function backupCommand(config: AppConfig, args: string[], out: Node
         drills: { id: string; status: string; backup_id: string; rto_seconds: number; checks: { name: string; ok: boolean; detail: string }[] }[];
       }>('GET', '/api/v1/backups/drills?limit=1');
       const d = drills[0];
+      io.result({ job: done, drill: d ?? null });
       if (d) {
-        out.write(`drill ${d.id} of backup ${d.backup_id}: ${d.status.toUpperCase()} in ${d.rto_seconds?.toFixed(1)} s (measured RTO)\n`);
-        for (const c of d.checks) out.write(`  ${c.ok ? 'ok    ' : 'FAILED'} ${c.name}: ${c.detail}\n`);
+        io.text(`drill ${d.id} of backup ${d.backup_id}: ${d.status.toUpperCase()} in ${d.rto_seconds?.toFixed(1)} s (measured RTO)`);
+        for (const c of d.checks) io.text(`  ${c.ok ? 'ok    ' : 'FAILED'} ${c.name}: ${c.detail}`);
       }
       return done.state === 'succeeded' ? 0 : 1;
     }
@@ -56,18 +63,23 @@ export async function backupCommand(config: AppConfig, args: string[], out: Node
       const from = destination(option(rest, 'from'));
       const stores = createBackupStores(config).filter((s) => !from || s.kind === from);
       if (stores.length === 0) throw new CliUsageError(`no ${from} destination is configured${from === 's3' ? ' (set BACKUP_S3_BUCKET)' : ''}`);
+      const destinations = [];
       for (const store of stores) {
         const ids = await completeBackupIds(store);
-        out.write(`${store.location}: ${ids.length} complete backup(s)\n`);
+        io.text(`${store.location}: ${ids.length} complete backup(s)`);
+        const backups = [];
         for (const id of ids.reverse()) {
           const m = await readManifest(store, id);
           const bytes = manifestObjects(m).reduce((s, o) => s + o.ref.size, 0);
-          const models = (m.registry ?? []).filter((v) => v.stage === 'Production').map((v) => `${v.name} v${v.version}`);
-          out.write(
-            `  ${id}  ${m.kind.padEnd(9)}  consistent at ${m.consistent_at}  ${formatBytes(bytes).padStart(9)}${models.length ? `  Production: ${models.join(', ')}` : ''}\n`,
+          const production = (m.registry ?? []).filter((v) => v.stage === 'Production').map((v) => ({ name: v.name, version: v.version }));
+          backups.push({ id, kind: m.kind, consistent_at: m.consistent_at, bytes, production });
+          io.text(
+            `  ${id}  ${m.kind.padEnd(9)}  consistent at ${m.consistent_at}  ${formatBytes(bytes).padStart(9)}${production.length ? `  Production: ${production.map((v) => `${v.name} v${v.version}`).join(', ')}` : ''}`,
           );
         }
+        destinations.push({ kind: store.kind, location: store.location, backups });
       }
+      io.result({ destinations });
       return 0;
     }
     case 'restore': {
@@ -89,16 +101,17 @@ export async function backupCommand(config: AppConfig, args: string[], out: Node
         force: rest.includes('--force'),
         progress: progressPrinter(out),
       });
-      out.write(`${JSON.stringify(report)}\n`);
+      io.result(report);
+      io.text(JSON.stringify(report));
       if (report.dry_run) {
-        out.write(
-          `Dry run: all ${report.objects} objects of ${report.backup} (${formatBytes(report.bytes)}) are in ${report.store} and match their sha256. Nothing was changed.\n`,
+        io.text(
+          `Dry run: all ${report.objects} objects of ${report.backup} (${formatBytes(report.bytes)}) are in ${report.store} and match their sha256. Nothing was changed.`,
         );
       } else {
-        out.write(
+        io.text(
           `Restored ${report.backup}: our database (${report.database?.method}${report.database?.to_time ? ` to ${report.database.to_time}` : ''}), MLflow's store and ${report.artifacts?.files ?? 0} artifacts. ` +
             `Audit chain verified (${report.audit?.entries} entries).\n` +
-            `Next: start MLflow and the service (npm run up). At start the service replays ${report.erasures_to_replay ?? 0} erasure(s) from the erasure log and mirrors the restored stages into MLflow.\n`,
+            `Next: start MLflow and the service (npm run up). At start the service replays ${report.erasures_to_replay ?? 0} erasure(s) from the erasure log and mirrors the restored stages into MLflow.`,
         );
       }
       return 0;

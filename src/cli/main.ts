@@ -3,10 +3,14 @@ import { Client } from 'pg';
 import { IsNull, Repository } from 'typeorm';
 import { BACKUP_USAGE, backupCommand } from './backup.command';
 import { scoreCommand } from './score.command';
-import { apiClient, CliUsageError as UsageError, option } from './api-client';
+import { ApiCall, apiClient, CliUsageError as UsageError, option } from './api-client';
+import { errorDocument, errorText } from './errors';
+import { decideCommand, GOVERNANCE_USAGE, promoteCommand, promotionsCommand } from './governance.command';
+import { MODELS_USAGE, modelsCommand } from './models.command';
+import { CliIo, cliIo, takeJsonFlag } from './output';
 import { trainCommand } from './train.command';
 import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
-import { ApiKeysService } from '../modules/api-keys/api-keys.service';
+import { ApiKeysService, toKeyView } from '../modules/api-keys/api-keys.service';
 import { ROLES, Role } from '../common/auth/roles';
 import { BootstrapLogger } from '../common/logging/bootstrap-logger';
 import { loadConfig } from '../config/config';
@@ -21,7 +25,12 @@ import { anchoredAuditHead } from '../modules/backup/catalog';
 import { createBackupStores } from '../modules/backup/storage/backup-stores';
 import { BackupStore } from '../modules/backup/storage/backup-store';
 
-const USAGE = `usage: npm run cli -- <command>
+const USAGE = `usage: npm run cli -- <command> [--json]
+  --json: stdout carries one JSON document (the result, or the error as problem+json with a hint); progress goes to stderr.
+         (npm run -s cli -- ... keeps npm's own banner off stdout.)
+  Exit codes: 0 done, 1 failed (the error, a failed run, a blocked promotion, a broken audit chain), 2 usage or setup, 3 severe drift.
+${MODELS_USAGE}
+${GOVERNANCE_USAGE}
   train [--wait] [--model <name>] [--n-customers <n>] [--seed <n>] [--model-family auto|logistic_regression|hist_gradient_boosting] [--data-source synthetic|<file>]
   score --table <name> | --file <name>.csv [--wait]   batch-score a customer table with the Production model (progress bar with --wait)
   rollback [--model <name>] --reason <text>   restore the previous Production version
@@ -51,7 +60,7 @@ async function openDatabase(config: AppConfig): Promise<{ url: string; embedded?
   }
 }
 
-async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, args: string[]): Promise<void> {
+async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, args: string[], io: CliIo): Promise<void> {
   const [action, ...rest] = args;
   switch (action) {
     case 'create': {
@@ -65,17 +74,16 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
         modelName: option(rest, 'model') ?? null,
         expiresAt: days ? new Date(Date.now() + Number(days) * 86_400_000) : null,
       });
-      process.stdout.write(
-        `Created ${record.role} key ${record.id}${record.modelName ? ` for model ${record.modelName}` : ''}. Store it now; it cannot be shown again:\n${key}\n`,
+      io.result({ ...toKeyView(record), key });
+      io.text(
+        `Created ${record.role} key ${record.id}${record.modelName ? ` for model ${record.modelName}` : ''}. Store it now; it cannot be shown again:\n${key}`,
       );
       return;
     }
     case 'list': {
-      const rows = await repo.find({ order: { createdAt: 'ASC' } });
-      for (const r of rows) {
-        const state = r.revokedAt ? 'revoked' : r.expiresAt && r.expiresAt < new Date() ? 'expired' : 'active';
-        process.stdout.write(`${r.id}  ${r.role.padEnd(8)}  ${state.padEnd(7)}  ${r.name}${r.modelName ? `  model=${r.modelName}` : ''}\n`);
-      }
+      const views = (await repo.find({ order: { createdAt: 'ASC' } })).map(toKeyView);
+      io.result({ keys: views });
+      for (const k of views) io.text(`${k.id}  ${k.role.padEnd(8)}  ${k.state.padEnd(7)}  ${k.name}${k.model_name ? `  model=${k.model_name}` : ''}`);
       return;
     }
     case 'revoke': {
@@ -83,7 +91,8 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
       if (!id) throw new UsageError('keys revoke needs a key id');
       const result = await repo.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
       if (!result.affected) throw new UsageError(`no active key with id ${id}`);
-      process.stdout.write(`Revoked key ${id} (replicas stop accepting it within 30 s).\n`);
+      io.result(toKeyView(await repo.findOneByOrFail({ id })));
+      io.text(`Revoked key ${id} (replicas stop accepting it within 30 s).`);
       return;
     }
     default:
@@ -92,21 +101,21 @@ async function keys(service: ApiKeysService, repo: Repository<ApiKeyEntity>, arg
 }
 
 /** Returns the process exit code: 1 when the audit chain is broken or truncated. */
-async function audit(service: AuditService, stores: BackupStore[], args: string[]): Promise<number> {
+async function audit(service: AuditService, stores: BackupStore[], args: string[], io: CliIo): Promise<number> {
   const [action, ...rest] = args;
   if (action !== 'verify') throw new UsageError(`unknown audit command '${action ?? ''}'`);
   const anchored = await anchoredAuditHead(stores[0]).catch((err) => {
     process.stderr.write(`warning: the backup manifests could not be read (${(err as Error).message}); the chain is checked without their head\n`);
     return null;
   });
-  if (anchored) process.stdout.write(`Checking against the head kept by ${anchored.source}: entry ${anchored.seq}\n`);
+  if (anchored) io.text(`Checking against the head kept by ${anchored.source}: entry ${anchored.seq}`);
   const result = await service.verify([...expectedHead(rest), ...(anchored ? [{ seq: anchored.seq, hash: anchored.hash }] : [])]);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  io.result({ ...result, anchored_head: anchored ? { source: anchored.source, seq: anchored.seq, hash: anchored.hash } : null });
+  io.text(JSON.stringify(result));
   if (result.valid) {
     const schemes = result.segments.map((s) => `${s.entries} ${s.scheme} (ids ${s.first_id}-${s.last_id})`).join(', ');
-    process.stdout.write(`Audit chain valid: ${result.checked} entries checked${schemes ? `: ${schemes}` : ''}.\n`);
-    if (result.head)
-      process.stdout.write(`Head: --expected-head-seq ${result.head.seq} --expected-head-hash ${result.head.hash} (keep it outside the database)\n`);
+    io.text(`Audit chain valid: ${result.checked} entries checked${schemes ? `: ${schemes}` : ''}.`);
+    if (result.head) io.text(`Head: --expected-head-seq ${result.head.seq} --expected-head-hash ${result.head.hash} (keep it outside the database)`);
     return 0;
   }
   const b = result.first_broken!;
@@ -125,10 +134,28 @@ function expectedHead(args: string[]): ExpectedHead[] {
   return [{ seq: Number(seq), hash }];
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], io: CliIo): Promise<void> {
   const config = loadConfig();
   Logger.overrideLogger(new BootstrapLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL));
   const [group, ...rest] = argv;
+  // Built at the first call, so that a usage mistake is reported before a missing key.
+  const call: ApiCall = (method, url, payload) => apiClient(config).call(method, url, payload);
+  if (group === 'models') {
+    process.exitCode = await modelsCommand(call, rest, io);
+    return;
+  }
+  if (group === 'promote') {
+    process.exitCode = await promoteCommand(call, rest, io);
+    return;
+  }
+  if (group === 'approve' || group === 'reject') {
+    process.exitCode = await decideCommand(call, group, rest, io);
+    return;
+  }
+  if (group === 'promotions') {
+    process.exitCode = await promotionsCommand(call, rest, io);
+    return;
+  }
   if (group === 'rollback') {
     const reason = option(rest, 'reason');
     if (!reason) throw new UsageError('rollback needs --reason "<why>" (it is recorded in the audit trail)');
@@ -137,11 +164,12 @@ async function main(argv: string[]): Promise<void> {
     const r = await call<{ rolled_back_from: string | null; rolled_back_to: string }>('POST', `/api/v1/models/${encodeURIComponent(model)}/rollback`, {
       reason,
     });
-    process.stdout.write(`${model}: Production is now v${r.rolled_back_to} (was v${r.rolled_back_from ?? 'none'})\n`);
+    io.result({ model_name: model, ...r });
+    io.text(`${model}: Production is now v${r.rolled_back_to} (was v${r.rolled_back_from ?? 'none'})`);
     return;
   }
   if (group === 'train') {
-    process.exitCode = await trainCommand(config, rest);
+    process.exitCode = await trainCommand(config, rest, io);
     return;
   }
   if (group === 'drift') {
@@ -162,22 +190,21 @@ async function main(argv: string[]): Promise<void> {
       retrain: { started: boolean; reason: string } | null;
     }>('POST', '/api/v1/drift/runs', { model_name: option(rest, 'model'), version: option(rest, 'version'), window, trigger: 'cli' });
     const f = (v: number | null) => (v === null ? '—' : v.toFixed(4));
-    process.stdout.write(
-      `drift report ${r.id}: ${r.model_name} v${r.version}, ${r.window}, ${r.n_current} predictions → ${r.status}${r.severe ? ' (severe)' : ''}\n`,
-    );
-    process.stdout.write(`  ${'score'.padEnd(18)} PSI ${f(r.score_psi)}\n`);
-    for (const x of r.features) process.stdout.write(`  ${x.feature.padEnd(18)} PSI ${f(x.psi)}  ${x.verdict}\n`);
-    if (r.retrain) process.stdout.write(`retrain ${r.retrain.started ? 'started' : 'not started'}: ${r.retrain.reason}\n`);
-    process.stdout.write(`HTML: GET /api/v1/drift/reports/${r.id}/html\n`);
+    io.result(r);
+    io.text(`drift report ${r.id}: ${r.model_name} v${r.version}, ${r.window}, ${r.n_current} predictions → ${r.status}${r.severe ? ' (severe)' : ''}`);
+    io.text(`  ${'score'.padEnd(18)} PSI ${f(r.score_psi)}`);
+    for (const x of r.features) io.text(`  ${x.feature.padEnd(18)} PSI ${f(x.psi)}  ${x.verdict}`);
+    if (r.retrain) io.text(`retrain ${r.retrain.started ? 'started' : 'not started'}: ${r.retrain.reason}`);
+    io.text(`HTML: GET /api/v1/drift/reports/${r.id}/html`);
     process.exitCode = r.severe ? 3 : 0;
     return;
   }
   if (group === 'backup') {
-    process.exitCode = await backupCommand(config, rest);
+    process.exitCode = await backupCommand(config, rest, io);
     return;
   }
   if (group === 'score') {
-    process.exitCode = await scoreCommand(config, rest);
+    process.exitCode = await scoreCommand(config, rest, io);
     return;
   }
   if (group !== 'keys' && group !== 'audit' && group !== 'migrate') throw new UsageError(group ? `unknown command '${group}'` : 'no command given');
@@ -185,7 +212,8 @@ async function main(argv: string[]): Promise<void> {
   if (group === 'migrate') {
     try {
       const applied = await runMigrations(url);
-      process.stdout.write(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'the schema is up to date\n');
+      io.result({ applied });
+      io.text(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'the schema is up to date');
     } finally {
       await embedded?.stop();
     }
@@ -196,18 +224,21 @@ async function main(argv: string[]): Promise<void> {
     await runMigrations(url);
     await ds.initialize();
     if (group === 'audit') {
-      process.exitCode = await audit(new AuditService(ds, loadAuditKey(config)), createBackupStores(config), rest);
+      process.exitCode = await audit(new AuditService(ds, loadAuditKey(config)), createBackupStores(config), rest, io);
       return;
     }
     const repo = ds.getRepository(ApiKeyEntity);
-    await keys(new ApiKeysService(repo), repo, rest);
+    await keys(new ApiKeysService(repo), repo, rest, io);
   } finally {
     if (ds.isInitialized) await ds.destroy();
     await embedded?.stop();
   }
 }
 
-main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : `error: ${err instanceof Error ? err.message : String(err)}`}\n`);
-  process.exit(err instanceof UsageError ? 2 : 1);
+const { json, args } = takeJsonFlag(process.argv.slice(2));
+main(args, cliIo(json)).catch((err) => {
+  const doc = errorDocument(err);
+  if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else process.stderr.write(errorText(err, USAGE));
+  process.exit(Number(doc.exit_code));
 });

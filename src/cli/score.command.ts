@@ -1,5 +1,6 @@
 import { apiClient, CliUsageError, option } from './api-client';
 import { AppConfig } from '../config/config.schema';
+import { CliIo } from './output';
 
 interface BatchRunView {
   id: string;
@@ -17,8 +18,12 @@ interface BatchRunView {
   duration_seconds: number | null;
 }
 
-/** `score --table NAME | --file NAME.csv [--wait]`: starts a batch-scoring run through the API and, with --wait, shows its progress. */
-export async function scoreCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+/**
+ * `score --table NAME | --file NAME.csv [--wait]`: starts a batch-scoring run through the API and, with --wait, shows its progress.
+ * Under --json the result is the run as GET /api/v1/batch-scoring/runs/:id returns it (the final one with --wait).
+ */
+export async function scoreCommand(config: AppConfig, args: string[], io: CliIo): Promise<number> {
+  const out = io.progress;
   const { base: api, call } = apiClient(config);
   const table = option(args, 'table');
   const file = option(args, 'file');
@@ -27,7 +32,8 @@ export async function scoreCommand(config: AppConfig, args: string[], out: NodeJ
   let run = await call<BatchRunView>('POST', '/api/v1/batch-scoring/runs', { source, trigger: 'cli' });
   out.write(`batch-scoring run ${run.id} queued (model v${run.model_version})\n`);
   if (!args.includes('--wait')) {
-    out.write(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/batch-scoring/runs/${run.id}\n`);
+    io.text(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/batch-scoring/runs/${run.id}`);
+    io.result(run);
     return 0;
   }
   const tty = Boolean(out.isTTY);
@@ -43,7 +49,8 @@ export async function scoreCommand(config: AppConfig, args: string[], out: NodeJ
     run = await call<BatchRunView>('GET', `/api/v1/batch-scoring/runs/${run.id}`);
   }
   if (tty) out.write('\n');
-  out.write(summary(run));
+  io.text(summary(run));
+  io.result(run);
   return run.state === 'succeeded' ? 0 : 1;
 }
 

@@ -1,5 +1,6 @@
 import { apiClient, CliUsageError, option } from './api-client';
 import { AppConfig } from '../config/config.schema';
+import { CliIo } from './output';
 
 export const TRAINER_PHASES = ['load_data', 'validate', 'features', 'train', 'evaluate', 'export', 'register', 'compare'];
 
@@ -23,8 +24,12 @@ function intOption(args: string[], name: string): number | undefined {
   return Number(v);
 }
 
-/** `train [--wait] [--model NAME] [--n-customers N] [--seed N] [--model-family F] [--data-source S]`: starts a run through the API. */
-export async function trainCommand(config: AppConfig, args: string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+/**
+ * `train [--wait] [--model NAME] [--n-customers N] [--seed N] [--model-family F] [--data-source S]`: starts a run through the API.
+ * Under --json the result is the run as GET /api/v1/training/runs/:id returns it (the final one with --wait).
+ */
+export async function trainCommand(config: AppConfig, args: string[], io: CliIo): Promise<number> {
+  const out = io.progress;
   const { base: api, call } = apiClient(config);
   const body = {
     model_name: option(args, 'model'),
@@ -36,7 +41,8 @@ export async function trainCommand(config: AppConfig, args: string[], out: NodeJ
   let run = await call<RunView>('POST', '/api/v1/training/runs', body);
   out.write(`training run ${run.id} queued\n`);
   if (!args.includes('--wait')) {
-    out.write(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/training/runs/${run.id}\n`);
+    io.text(`follow it with: curl -H "x-api-key: …" ${api}/api/v1/training/runs/${run.id}`);
+    io.result(run);
     return 0;
   }
   let shown = '';
@@ -50,7 +56,8 @@ export async function trainCommand(config: AppConfig, args: string[], out: NodeJ
     await new Promise((r) => setTimeout(r, 1000));
     run = await call<RunView>('GET', `/api/v1/training/runs/${run.id}`);
   }
-  out.write(summary(run));
+  io.text(summary(run));
+  io.result(run);
   return run.state === 'succeeded' ? 0 : 1;
 }
 
