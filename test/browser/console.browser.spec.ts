@@ -135,6 +135,21 @@ describe('operator console in Chromium', () => {
     });
   }
 
+  it('shows the failure and what to do next, not an endless spinner, when the API does not answer', async () => {
+    const context = await browser.newContext();
+    const visit = await signIn(context, keys.operator!);
+    // From now on the models list never answers: the console's request timeout (10 s) must end the wait.
+    await visit.page.route('**/api/v1/models', () => undefined);
+    await visit.page.reload();
+    const alert = visit.page.getByRole('alert');
+    await alert.waitFor({ timeout: 20_000 });
+    expect(await alert.textContent()).toContain('did not answer within 10 s');
+    expect(await alert.textContent()).toContain('Check that the service is running');
+    expect(await visit.page.getByRole('button', { name: 'Retry' }).count()).toBe(1);
+    await check(visit, '07-api-not-answering');
+    await context.close();
+  });
+
   it('signs in as admin: the stage override is offered; the chart and the diff render; logout ends the session', async () => {
     const context = await browser.newContext();
     const visit = await signIn(context, keys.admin!);
