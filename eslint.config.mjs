@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.tools/**', 'coverage/**', 'helm/**', 'terraform/**', 'docker/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.tools/**', 'coverage/**', 'helm/**', 'terraform/**', 'docker/**', 'web/dist/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -50,6 +50,16 @@ export default tseslint.config(
           message: 'Read settings from AppConfig (add them to src/config/config.schema.ts with a description); child processes get childProcessEnv().',
         },
       ],
+    },
+  },
+  {
+    // The operator console (web/, its own tsconfig): browser code, type-aware like the rest.
+    files: ['web/**/*.ts', 'web/**/*.mts', 'web/**/*.tsx'],
+    languageOptions: { globals: globals.browser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
   {

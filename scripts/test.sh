@@ -16,6 +16,8 @@ npm run --silent lint
 echo "==> type-checking and compiling"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json
+echo "==> building the operator console (web/dist, for the browser suite)"
+npm run --silent build:web
 bash scripts/check-chart.sh
 bash scripts/setup-terraform-tools.sh --quiet
 bash scripts/check-terraform.sh

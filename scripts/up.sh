@@ -20,6 +20,8 @@ bash scripts/setup-python.sh
 bash scripts/setup-backup-tools.sh --quiet || echo "warning: backup tools not installed: the service runs without WAL archiving" >&2
 echo "==> compiling"
 npx tsc -p tsconfig.build.json
+echo "==> building the operator console (web/ -> web/dist)"
+npm run --silent build:web
 
 pids=()
 cleanup() {
@@ -86,6 +88,7 @@ cat <<EOT
 
 Ready in $(( $(date +%s) - started )) s: $SERVING_MODEL_NAME v$version is serving.
   API        $api          (Swagger UI: $api/docs)
+  Console    $api/console  (sign in with the admin key below)
   MLflow     $MLFLOW_TRACKING_URI
   Admin key  $DATA_DIR/admin-api-key
 Try:

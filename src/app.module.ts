@@ -11,6 +11,9 @@ import { AppConfig } from './config/config.schema';
 import { dataSourceOptions } from './database/data-source';
 import { MlflowModule } from './mlflow/mlflow.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { ConsoleModule } from './modules/console/console.module';
+import { SessionsModule } from './modules/sessions/sessions.module';
+import { SessionsService } from './modules/sessions/sessions.service';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AuditModule } from './modules/audit/audit.module';
 import { BackupModule } from './modules/backup/backup.module';
@@ -46,8 +49,9 @@ export class AppModule {
         NotificationsModule,
         // API keys before the guard that uses them (and where the key routes have always been in the OpenAPI document).
         ApiKeysModule,
-        AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }),
+        AuthModule.forRoot({ imports: [ApiKeysModule], verifier: ApiKeysService }, { imports: [SessionsModule], resolver: SessionsService }),
         AuditModule,
+        ConsoleModule,
         EventsModule,
         RegistryModule,
         JobsModule,

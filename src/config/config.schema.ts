@@ -381,6 +381,17 @@ export const configSchema = z
     CLI_API_URL: z.string().url().optional().describe('Service the CLI talks to (train, ...); default http://127.0.0.1:<PORT>.'),
     CLI_API_KEY: z.string().min(1).optional().describe('API key the CLI sends; default the key in <DATA_DIR>/admin-api-key.'),
     KUBECONFIG: z.string().min(1).optional().describe('kubeconfig file for the Kubernetes executor; in-cluster credentials when unset.'),
+    CONSOLE_SESSION_TTL_S: int(60, 7 * 86_400)
+      .default(28_800)
+      .describe('Lifetime of an operator-console session (the churn_session cookie), in seconds; the key it was opened with must stay valid too.'),
+    CONSOLE_SIGNIN_FAILURES_PER_MINUTE: int(1, 10_000)
+      .default(10)
+      .describe('Failed console sign-ins allowed per client IP and minute (per replica); further attempts get 429 with Retry-After.'),
+    CONSOLE_DIR: z
+      .string()
+      .min(1)
+      .default('web/dist')
+      .describe('Directory of the built operator console served at /console (`npm run build:web`); relative to the project root.'),
   })
   .superRefine((c, ctx) => {
     if (c.RISK_MEDIUM_THRESHOLD >= c.RISK_HIGH_THRESHOLD) {
@@ -420,6 +431,8 @@ export type AppConfig = z.infer<typeof configSchema> & {
   /** True when the service runs its own embedded Postgres (DATABASE_URL unset). */
   readonly localMode: boolean;
   readonly serviceVersion: string;
+  /** Resolved CONSOLE_DIR. */
+  readonly consoleDir: string;
   /** Resolved TRAINING_DATA_DIR. */
   readonly trainingDataDir: string;
   /** Resolved BACKUP_LOCAL_DIR. */

@@ -24,6 +24,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // A bare command name (python3) is looked up on PATH; a path is relative to the project root.
     TRAINER_PYTHON: parsed.data.TRAINER_PYTHON.includes('/') ? path.resolve(PROJECT_ROOT, parsed.data.TRAINER_PYTHON) : parsed.data.TRAINER_PYTHON,
     TRAINER_WORKDIR: path.resolve(PROJECT_ROOT, parsed.data.TRAINER_WORKDIR),
+    consoleDir: path.resolve(PROJECT_ROOT, parsed.data.CONSOLE_DIR),
     trainingDataDir: path.resolve(parsed.data.TRAINING_DATA_DIR ?? path.join(dataDir, 'datasets')),
     localMode,
     backupLocalDir: path.resolve(parsed.data.BACKUP_LOCAL_DIR ?? path.join(dataDir, 'backups')),

@@ -22,6 +22,7 @@ export const TABLE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   'modules/prediction-log': ['predictions', 'predictions_default'],
   'modules/registry': ['model_versions', 'stage_transitions'],
   'modules/serving': ['canaries'],
+  'modules/sessions': ['console_sessions'],
   'modules/training': ['training_runs', 'training_run_logs'],
 };
 

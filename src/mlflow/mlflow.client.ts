@@ -135,11 +135,15 @@ export class MlflowClient {
     }
   }
 
-  async getRun(
-    runId: string,
-  ): Promise<{ info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } }> {
+  async getRun(runId: string): Promise<{
+    info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string };
+    data?: { tags?: MlflowTag[]; metrics?: { key: string; value: number }[]; params?: { key: string; value: string }[] };
+  }> {
     const r = await this.get<{
-      run: { info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string }; data?: { tags?: MlflowTag[] } };
+      run: {
+        info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string };
+        data?: { tags?: MlflowTag[]; metrics?: { key: string; value: number }[]; params?: { key: string; value: string }[] };
+      };
     }>('/api/2.0/mlflow/runs/get', { run_id: runId });
     return r.run;
   }

@@ -16,7 +16,8 @@ import type { Json } from '../support/json';
  * "forbidden" is 403 (before any validation, so the requests carry minimal bodies); "allowed" is
  * anything but 401/403. An operation missing from the table, or listed but gone from the spec, fails.
  */
-type Outcome = 'allowed' | 'forbidden';
+/** session: a console-session route (src/modules/sessions), public, that answers by its cookie or body and ignores X-API-Key. */
+type Outcome = 'allowed' | 'forbidden' | 'session';
 type Resource = 'trainingRun' | 'batchRun' | 'driftReport' | 'alert' | 'apiKey' | 'none';
 interface Policy {
   outOfScope: Outcome;
@@ -48,6 +49,9 @@ const alertBody = (alerts: unknown[]) => ({
 
 const POLICY: Record<string, Policy> = {
   'GET /': open,
+  'POST /api/v1/session': { outOfScope: 'session', predict: 'session' },
+  'GET /api/v1/session': { outOfScope: 'session', predict: 'session' },
+  'DELETE /api/v1/session': { outOfScope: 'session', predict: 'session' },
   'GET /health': open,
   'GET /health/live': open,
   'GET /health/ready': open,
@@ -98,6 +102,7 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/models/{name}/versions': controlPlane(),
   'GET /api/v1/models/{name}/stage-history': controlPlane(),
   'GET /api/v1/models/{name}/versions/{version}/stage-history': controlPlane(),
+  'GET /api/v1/models/{name}/versions/{version}/run': controlPlane(),
   'POST /api/v1/models/{name}/versions/{version}/stage': controlPlane({ body: { stage: 'Archived' } }),
   'POST /api/v1/models/{name}/versions/{version}/promotions': controlPlane({ body: { target_stage: 'Staging', reason: 'policy walk' } }),
   'GET /api/v1/models/{name}/promotions': controlPlane(),
@@ -299,6 +304,7 @@ describe('access policy: every operation of the spec, against a model-scoped key
 
 /** Why an answer breaks the policy, or null when it keeps to it. */
 function verdict(res: HttpResult, expected: Outcome, kind: 'outOfScope' | 'predict'): string | null {
+  if (expected === 'session') return res.status === 403 || res.status >= 500 ? `a session route answered ${res.status} ${res.body?.detail ?? ''}` : null;
   if (expected === 'allowed') return res.status === 401 || res.status === 403 ? `expected to be allowed, got ${res.status} ${res.body?.detail ?? ''}` : null;
   if (res.status !== 403) return `expected 403, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
   // The refusal must come from the rule under test: the model scope for the scoped admin, the role for the predict key.

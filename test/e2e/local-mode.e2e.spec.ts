@@ -49,6 +49,18 @@ describe('the compiled service in local mode (no DATABASE_URL)', () => {
       const res = await http('POST', `${url}/predict`, { key, body: sampleCustomer() });
       expect(res.status).toBe(200);
       expect(res.body.model_version).toBe(version);
+
+      // The console, from the compiled service: served at /console, and its session cookie has no Secure
+      // flag in local mode (plain http on localhost); everything else about the cookie is as in production.
+      const consolePage = await fetch(`${url}/console/`);
+      expect(consolePage.status).toBe(fs.existsSync(path.join(ROOT, 'web/dist/index.html')) ? 200 : 503);
+      const session = await fetch(`${url}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ api_key: key }),
+      });
+      expect(session.status).toBe(201);
+      expect(session.headers.get('set-cookie')).toMatch(/^churn_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=28800$/);
     } finally {
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');

@@ -37,6 +37,8 @@ export interface AccessPolicy {
 
 /** The parts of a request a policy reads; `query` may be narrowed in place (see ModelFrom.query). */
 export interface PolicyRequest {
+  /** HTTP method: a cookie-authenticated POST, PUT, PATCH or DELETE must carry the session's CSRF token. */
+  method?: string;
   headers: Record<string, string | string[] | undefined>;
   params?: unknown;
   query?: unknown;

@@ -30,7 +30,7 @@ export function loggingModule(config: AppConfig): DynamicModule {
       // The problem filter already logs failures; one line per request is enough.
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'warn' : 'info'),
       customErrorObject: (_req, _res, _err, value) => ({ ...value, err: undefined }),
-      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactCustomerId(req.url) }),
       },

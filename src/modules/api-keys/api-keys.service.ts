@@ -159,6 +159,19 @@ export class ApiKeysService implements KeyVerifier {
     return principal;
   }
 
+  /**
+   * The principal and expiry of a live key named by id (a console session names its key so), read from
+   * the database each time so that revoking or expiring the key ends its sessions at once.
+   */
+  async liveKey(keyId: string): Promise<{ principal: Principal; expiresAt: Date | null } | undefined> {
+    const row = await this.keys.findOneBy({ id: keyId });
+    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return {
+      principal: { keyId: row.id, role: row.role, modelName: row.modelName, rateLimitPerMinute: row.rateLimitPerMinute },
+      expiresAt: row.expiresAt,
+    };
+  }
+
   private async store(id: string, key: string, input: CreateKeyInput): Promise<ApiKeyEntity> {
     return this.keys.save(
       this.keys.create({

@@ -4,7 +4,7 @@ import { ModelFrom } from '../../common/auth/access-policy';
 import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
-import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView } from './dto/registry.responses';
+import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView, VersionRunView } from './dto/registry.responses';
 import { SetStageDto } from './dto/set-stage.dto';
 import { RegistryService } from './registry.service';
 
@@ -34,6 +34,12 @@ export class RegistryController {
   @ApiOkResponse({ type: [StageTransitionView] })
   modelHistory(@Param('name') name: string): Promise<StageTransitionView[]> {
     return this.registry.history(name);
+  }
+
+  @Get(':name/versions/:version/run')
+  @ApiOkResponse({ type: VersionRunView, description: 'The metrics and params of the MLflow run that produced the version' })
+  versionRun(@Param('name') name: string, @Param('version') version: string): Promise<VersionRunView> {
+    return this.registry.versionRun(name, version);
   }
 
   @Get(':name/versions/:version/stage-history')

@@ -13,7 +13,7 @@ import { JobName } from '../jobs/job-names';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
-import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, StageTransitionView } from './dto/registry.responses';
+import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, StageTransitionView, VersionRunView } from './dto/registry.responses';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
 import { MlflowMirror } from './mlflow-mirror';
@@ -113,6 +113,28 @@ export class RegistryService {
       ),
     );
     return { name: modelName, mlflow_available: fromMlflow !== undefined, versions };
+  }
+
+  /** The metrics and params of the MLflow run that produced a version (for comparing versions side by side). */
+  async versionRun(modelName: string, version: string): Promise<VersionRunView> {
+    const missing = () =>
+      new NotFoundError(`Model '${modelName}' has no version '${version}' in MLflow. List its versions with GET /api/v1/models/${modelName}/versions.`);
+    if (!/^[1-9][0-9]{0,9}$/.test(version)) throw missing();
+    let mv: MlflowModelVersion;
+    try {
+      mv = await this.mlflow.getModelVersion(modelName, version);
+    } catch (err) {
+      throw err instanceof MlflowNotFoundError ? missing() : err;
+    }
+    if (!mv.run_id) return { name: modelName, version, run_id: null, metrics: {}, params: {} };
+    const run = await this.mlflow.getRun(mv.run_id);
+    return {
+      name: modelName,
+      version,
+      run_id: mv.run_id,
+      metrics: Object.fromEntries((run.data?.metrics ?? []).map((m) => [m.key, m.value])),
+      params: Object.fromEntries((run.data?.params ?? []).map((p) => [p.key, p.value])),
+    };
   }
 
   async history(modelName: string, version?: string): Promise<StageTransitionView[]> {

@@ -64,3 +64,11 @@ export class StageChangeResult {
   @ApiProperty({ enum: ['synced', 'pending'], description: 'pending: MLflow was unreachable; the mirror is retried in the background' })
   mlflow_sync: 'synced' | 'pending';
 }
+
+export class VersionRunView {
+  @ApiProperty() name: string;
+  @ApiProperty() version: string;
+  @ApiNullable(String) run_id: string | null;
+  @ApiProperty({ type: Object, description: 'Latest value of each metric of the run' }) metrics: Record<string, number>;
+  @ApiProperty({ type: Object }) params: Record<string, string>;
+}
