@@ -83,6 +83,14 @@ describe('docker/ images', () => {
       expect(argsOf(prodDeps!, 'RUN').join(' ')).toMatch(/npm ci --omit=dev/);
     });
 
+    it('ships the built operator console where CONSOLE_DIR points by default (web/dist under the app root)', () => {
+      const build = stages.find((s) => s.name === 'build');
+      expect(argsOf(build!, 'RUN').join(' ')).toMatch(/npm run --silent build:web/);
+      expect(argsOf(runtime, 'COPY').join('\n')).toMatch(/--from=build .*\/app\/web\/dist \.\/web\/dist/);
+      expect(read('src/config/config.schema.ts')).toMatch(/CONSOLE_DIR: z[\s\S]{0,200}default\('web\/dist'\)/);
+      expect(read('.dockerignore').split('\n')).toContain('web/dist');
+    });
+
     it('is on Node 24, the major that engines and the Node 24 test run name', () => {
       const major = /^node:(\d+)\./.exec(stages[0].from)?.[1];
       expect(major).toBe('24');
