@@ -71,6 +71,7 @@ const POLICY: Record<string, Policy> = {
   'POST /api/v1/backups': controlPlane({ body: {} }),
   'GET /api/v1/backups': controlPlane(),
   'GET /api/v1/backups/drills': controlPlane(),
+  'GET /api/v1/backups/status': controlPlane(),
   'POST /api/v1/backups/drills': controlPlane({ body: {} }),
   'GET /api/v1/backups/{id}': controlPlane({ id: 'none' }),
   'POST /api/v1/backups/{id}/restore': controlPlane({ id: 'none', body: { dry_run: true } }),
@@ -79,6 +80,8 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/batch-scoring/runs': narrowedList,
   'GET /api/v1/batch-scoring/runs/{id}': controlPlane({ id: 'batchRun' }),
   'GET /api/v1/batch-scoring/runs/{id}/predictions': controlPlane({ id: 'batchRun' }),
+  'GET /api/v1/batch-scoring/runs/{id}/events': controlPlane({ id: 'batchRun' }),
+  'GET /api/v1/batch-scoring/runs/{id}/high-risk.csv': controlPlane({ id: 'batchRun' }),
 
   // Right to erasure: a customer's data spans every model, so admin only and no model-scoped key (erasure.e2e.spec.ts erases for real).
   'DELETE /api/v1/customers/{customer_id}': controlPlane(),
@@ -98,6 +101,8 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/models/{name}/versions': controlPlane(),
   'GET /api/v1/models/{name}/stage-history': controlPlane(),
   'GET /api/v1/models/{name}/versions/{version}/stage-history': controlPlane(),
+  'GET /api/v1/models/{name}/stages-at': controlPlane({ query: { at: '2026-01-01T00:00:00Z' } }),
+  'GET /api/v1/models/{name}/versions/compare': controlPlane({ query: { a: '1', b: '1' } }),
   'POST /api/v1/models/{name}/versions/{version}/stage': controlPlane({ body: { stage: 'Archived' } }),
   'POST /api/v1/models/{name}/versions/{version}/promotions': controlPlane({ body: { target_stage: 'Staging', reason: 'policy walk' } }),
   'GET /api/v1/models/{name}/promotions': controlPlane(),
@@ -120,6 +125,7 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/training/runs': controlPlane({ query: { model_name: MODEL } }),
   'GET /api/v1/training/runs/{id}': controlPlane({ id: 'trainingRun' }),
   'GET /api/v1/training/runs/{id}/logs': controlPlane({ id: 'trainingRun' }),
+  'GET /api/v1/training/runs/{id}/events': controlPlane({ id: 'trainingRun' }),
   'POST /api/v1/training/runs/{id}/cancel': controlPlane({ id: 'trainingRun' }),
 
   'GET /api/v1/webhooks/deliveries': controlPlane(),
