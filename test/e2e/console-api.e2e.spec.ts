@@ -360,6 +360,85 @@ describe('console API: stages at a time, version diff, run progress streams, hig
     });
   });
 
+  describe('GET /api/v1/promotions (the approvals queue across models)', () => {
+    const list = (query: string, key = keys.approver) => http('GET', `${t.url}/api/v1/promotions?${query}`, { key });
+    const ids: Record<string, string> = {};
+
+    beforeAll(async () => {
+      const operatorId = keys.operator.slice(4, 12);
+      const gates = JSON.stringify([{ name: 'metric:pr_auc', passed: true, detail: 'pr_auc 0.66 > 0.6', value: 0.66, threshold: 0.6 }]);
+      // Two requests in the same instant: the page order falls back to the id, so no row is skipped or repeated.
+      const rows: [string, string, string, string, string][] = [
+        ['p1', MODEL, '11', 'pending_approval', "now() - interval '5 minutes'"],
+        ['p2', MODEL, '12', 'completed', "now() - interval '4 minutes'"],
+        ['p3', 'other-model', '1', 'pending_approval', "now() - interval '3 minutes'"],
+        ['p4', MODEL, '13', 'pending_approval', "date_trunc('second', now()) - interval '2 minutes'"],
+        ['p5', MODEL, '14', 'pending_approval', "date_trunc('second', now()) - interval '2 minutes'"],
+      ];
+      for (const [name, model, version, state, at] of rows) {
+        const [row] = await sql<{ id: string }>(
+          t.databaseUrl,
+          `INSERT INTO promotions (id, model_name, version, target_stage, state, reason, requested_by, gates, gates_passed, four_eyes, created_at)
+           VALUES (gen_random_uuid(), $1, $2, 'Production', $3, $4, $5, $6, true, true, ${at}) RETURNING id`,
+          [model, version, state, `queue test ${name}`, name === 'p3' ? 'zzzzzzzz' : operatorId, gates],
+        );
+        ids[name] = row.id;
+      }
+    });
+
+    it('pages the pending requests of every model, newest first, with gates, requester, reason and four-eyes', async () => {
+      const seen: string[] = [];
+      let before: string | null = null;
+      let pages = 0;
+      do {
+        const r = await list(`state=pending_approval&limit=2${before ? `&before_id=${before}` : ''}`);
+        expect(r.status).toBe(200);
+        seen.push(...r.body.promotions.map((p: { id: string }) => p.id));
+        before = r.body.next_before_id;
+        pages++;
+      } while (before !== null);
+      const tied = [ids.p4, ids.p5].sort().reverse();
+      expect(seen).toEqual([...tied, ids.p3, ids.p1]);
+      expect(pages).toBe(2);
+      const [first] = (await list('state=pending_approval&limit=1')).body.promotions;
+      expect(first).toMatchObject({
+        model_name: MODEL,
+        state: 'pending_approval',
+        four_eyes: true,
+        gates_passed: true,
+        requested_by: keys.operator.slice(4, 12),
+        requested_by_you: false,
+      });
+      expect(first.gates[0]).toMatchObject({ name: 'metric:pr_auc', passed: true });
+      expect(first.reason).toMatch(/^queue test p[45]$/);
+    });
+
+    it('tells the requester that another approver must decide, and filters by model', async () => {
+      const mine = (await list(`state=pending_approval&model_name=${MODEL}`, keys.operator)).body.promotions;
+      expect(mine.map((p: { id: string }) => p.id).sort()).toEqual([ids.p1, ids.p4, ids.p5].sort());
+      expect(mine.every((p: { requested_by_you: boolean }) => p.requested_by_you)).toBe(true);
+      const all = (await list(`model_name=${MODEL}`)).body.promotions.map((p: { id: string }) => p.id);
+      expect(all).toEqual(expect.arrayContaining([ids.p1, ids.p2, ids.p4, ids.p5]));
+      expect(all).not.toContain(ids.p3);
+    });
+
+    it('names the bad field and refuses the predict role', async () => {
+      for (const [query, field] of [
+        ['state=waiting', 'state'],
+        ['limit=0', 'limit'],
+        ['before_id=42', 'before_id'],
+        ['before_id=00000000-0000-4000-8000-000000000000', 'before_id'],
+        ['model_name=../x', 'model_name'],
+      ]) {
+        const r = await list(query);
+        expect(r.status).toBe(400);
+        expect(r.headers.get('content-type')).toContain('application/problem+json');
+        expect(r.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+      }
+      expect((await list('state=pending_approval', keys.predict)).status).toBe(403);
+    });
+  });
+
   describe('GET /api/v1/backups/status', () => {
     it('summarises the last backup, the last verified drill, RPO, RTO and the restore points', async () => {
       const empty = await http('GET', `${t.url}/api/v1/backups/status`, { key: t.adminKey });

@@ -75,3 +75,12 @@ export function toPromotionView(p: PromotionEntity): PromotionView {
     created_at: p.createdAt.toISOString(),
   };
 }
+
+export class PromotionQueueItem extends PromotionView {
+  @ApiProperty({ description: 'The caller made this request: with four_eyes, another approver must decide it' }) requested_by_you: boolean;
+}
+
+export class PromotionPage {
+  @ApiProperty({ type: [PromotionQueueItem], description: 'Newest first' }) promotions: PromotionQueueItem[];
+  @ApiNullable(String, { description: 'Pass as before_id for the next page; null on the last page' }) next_before_id: string | null;
+}
