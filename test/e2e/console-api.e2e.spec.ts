@@ -439,6 +439,137 @@ describe('console API: stages at a time, version diff, run progress streams, hig
     });
   });
 
+  describe('cursor paging of the run lists and the stage history', () => {
+    /** Follows a list page by page (before_id = the last item's id) and returns every id seen. */
+    const walk = async (path: string, limit: number, key = keys.approver): Promise<string[]> => {
+      const seen: string[] = [];
+      for (let before: string | undefined; ;) {
+        const r = await http('GET', `${t.url}${path}${path.includes('?') ? '&' : '?'}limit=${limit}${before ? `&before_id=${before}` : ''}`, { key });
+        expect(r.status).toBe(200);
+        seen.push(...r.body.map((x: { id: string }) => x.id));
+        if (r.body.length < limit) return seen;
+        before = r.body[r.body.length - 1].id;
+      }
+    };
+
+    beforeAll(async () => {
+      // Old finished runs, three of them in the same instant (the order falls back to the id).
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO training_runs (id, model_name, state, trigger, params, executor, created_at)
+         SELECT gen_random_uuid(), $1, 'failed', 'api', '{}', 'local', date_trunc('hour', now()) - interval '1 day' * (g % 4) FROM generate_series(1, 7) g`,
+        [MODEL],
+      );
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO batch_scoring_runs (id, model_name, source, state, trigger, chunk_rows, created_at)
+         SELECT gen_random_uuid(), $1, '{"type":"table","table":"console_customers"}', 'failed', 'api', 500, date_trunc('hour', now()) - interval '1 day' * (g % 3)
+         FROM generate_series(1, 6) g`,
+        [MODEL],
+      );
+    });
+
+    it('pages training runs and batch runs newest first, each run once', async () => {
+      for (const [path, table] of [
+        ['/api/v1/training/runs', 'training_runs'],
+        ['/api/v1/batch-scoring/runs', 'batch_scoring_runs'],
+      ]) {
+        const expected = (await sql<{ id: string }>(t.databaseUrl, `SELECT id FROM ${table} ORDER BY created_at DESC, id DESC`)).map((r) => r.id);
+        expect(expected.length).toBeGreaterThan(6);
+        expect(await walk(path, 2)).toEqual(expected);
+        expect(await walk(path, 500)).toEqual(expected);
+      }
+      const failed = await walk(`/api/v1/training/runs?state=failed&model_name=${MODEL}`, 3);
+      expect(failed).toHaveLength(7);
+    });
+
+    it('pages the stage history of a model and of a version', async () => {
+      const all = (await http('GET', `${t.url}/api/v1/models/${MODEL}/stage-history`, { key: keys.approver })).body.map((x: { id: string }) => x.id);
+      expect(all.length).toBeGreaterThanOrEqual(4);
+      expect(await walk(`/api/v1/models/${MODEL}/stage-history`, 1)).toEqual(all);
+      const v1History = (await http('GET', `${t.url}/api/v1/models/${MODEL}/versions/${v1.version}/stage-history`, { key: keys.approver })).body;
+      expect(await walk(`/api/v1/models/${MODEL}/versions/${v1.version}/stage-history`, 1)).toEqual(v1History.map((x: { id: string }) => x.id));
+    });
+
+    it('names a bad cursor or limit', async () => {
+      for (const [path, field] of [
+        ['/api/v1/training/runs?before_id=7', 'before_id'],
+        ['/api/v1/training/runs?before_id=00000000-0000-4000-8000-000000000000', 'before_id'],
+        ['/api/v1/batch-scoring/runs?before_id=00000000-0000-4000-8000-000000000000', 'before_id'],
+        [`/api/v1/models/${MODEL}/stage-history?before_id=abc`, 'before_id'],
+        [`/api/v1/models/${MODEL}/stage-history?limit=501`, 'limit'],
+      ]) {
+        const r = await http('GET', `${t.url}${path}`, { key: keys.approver });
+        expect(r.status).toBe(400);
+        expect(r.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+      }
+    });
+  });
+
+  describe('GET /api/v1/alerts: the alerts around a drift report, a page at a time', () => {
+    const startedAt = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3600_000).toISOString();
+
+    beforeAll(async () => {
+      const alerts = [1, 2, 3, 4, 30].map((hoursAgo, i) => ({
+        status: 'firing',
+        labels: { alertname: 'FeatureDriftHigh', severity: 'warning', model_name: MODEL, feature: `f${i}` },
+        annotations: { summary: `drift of f${i}` },
+        startsAt: startedAt(hoursAgo),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus:9090',
+        fingerprint: `console${i}`,
+      }));
+      const r = await http('POST', `${t.url}/api/v1/alerts/webhook`, {
+        key: t.adminKey,
+        body: {
+          version: '4',
+          groupKey: '{}',
+          status: 'firing',
+          receiver: 'churn-control-plane',
+          groupLabels: {},
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: 'http://alertmanager:9093',
+          alerts,
+        },
+      });
+      expect(r.status).toBe(200);
+    });
+
+    it('filters by the time an incident started and pages with before_id', async () => {
+      const since = startedAt(24);
+      const everything = (await http('GET', `${t.url}/api/v1/alerts?model=${MODEL}&since=${encodeURIComponent(since)}`, { key: keys.approver })).body;
+      expect(everything.map((a: { labels: { feature: string } }) => a.labels.feature).sort()).toEqual(['f0', 'f1', 'f2', 'f3']);
+      const seen: string[] = [];
+      for (let before: string | undefined; ;) {
+        const page = (
+          await http('GET', `${t.url}/api/v1/alerts?model=${MODEL}&since=${encodeURIComponent(since)}&limit=3${before ? `&before_id=${before}` : ''}`, {
+            key: keys.approver,
+          })
+        ).body;
+        seen.push(...page.map((a: { id: string }) => a.id));
+        if (page.length < 3) break;
+        before = page[page.length - 1].id;
+      }
+      expect(seen).toEqual(everything.map((a: { id: string }) => a.id));
+      const older = (await http('GET', `${t.url}/api/v1/alerts?model=${MODEL}&until=${encodeURIComponent(since)}`, { key: keys.approver })).body;
+      expect(older.map((a: { labels: { feature: string } }) => a.labels.feature)).toEqual(['f4']);
+    });
+
+    it('names a bad filter or cursor', async () => {
+      for (const [query, field] of [
+        ['since=last-week', 'since'],
+        ['until=2026-13-01', 'until'],
+        ['limit=201', 'limit'],
+        ['before_id=00000000-0000-4000-8000-000000000000', 'before_id'],
+      ]) {
+        const r = await http('GET', `${t.url}/api/v1/alerts?model=${MODEL}&${query}`, { key: keys.approver });
+        expect(r.status).toBe(400);
+        expect(r.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+      }
+    });
+  });
+
   describe('GET /api/v1/backups/status', () => {
     it('summarises the last backup, the last verified drill, RPO, RTO and the restore points', async () => {
       const empty = await http('GET', `${t.url}/api/v1/backups/status`, { key: t.adminKey });

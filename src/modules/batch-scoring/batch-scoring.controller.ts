@@ -36,7 +36,7 @@ export class BatchScoringController {
   @ModelScoped(ModelFrom.resource())
   @ApiOkResponse({ type: [BatchRunView] })
   list(@Query() query: ListBatchRunsQuery, @CurrentPrincipal() principal: Principal): Promise<BatchRunView[]> {
-    return this.batch.list({ state: query.state, limit: query.limit }, principal);
+    return this.batch.list({ state: query.state, limit: query.limit, beforeId: query.before_id }, principal);
   }
 
   @Get(':id')

@@ -146,13 +146,22 @@ export class BatchScoringService {
   }
 
   /** A model-scoped key sees the runs of its model only. */
-  async list(filter: { state?: BatchRunState; limit?: number }, principal?: Principal): Promise<BatchRunView[]> {
-    const rows = await this.runs.find({
-      where: { ...(filter.state ? { state: filter.state } : {}), ...(principal?.modelName ? { modelName: principal.modelName } : {}) },
-      order: { createdAt: 'DESC' },
-      take: Math.min(Math.max(filter.limit ?? 50, 1), 500),
-    });
-    return rows.map(toBatchRunView);
+  /** Runs newest first (a model-scoped key sees its model's); `beforeId` pages on from the last run of the previous page. */
+  async list(filter: { state?: BatchRunState; limit?: number; beforeId?: string }, principal?: Principal): Promise<BatchRunView[]> {
+    const qb = this.runs
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(Math.min(Math.max(filter.limit ?? 50, 1), 500));
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (principal?.modelName) qb.andWhere('r.model_name = :modelName', { modelName: principal.modelName });
+    if (filter.beforeId) {
+      if (!(await this.runs.existsBy({ id: filter.beforeId }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such run; pass the id of the last run of the previous page' }]);
+      }
+      qb.andWhere('(r.created_at, r.id) < (SELECT created_at, id FROM batch_scoring_runs WHERE id = :beforeId)', { beforeId: filter.beforeId });
+    }
+    return (await qb.getMany()).map(toBatchRunView);
   }
 
   async get(id: string, principal?: Principal): Promise<BatchRunView> {

@@ -4,7 +4,7 @@ import { ModelFrom } from '../../common/auth/access-policy';
 import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
-import { CompareVersionsQuery, StagesAtQuery } from './dto/registry.queries';
+import { CompareVersionsQuery, StageHistoryQuery, StagesAtQuery } from './dto/registry.queries';
 import { ModelList, ModelVersionList, StageChangeResult, StagesAtView, StageTransitionView, VersionComparison } from './dto/registry.responses';
 import { SetStageDto } from './dto/set-stage.dto';
 import { RegistryService } from './registry.service';
@@ -33,8 +33,8 @@ export class RegistryController {
 
   @Get(':name/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  modelHistory(@Param('name') name: string): Promise<StageTransitionView[]> {
-    return this.registry.history(name);
+  modelHistory(@Param('name') name: string, @Query() query: StageHistoryQuery): Promise<StageTransitionView[]> {
+    return this.registry.history(name, undefined, { limit: query.limit, beforeId: query.before_id });
   }
 
   @Get(':name/stages-at')
@@ -53,8 +53,8 @@ export class RegistryController {
 
   @Get(':name/versions/:version/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  versionHistory(@Param('name') name: string, @Param('version') version: string): Promise<StageTransitionView[]> {
-    return this.registry.history(name, version);
+  versionHistory(@Param('name') name: string, @Param('version') version: string, @Query() query: StageHistoryQuery): Promise<StageTransitionView[]> {
+    return this.registry.history(name, version, { limit: query.limit, beforeId: query.before_id });
   }
 
   /** Direct stage setting bypasses gates and approvals: admins only, audited as an override. */

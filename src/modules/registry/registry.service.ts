@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, LessThanOrEqual, Repository } from 'typeorm';
+import { DataSource, EntityManager, LessThan, LessThanOrEqual, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
 import { NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
 import { RegistryError, RegistryErrorCode } from './registry.errors';
@@ -125,12 +125,10 @@ export class RegistryService {
     return { name: modelName, mlflow_available: fromMlflow !== undefined, versions };
   }
 
-  async history(modelName: string, version?: string): Promise<StageTransitionView[]> {
-    const rows = await this.transitions.find({
-      where: version ? { modelName, version } : { modelName },
-      order: { id: 'DESC' },
-      take: 500,
-    });
+  /** Stage changes newest first; `beforeId` pages on from the last change of the previous page. */
+  async history(modelName: string, version?: string, page: { limit?: number; beforeId?: string } = {}): Promise<StageTransitionView[]> {
+    const where = { modelName, ...(version ? { version } : {}), ...(page.beforeId ? { id: LessThan(page.beforeId) } : {}) };
+    const rows = await this.transitions.find({ where, order: { id: 'DESC' }, take: Math.min(page.limit ?? 500, 500) });
     return rows.map(toTransitionView);
   }
 

@@ -34,7 +34,7 @@ export class TrainingController {
   @ModelScoped(ModelFrom.query('model_name'))
   @ApiOkResponse({ type: [TrainingRunView] })
   list(@Query() query: ListRunsQuery): Promise<TrainingRunView[]> {
-    return this.training.list({ modelName: query.model_name, state: query.state, limit: query.limit });
+    return this.training.list({ modelName: query.model_name, state: query.state, limit: query.limit, beforeId: query.before_id });
   }
 
   @Get(':id')

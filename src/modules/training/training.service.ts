@@ -153,13 +153,22 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  async list(filter: { modelName?: string; state?: RunState; limit?: number }): Promise<TrainingRunView[]> {
-    const rows = await this.runs.find({
-      where: { ...(filter.modelName ? { modelName: filter.modelName } : {}), ...(filter.state ? { state: filter.state } : {}) },
-      order: { createdAt: 'DESC' },
-      take: Math.min(filter.limit ?? 50, 500),
-    });
-    return rows.map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
+  /** Runs newest first; `beforeId` pages on from the last run of the previous page. */
+  async list(filter: { modelName?: string; state?: RunState; limit?: number; beforeId?: string }): Promise<TrainingRunView[]> {
+    const qb = this.runs
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(Math.min(filter.limit ?? 50, 500));
+    if (filter.modelName) qb.andWhere('r.model_name = :modelName', { modelName: filter.modelName });
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (filter.beforeId) {
+      if (!(await this.runs.existsBy({ id: filter.beforeId }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such run; pass the id of the last run of the previous page' }]);
+      }
+      qb.andWhere('(r.created_at, r.id) < (SELECT created_at, id FROM training_runs WHERE id = :beforeId)', { beforeId: filter.beforeId });
+    }
+    return (await qb.getMany()).map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
   }
 
   async get(id: string, principal?: Principal): Promise<TrainingRunView> {

@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsISO8601, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { PageLimit } from '../../../common/http/page-limit';
 
 const VERSION = /^[1-9][0-9]{0,9}$/;
 
@@ -19,4 +20,15 @@ export class CompareVersionsQuery {
   @ApiProperty({ description: 'The second version (compared with a)', example: '2' })
   @Matches(VERSION, { message: 'b must be a version number, e.g. 4' })
   b: string;
+}
+
+/** Query parameters of the stage-history lists (newest first). */
+export class StageHistoryQuery {
+  @PageLimit(500, 500)
+  limit: number = 500;
+
+  @ApiPropertyOptional({ description: 'Only changes older than this one: the id of the last change of the previous page', example: '1234' })
+  @IsOptional()
+  @Matches(/^[1-9][0-9]{0,17}$/, { message: 'before_id must be a stage change id (a positive integer): the id of the last change of the previous page' })
+  before_id?: string;
 }
