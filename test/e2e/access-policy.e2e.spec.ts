@@ -88,6 +88,7 @@ const POLICY: Record<string, Policy> = {
 
   'POST /api/v1/drift/runs': controlPlane({ body: {} }),
   'GET /api/v1/drift/reports': controlPlane({ query: { model_name: MODEL } }),
+  'GET /api/v1/drift/features': controlPlane({ query: { model_name: MODEL } }),
   'GET /api/v1/drift/reports/latest': controlPlane({ query: { model_name: MODEL } }),
   'GET /api/v1/drift/reports/{id}': controlPlane({ id: 'driftReport' }),
   'GET /api/v1/drift/reports/{id}/html': controlPlane({ id: 'driftReport' }),

@@ -53,6 +53,9 @@ async function readStream(url: string, key: string, headers: Record<string, stri
   return { status: res.status, headers: res.headers, events, comments, text };
 }
 
+/** A customer the model rates high risk (a month-to-month fiber customer with many support calls). */
+const risky = (id: string): (string | number)[] => [id, 71, 1, 118.5, 118.5, 9, 'Fiber', 'Month-to-month', 'Electronic check'];
+
 describe('console API: stages at a time, version diff, run progress streams, high-risk CSV, backup status', () => {
   let t: TestApp;
   const keys: Record<string, string> = {};
@@ -172,7 +175,7 @@ describe('console API: stages at a time, version diff, run progress streams, hig
       expect(r.body.params.map((p: { key: string }) => p.key)).toEqual(Object.keys({ ...r.body.a.params, ...r.body.b.params }).sort());
       // Tags are part of the comparison (MLflow's own compare view leaves them out): each version carries its own sha256.
       const sha = r.body.tags.find((d: { key: string }) => d.key === 'model_sha256');
-      expect(sha).toEqual({ key: 'model_sha256', a: v1.model_sha256, b: v2.model_sha256, status: 'changed' });
+      expect(sha).toEqual({ key: 'model_sha256', a: v1.model_sha256, b: v2.model_sha256, status: 'changed', delta: null });
       // A version compared with itself: nothing differs.
       const same = await compare(`a=${v1.version}&b=${v1.version}`);
       expect([...same.body.metrics, ...same.body.params, ...same.body.tags].every((d: { status: string }) => d.status === 'same')).toBe(true);
@@ -259,7 +262,6 @@ describe('console API: stages at a time, version diff, run progress streams, hig
   });
 
   describe('batch scoring: progress stream and the high-risk CSV', () => {
-    const risky = (id: string) => [id, 71, 1, 118.5, 118.5, 9, 'Fiber', 'Month-to-month', 'Electronic check'];
     const loyal = (id: string) => [id, 45, 70, 25, 1750, 0, 'Fiber', 'Month-to-month', 'Electronic check'];
     const tricky = ['=HYPERLINK("http://x","y")', '+SUM(1)', '-2+3', '@cmd', 'comma,and "quote"'];
     let runId: string;
@@ -567,6 +569,64 @@ describe('console API: stages at a time, version diff, run progress streams, hig
         expect(r.status).toBe(400);
         expect(r.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
       }
+    });
+  });
+
+  describe('GET /api/v1/drift/features: PSI, KS and chi² per feature over time', () => {
+    const reports: string[] = [];
+
+    beforeAll(async () => {
+      // Some live traffic for the served version, then three reports of it.
+      const customers = Array.from({ length: 50 }, (_, i) => risky(`D${i}`));
+      for (const c of customers) {
+        const [customer_id, age, tenure_months, monthly_charges, total_charges, support_calls, internet_service, contract, payment_method] = c;
+        const body = { customer_id, age, tenure_months, monthly_charges, total_charges, support_calls, internet_service, contract, payment_method };
+        expect((await http('POST', `${t.url}/predict`, { key: keys.operator, body })).status).toBe(200);
+      }
+      for (let i = 0; i < 3; i++) {
+        const r = await http('POST', `${t.url}/api/v1/drift/runs`, { key: keys.operator, body: { window: '24h' } });
+        expect(r.status).toBe(201);
+        reports.unshift(String(r.body.id));
+      }
+    }, 120_000);
+
+    it('gives each report’s statistics per feature, newest report first, a page of reports at a time', async () => {
+      const detail = (await http('GET', `${t.url}/api/v1/drift/reports/${reports[0]}`, { key: keys.approver })).body;
+      const first = await http('GET', `${t.url}/api/v1/drift/features?model_name=${MODEL}&limit=1`, { key: keys.approver });
+      expect(first.status).toBe(200);
+      expect(first.body.next_before_id).toBe(reports[0]);
+      // The score (the predicted probability) comes first, as a series of its own; then every feature of the report.
+      expect(first.body.points.map((p: { feature: string }) => p.feature)).toEqual(['score', ...detail.features.map((f: { feature: string }) => f.feature)]);
+      expect(first.body.points[0]).toMatchObject({ kind: 'score', psi: detail.score_psi });
+      for (const f of detail.features) {
+        const point = first.body.points.find((p: { feature: string }) => p.feature === f.feature);
+        expect(point).toEqual({
+          report_id: reports[0],
+          version: detail.version,
+          window_end: detail.window_end,
+          feature: f.feature,
+          kind: f.kind,
+          psi: f.psi,
+          test: f.test?.name ?? null,
+          statistic: f.test?.statistic ?? null,
+          p_value: f.test?.p_value ?? null,
+          verdict: f.verdict,
+        });
+      }
+      const rest = await http('GET', `${t.url}/api/v1/drift/features?model_name=${MODEL}&limit=2&before_id=${reports[0]}&feature=tenure_months`, {
+        key: keys.approver,
+      });
+      expect(rest.body.points.map((p: { report_id: string; feature: string }) => `${p.report_id} ${p.feature}`)).toEqual([
+        `${reports[1]} tenure_months`,
+        `${reports[2]} tenure_months`,
+      ]);
+    });
+
+    it('names a bad parameter and refuses the predict role', async () => {
+      const bad = await http('GET', `${t.url}/api/v1/drift/features?model_name=${MODEL}&window=2d`, { key: keys.approver });
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['window']);
+      expect((await http('GET', `${t.url}/api/v1/drift/features?model_name=${MODEL}`, { key: keys.predict })).status).toBe(403);
     });
   });
 

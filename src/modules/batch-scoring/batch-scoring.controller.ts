@@ -6,7 +6,7 @@ import { ModelFrom } from '../../common/auth/access-policy';
 import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
-import { ProgressStreams } from '../events/progress-stream';
+import { PROGRESS_EVENT_SCHEMA, ProgressStreams } from '../events/progress-stream';
 import { BatchScoringService } from './batch-scoring.service';
 import { BatchPredictionPage, BatchRunView } from './dto/batch-run.views';
 import { CreateBatchRunDto } from './dto/create-batch-run.dto';
@@ -61,7 +61,7 @@ export class BatchScoringController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'Server-sent events: `run` (the run with its progress, whenever it changes), then `end` once the run has ended. Comment lines are heartbeats.',
-    schema: { type: 'string' },
+    schema: PROGRESS_EVENT_SCHEMA,
   })
   async events(@Param('id') id: string, @CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const tick = await this.batch.progress(id, principal);

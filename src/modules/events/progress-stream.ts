@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error';
 
@@ -125,3 +126,14 @@ export class ProgressStreams implements BeforeApplicationShutdown {
 export function frame({ event, data, id }: ProgressFrame): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
+
+/** The OpenAPI schema of one event of a progress stream (before OpenAPI 3.2, `schema` of text/event-stream describes each event). */
+export const PROGRESS_EVENT_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    event: { type: 'string', enum: ['run', 'log', 'end', 'error'] },
+    data: { type: 'string', description: 'JSON: the run (run), {lines} (log), {reason} (end), {detail} (error)' },
+    id: { type: 'string', description: 'On log events: the log cursor, sent back as Last-Event-ID to resume' },
+    retry: { type: 'integer' },
+  },
+};

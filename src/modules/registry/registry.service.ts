@@ -347,8 +347,8 @@ function diff<T extends string | number>(a: Record<string, T>, b: Record<string,
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().map((key) => {
     const [x, y] = [a[key] ?? null, b[key] ?? null];
     const status = x === null ? 'only_b' : y === null ? 'only_a' : x === y ? 'same' : 'changed';
-    const delta = numeric ? (x !== null && y !== null ? Number(y) - Number(x) : null) : undefined;
-    return { key, a: x, b: y, status, ...(numeric ? { delta } : {}) };
+    const delta = numeric && x !== null && y !== null ? Number(y) - Number(x) : null;
+    return { key, a: x, b: y, status, delta };
   });
 }
 

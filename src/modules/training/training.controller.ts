@@ -8,7 +8,7 @@ import { ApiProblem } from '../../common/errors/problem-responses.openapi';
 import { CreateRunDto } from './dto/create-run.dto';
 import { TrainingLogPage, TrainingRunView } from './dto/run.views';
 import { ListRunsQuery, RunLogsQuery } from './dto/list-runs.query';
-import { ProgressStreams } from '../events/progress-stream';
+import { PROGRESS_EVENT_SCHEMA, ProgressStreams } from '../events/progress-stream';
 import { TrainingService } from './training.service';
 
 @ApiTags('training')
@@ -60,7 +60,7 @@ export class TrainingController {
   @ApiOkResponse({
     description:
       'Server-sent events: `run` (the run, whenever it changes), `log` (new log lines; its id resumes via Last-Event-ID), then `end` once the run has ended. Comment lines are heartbeats.',
-    schema: { type: 'string' },
+    schema: PROGRESS_EVENT_SCHEMA,
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume the log after this cursor (the id of the last `log` event received)' })
   async events(

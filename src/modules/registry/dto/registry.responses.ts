@@ -91,7 +91,7 @@ export class ValueDiff {
   @ApiNullable(String, { description: 'Value in a (metrics as numbers in JSON)' }) a: string | number | null;
   @ApiNullable(String, { description: 'Value in b' }) b: string | number | null;
   @ApiProperty({ enum: ['same', 'changed', 'only_a', 'only_b'] }) status: 'same' | 'changed' | 'only_a' | 'only_b';
-  @ApiNullable(Number, { description: 'b − a (metrics only)' }) delta?: number | null;
+  @ApiNullable(Number, { description: 'b − a for metrics; null for params and tags' }) delta: number | null;
 }
 
 export class VersionComparison {
