@@ -110,6 +110,7 @@ const POLICY: Record<string, Policy> = {
   'GET /api/v1/models/{name}/promotions/{id}': controlPlane({ id: 'none' }),
   'POST /api/v1/models/{name}/promotions/{id}/approve': controlPlane({ id: 'none', body: { reason: 'policy walk' } }),
   'POST /api/v1/models/{name}/promotions/{id}/reject': controlPlane({ id: 'none', body: { reason: 'policy walk' } }),
+  'GET /api/v1/models/{name}/rollback': controlPlane(),
   'POST /api/v1/models/{name}/rollback': controlPlane({ body: { reason: 'policy walk' } }),
   'GET /api/v1/promotions': controlPlane({ query: { model_name: MODEL } }),
   'POST /api/v1/models/{name}/canary': controlPlane({ body: { version: '1', mode: 'shadow', reason: 'policy walk' } }),

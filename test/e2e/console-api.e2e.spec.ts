@@ -146,6 +146,17 @@ describe('console API: stages at a time, version diff, run progress streams, hig
       expect((await at(t3, keys.operator)).body.production).toBe(v2.version);
     });
 
+    it('previews a rollback: the version in Production now and the one a rollback would restore', async () => {
+      const plan = await http('GET', `${t.url}/api/v1/models/${MODEL}/rollback`, { key: keys.operator });
+      expect(plan.status).toBe(200);
+      expect(plan.body).toEqual({ current_version: v2.version, rollback_to: v1.version });
+      expect((await http('GET', `${t.url}/api/v1/models/no-such-model/rollback`, { key: keys.approver })).body).toEqual({
+        current_version: null,
+        rollback_to: null,
+      });
+      expect((await http('GET', `${t.url}/api/v1/models/${MODEL}/rollback`, { key: keys.predict })).status).toBe(403);
+    });
+
     it('names the field of a bad instant, refuses the predict role, and answers 404 for an unknown model', async () => {
       const bad = await at('yesterday');
       expect(bad.status).toBe(400);

@@ -12,7 +12,7 @@ import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, tagValue } from '../../mlflow/mlflow.types';
 import { AuditService } from '../audit/audit.service';
-import { PromotionPage, PromotionView, toPromotionView } from './dto/promotion.dto';
+import { PromotionPage, PromotionView, RollbackPlan, toPromotionView } from './dto/promotion.dto';
 import { PromotionEntity, PromotionGate, PromotionState } from './promotion.entity';
 import { NotificationsService } from '../notifications/notifications.service';
 import { RegistryError, RegistryErrorCode } from '../registry/registry.errors';
@@ -137,6 +137,13 @@ export class PromotionsService {
   }
 
   /** Restores the version that was in Production before the current one, in one call. */
+  /** What a rollback would do now, so that a confirmation can name both versions before anything changes. */
+  async rollbackPlan(modelName: string): Promise<RollbackPlan> {
+    const current = await this.registry.productionVersion(modelName);
+    const previous = await this.registry.previousProductionVersion(modelName, current?.version ?? null);
+    return { current_version: current?.version ?? null, rollback_to: previous };
+  }
+
   async rollback(modelName: string, reason: string, actor: Actor): Promise<{ rolled_back_from: string | null; rolled_back_to: string }> {
     const current = await this.registry.productionVersion(modelName);
     const previous = await this.registry.previousProductionVersion(modelName, current?.version ?? null);

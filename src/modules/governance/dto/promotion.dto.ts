@@ -84,3 +84,9 @@ export class PromotionPage {
   @ApiProperty({ type: [PromotionQueueItem], description: 'Newest first' }) promotions: PromotionQueueItem[];
   @ApiNullable(String, { description: 'Pass as before_id for the next page; null on the last page' }) next_before_id: string | null;
 }
+
+export class RollbackPlan {
+  @ApiNullable(String, { description: 'The Production version now (null when there is none)' }) current_version: string | null;
+  @ApiNullable(String, { description: 'The version POST rollback would put back in Production (null: nothing to roll back to, POST answers 409)' })
+  rollback_to: string | null;
+}
