@@ -19,7 +19,7 @@ import { APP_CONFIG } from '../config/config';
 import { AppConfig } from '../config/config.schema';
 import { MlflowNotFoundError, MlflowRequestError, MlflowUnavailableError } from './mlflow.errors';
 import { MLFLOW_BREAKER_OPEN, MLFLOW_CALLS } from './mlflow.metrics';
-import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowTag } from './mlflow.types';
+import { MlflowArtifactFile, MlflowModelVersion, MlflowRegisteredModel, MlflowRun } from './mlflow.types';
 
 interface CallOptions {
   /** Safe to repeat: retried with exponential backoff and decorrelated jitter while MLflow is unavailable. */
@@ -135,16 +135,8 @@ export class MlflowClient {
     }
   }
 
-  async getRun(runId: string): Promise<{
-    info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string };
-    data?: { tags?: MlflowTag[]; metrics?: { key: string; value: number }[]; params?: { key: string; value: string }[] };
-  }> {
-    const r = await this.get<{
-      run: {
-        info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string };
-        data?: { tags?: MlflowTag[]; metrics?: { key: string; value: number }[]; params?: { key: string; value: string }[] };
-      };
-    }>('/api/2.0/mlflow/runs/get', { run_id: runId });
+  async getRun(runId: string): Promise<MlflowRun> {
+    const r = await this.get<{ run: MlflowRun }>('/api/2.0/mlflow/runs/get', { run_id: runId });
     return r.run;
   }
 

@@ -38,3 +38,9 @@ export interface MlflowArtifactFile {
 export function tagValue(tags: MlflowTag[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.key === key)?.value;
 }
+
+/** A run as /api/2.0/mlflow/runs/get returns it (metrics carry their latest value). */
+export interface MlflowRun {
+  info: { run_id: string; experiment_id: string; status: string; artifact_uri?: string };
+  data?: { tags?: MlflowTag[]; metrics?: { key: string; value: number }[]; params?: { key: string; value: string }[] };
+}

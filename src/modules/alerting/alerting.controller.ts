@@ -25,7 +25,7 @@ export class AlertingController {
   @Get()
   @Roles('operator', 'approver')
   @ModelScoped(ModelFrom.query('model'))
-  @ApiOperation({ summary: 'Recent incidents (up to 200), newest first' })
+  @ApiOperation({ summary: 'Recent incidents (up to 200 a page), newest first; page on with before_id' })
   @ApiOkResponse({ type: [AlertIncidentView] })
   list(@Query() query: ListAlertsQuery): Promise<AlertIncidentView[]> {
     return this.alerting.list(query);

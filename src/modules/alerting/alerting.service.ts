@@ -3,8 +3,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
-import { DataSource, FindOptionsWhere, Repository } from 'typeorm';
-import { NotFoundError } from '../../common/errors/app-error';
+import { DataSource, Repository } from 'typeorm';
+import { NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
 import { AlertIncidentEntity } from './alert-incident.entity';
@@ -52,13 +52,25 @@ export class AlertingService {
     return { received: payload.alerts.length, incidents };
   }
 
+  /** Incidents by when they were last heard of, newest first; `before_id` pages on from the last one of the previous page. */
   async list(query: ListAlertsQuery): Promise<AlertIncidentView[]> {
-    const where: FindOptionsWhere<AlertIncidentEntity> = {};
-    if (query.status) where.status = query.status;
-    if (query.model) where.modelName = query.model;
-    if (query.alertname) where.alertname = query.alertname;
-    const rows = await this.incidents.find({ where, order: { lastReceivedAt: 'DESC' }, take: LIST_LIMIT });
-    return rows.map(toView);
+    const qb = this.incidents
+      .createQueryBuilder('a')
+      .orderBy('a.last_received_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .limit(Math.min(query.limit ?? LIST_LIMIT, LIST_LIMIT));
+    if (query.status) qb.andWhere('a.status = :status', { status: query.status });
+    if (query.model) qb.andWhere('a.model_name = :model', { model: query.model });
+    if (query.alertname) qb.andWhere('a.alertname = :alertname', { alertname: query.alertname });
+    if (query.since) qb.andWhere('a.starts_at >= :since', { since: new Date(query.since) });
+    if (query.until) qb.andWhere('a.starts_at < :until', { until: new Date(query.until) });
+    if (query.before_id) {
+      if (!(await this.incidents.existsBy({ id: query.before_id }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such incident; pass the id of the last incident of the previous page' }]);
+      }
+      qb.andWhere('(a.last_received_at, a.id) < (SELECT last_received_at, id FROM alert_incidents WHERE id = :beforeId)', { beforeId: query.before_id });
+    }
+    return (await qb.getMany()).map(toView);
   }
 
   async get(id: string): Promise<AlertIncidentView> {

@@ -12,12 +12,14 @@ import { JobName } from '../jobs/job-names';
 import { JobsService } from '../jobs/jobs.service';
 import { BackupRunJob, RestoreCheckJob, RestoreDrillJob } from './backup.jobs';
 import { BackupService } from './backup.service';
+import { BackupStatusService } from './backup-status.service';
 import { RestoreDrillService } from './restore-drill.service';
 import {
   BackupDetail,
   BackupIdParams,
   BackupJobAccepted,
   BackupPage,
+  BackupStatusView,
   DrillPage,
   ListBackupsQuery,
   ListDrillsQuery,
@@ -37,6 +39,7 @@ export class BackupController {
   constructor(
     private readonly backups: BackupService,
     private readonly drills: RestoreDrillService,
+    private readonly statusReport: BackupStatusService,
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
   ) {}
@@ -55,6 +58,12 @@ export class BackupController {
     const rows = await this.backups.history(query.limit + 1, query.before_id);
     const page = rows.slice(0, query.limit);
     return { backups: page.map(toBackupView), next_before_id: rows.length > query.limit ? page[page.length - 1].id : null };
+  }
+
+  @Get('status')
+  @ApiOkResponse({ type: BackupStatusView, description: 'Last backup, last verified restore drill, RPO, RTO and restore points' })
+  status(): Promise<BackupStatusView> {
+    return this.statusReport.status();
   }
 
   @Get('drills')

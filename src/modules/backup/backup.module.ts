@@ -12,12 +12,23 @@ import { RestoreDrillEntity } from './entities/restore-drill.entity';
 import { RestoreCheckService } from './restore-check.service';
 import { RestoreDrillService } from './restore-drill.service';
 import { WalArchive } from './wal/wal-archive';
+import { BackupStatusService } from './backup-status.service';
 
 /** Backups to the configured destinations, WAL archiving, restore checks and the weekly restore drill. */
 @Module({
   imports: [TypeOrmModule.forFeature([BackupEntity, RestoreDrillEntity]), RegistryModule],
   controllers: [BackupController],
-  providers: [BackupService, BackupGauges, BackupJobs, RestoreCheckService, RestoreDrillService, WalArchive, BackupAuditAnchor, ...backupMetrics],
+  providers: [
+    BackupService,
+    BackupStatusService,
+    BackupGauges,
+    BackupJobs,
+    RestoreCheckService,
+    RestoreDrillService,
+    WalArchive,
+    BackupAuditAnchor,
+    ...backupMetrics,
+  ],
   exports: [BackupService],
 })
 export class BackupModule {}

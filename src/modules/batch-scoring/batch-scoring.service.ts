@@ -14,6 +14,8 @@ import { AuditService } from '../audit/audit.service';
 import { JobAbort, JobContext, JobHandler, JobLostError } from '../jobs/job-handler.decorator';
 import { JobName } from '../jobs/job-names';
 import { JobsService } from '../jobs/jobs.service';
+import { ProgressTick } from '../events/progress-stream';
+import { csvRow } from './csv';
 import { BatchPredictionWriter, RunOwnershipLostError, RunProgress } from './batch-prediction.writer';
 import { BatchPredictionPage, BatchRunView, toBatchRunView } from './dto/batch-run.views';
 import { FILE_PATH_PATTERN } from './dto/create-batch-run.dto';
@@ -144,13 +146,22 @@ export class BatchScoringService {
   }
 
   /** A model-scoped key sees the runs of its model only. */
-  async list(filter: { state?: BatchRunState; limit?: number }, principal?: Principal): Promise<BatchRunView[]> {
-    const rows = await this.runs.find({
-      where: { ...(filter.state ? { state: filter.state } : {}), ...(principal?.modelName ? { modelName: principal.modelName } : {}) },
-      order: { createdAt: 'DESC' },
-      take: Math.min(Math.max(filter.limit ?? 50, 1), 500),
-    });
-    return rows.map(toBatchRunView);
+  /** Runs newest first (a model-scoped key sees its model's); `beforeId` pages on from the last run of the previous page. */
+  async list(filter: { state?: BatchRunState; limit?: number; beforeId?: string }, principal?: Principal): Promise<BatchRunView[]> {
+    const qb = this.runs
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(Math.min(Math.max(filter.limit ?? 50, 1), 500));
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (principal?.modelName) qb.andWhere('r.model_name = :modelName', { modelName: principal.modelName });
+    if (filter.beforeId) {
+      if (!(await this.runs.existsBy({ id: filter.beforeId }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such run; pass the id of the last run of the previous page' }]);
+      }
+      qb.andWhere('(r.created_at, r.id) < (SELECT created_at, id FROM batch_scoring_runs WHERE id = :beforeId)', { beforeId: filter.beforeId });
+    }
+    return (await qb.getMany()).map(toBatchRunView);
   }
 
   async get(id: string, principal?: Principal): Promise<BatchRunView> {
@@ -211,6 +222,49 @@ export class BatchScoringService {
       predictions: page.map((r) => ({ ...r, churn_probability: Number(r.churn_probability), scored_at: new Date(r.scored_at).toISOString() })),
       next_after: rows.length > limit ? page[page.length - 1].customer_id : null,
     };
+  }
+
+  /** Progress of a run for a server-sent events stream: the run (`run`) whenever it changes; done once it has ended. */
+  async progress(id: string, principal?: Principal): Promise<() => Promise<ProgressTick>> {
+    await this.find(id, principal);
+    let last = '';
+    return async () => {
+      const run = toBatchRunView(await this.find(id, principal));
+      const seen = JSON.stringify({ ...run, duration_seconds: null, rows_per_second: null });
+      const frames = seen === last ? [] : [{ event: 'run', data: run }];
+      last = seen;
+      return { frames, done: !BATCH_ACTIVE_STATES.includes(run.state as BatchRunState) };
+    };
+  }
+
+  /**
+   * The high-risk customers of a finished run as CSV (what a CRM import wants), in customer id
+   * order, read a page at a time so that a run of millions of rows is never held in memory.
+   * Checks the run (existence, model scope, state) before the first byte, so refusals are problem+json.
+   */
+  async highRiskCsv(id: string, principal?: Principal): Promise<{ run: BatchRunView; rows: AsyncGenerator<string> }> {
+    const run = await this.find(id, principal);
+    if (run.state !== 'succeeded') {
+      throw new ConflictError(`Run ${id} is ${run.state}; its high-risk list is complete, and downloadable, once the run has succeeded.`);
+    }
+    return { run: toBatchRunView(run), rows: this.highRiskRows(id) };
+  }
+
+  private async *highRiskRows(id: string, pageSize = 1000): AsyncGenerator<string> {
+    yield csvRow(['customer_id', 'churn_probability', 'risk_level', 'model_version', 'scored_at']);
+    let after = '';
+    for (;;) {
+      // Keyset over the primary key (run_id, customer_id): every page is an index range scan, however large the run.
+      const rows: { customer_id: string; churn_probability: number; model_version: string; scored_at: Date }[] = await this.db.query(
+        `SELECT customer_id, churn_probability, model_version, scored_at FROM batch_predictions
+         WHERE run_id = $1 AND customer_id > $2 AND risk_level = 'high' ORDER BY customer_id LIMIT $3`,
+        [id, after, pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((r) => csvRow([r.customer_id, Number(r.churn_probability), 'high', r.model_version, new Date(r.scored_at).toISOString()])).join('');
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].customer_id;
+    }
   }
 
   // --- sources ---

@@ -5,8 +5,8 @@ import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../.
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
 import { DriftService } from './drift.service';
-import { CreateDriftRunDto, DriftReportPage, DriftReportView } from './dto/drift.dto';
-import { LatestReportQuery, ListReportsQuery } from './dto/list-reports.query';
+import { CreateDriftRunDto, DriftReportPage, DriftReportView, FeatureSeriesPage } from './dto/drift.dto';
+import { FeatureSeriesQuery, LatestReportQuery, ListReportsQuery } from './dto/list-reports.query';
 
 @ApiTags('drift')
 @ApiSecurity('api-key')
@@ -36,6 +36,20 @@ export class DriftController {
   @ApiOkResponse({ type: DriftReportPage, description: 'Newest first' })
   list(@Query() query: ListReportsQuery): Promise<DriftReportPage> {
     return this.drift.list({ modelName: query.model_name, version: query.version, window: query.window, limit: query.limit, beforeId: query.before_id });
+  }
+
+  @Get('features')
+  @ModelScoped(ModelFrom.query('model_name'))
+  @ApiOkResponse({ type: FeatureSeriesPage, description: 'PSI, KS and chi² per feature over time, a page of reports at a time (newest first)' })
+  features(@Query() query: FeatureSeriesQuery): Promise<FeatureSeriesPage> {
+    return this.drift.featureSeries({
+      modelName: query.model_name,
+      version: query.version,
+      window: query.window,
+      limit: query.limit,
+      beforeId: query.before_id,
+      feature: query.feature,
+    });
   }
 
   @Get('reports/latest')

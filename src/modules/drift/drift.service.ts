@@ -13,7 +13,7 @@ import { AuditService } from '../audit/audit.service';
 import { analyzeWindow, FeatureResult, WindowAnalysis } from './drift-analyzer';
 import { statusGaugeValue, Thresholds } from './drift-stats';
 import { DRIFT_STATUS, FEATURE_PSI, SCORE_PSI } from './drift.metrics';
-import { DriftFeatureView, DriftReportPage, DriftReportSummaryView, DriftReportView } from './dto/drift.dto';
+import { DriftFeatureView, DriftReportPage, DriftReportSummaryView, DriftReportView, FeatureSeriesPage } from './dto/drift.dto';
 import { DriftFeatureResultEntity } from './entities/drift-feature-result.entity';
 import { DriftReportEntity, DriftTrigger, DriftWindow, RetrainOutcome, WINDOW_MS } from './entities/drift-report.entity';
 import { renderDriftReportHtml } from './report-html';
@@ -163,6 +163,39 @@ export class DriftService implements OnApplicationBootstrap {
       .getMany();
     const page = rows.slice(0, limit);
     return { reports: page.map(toSummaryView), next_before_id: rows.length > limit ? page[page.length - 1].id : null };
+  }
+
+  /** PSI, KS and chi² per feature over time: the feature results of a page of reports (newest first), without their bins. */
+  async featureSeries(filter: DriftReportFilter & { feature?: string }): Promise<FeatureSeriesPage> {
+    const { reports, next_before_id } = await this.list(filter);
+    if (reports.length === 0) return { points: [], next_before_id };
+    const qb = this.results
+      .createQueryBuilder('f')
+      .select(['f.reportId', 'f.feature', 'f.position', 'f.kind', 'f.psi', 'f.verdict', 'f.test', 'f.statistic', 'f.pValue'])
+      .where('f.report_id IN (:...ids)', { ids: reports.map((r) => r.id) });
+    if (filter.feature) qb.andWhere('f.feature = :feature', { feature: filter.feature });
+    const rows = await qb.getMany();
+    const byReport = new Map(reports.map((r) => [r.id, r]));
+    const order = new Map(reports.map((r, i) => [r.id, i]));
+    rows.sort((a, b) => order.get(String(a.reportId))! - order.get(String(b.reportId))! || a.position - b.position);
+    return {
+      points: rows.map((f) => {
+        const report = byReport.get(String(f.reportId))!;
+        return {
+          report_id: report.id,
+          version: report.version,
+          window_end: report.window_end,
+          feature: f.feature,
+          kind: f.kind,
+          psi: f.psi,
+          test: f.test,
+          statistic: f.statistic,
+          p_value: f.pValue,
+          verdict: f.verdict,
+        };
+      }),
+      next_before_id,
+    };
   }
 
   async latest(filter: Omit<DriftReportFilter, 'limit' | 'beforeId'>): Promise<DriftReportView> {

@@ -4,7 +4,7 @@ import { ModelFrom } from '../../common/auth/access-policy';
 import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
-import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackResult } from './dto/promotion.dto';
+import { CreatePromotionDto, DecisionDto, PromotionView, RollbackDto, RollbackPlan, RollbackResult } from './dto/promotion.dto';
 import { PromotionsService } from './promotions.service';
 
 @ApiTags('governance')
@@ -69,6 +69,12 @@ export class GovernanceController {
     @Req() req: AuthenticatedRequest,
   ): Promise<PromotionView> {
     return this.promotions.reject(name, id, body.reason, { principal, requestId: req.id });
+  }
+
+  @Get('rollback')
+  @ApiOkResponse({ type: RollbackPlan, description: 'What POST rollback would do now: the current Production version and the one it would restore' })
+  rollbackPlan(@Param('name') name: string): Promise<RollbackPlan> {
+    return this.promotions.rollbackPlan(name);
   }
 
   @Post('rollback')

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PromotionQueueController } from './promotion-queue.controller';
 import { GovernanceController } from './governance.controller';
 import { PromotionEntity } from './promotion.entity';
 import { PromotionsService } from './promotions.service';
@@ -9,7 +10,7 @@ import { ServingModule } from '../serving/serving.module';
 /** Promotions, approvals and rollback: sits above the registry and serving (it smoke-tests candidates). */
 @Module({
   imports: [TypeOrmModule.forFeature([PromotionEntity]), RegistryModule, ServingModule],
-  controllers: [GovernanceController],
+  controllers: [GovernanceController, PromotionQueueController],
   providers: [PromotionsService],
   exports: [PromotionsService],
 })

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
-import { CommonError, ConflictError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
+import { CommonError, ConflictError, ErrorCode, NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
 import { conflictOnUniqueViolation } from '../../common/errors/unique-violation';
 import { evaluateGates, gateSpecs } from '../../common/quality/quality-gates';
 import { APP_CONFIG } from '../../config/config';
@@ -12,8 +12,8 @@ import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError } from '../../mlflow/mlflow.errors';
 import { MlflowModelVersion, tagValue } from '../../mlflow/mlflow.types';
 import { AuditService } from '../audit/audit.service';
-import { PromotionView, toPromotionView } from './dto/promotion.dto';
-import { PromotionEntity, PromotionGate } from './promotion.entity';
+import { PromotionPage, PromotionView, RollbackPlan, toPromotionView } from './dto/promotion.dto';
+import { PromotionEntity, PromotionGate, PromotionState } from './promotion.entity';
 import { NotificationsService } from '../notifications/notifications.service';
 import { RegistryError, RegistryErrorCode } from '../registry/registry.errors';
 import { MODEL_SHA256_TAG, RegistryService } from '../registry/registry.service';
@@ -137,6 +137,13 @@ export class PromotionsService {
   }
 
   /** Restores the version that was in Production before the current one, in one call. */
+  /** What a rollback would do now, so that a confirmation can name both versions before anything changes. */
+  async rollbackPlan(modelName: string): Promise<RollbackPlan> {
+    const current = await this.registry.productionVersion(modelName);
+    const previous = await this.registry.previousProductionVersion(modelName, current?.version ?? null);
+    return { current_version: current?.version ?? null, rollback_to: previous };
+  }
+
   async rollback(modelName: string, reason: string, actor: Actor): Promise<{ rolled_back_from: string | null; rolled_back_to: string }> {
     const current = await this.registry.productionVersion(modelName);
     const previous = await this.registry.previousProductionVersion(modelName, current?.version ?? null);
@@ -161,6 +168,29 @@ export class PromotionsService {
 
   async list(modelName: string): Promise<PromotionView[]> {
     return (await this.promotions.find({ where: { modelName }, order: { createdAt: 'DESC' }, take: 200 })).map(toPromotionView);
+  }
+
+  /** Promotion requests across models, newest first, a page at a time (the approvals queue is state pending_approval). */
+  async page(filter: { modelName?: string; state?: PromotionState; limit: number; beforeId?: string }, principal: Principal): Promise<PromotionPage> {
+    const qb = this.promotions
+      .createQueryBuilder('p')
+      .orderBy('p.created_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .limit(filter.limit + 1);
+    if (filter.modelName) qb.andWhere('p.model_name = :modelName', { modelName: filter.modelName });
+    if (filter.state) qb.andWhere('p.state = :state', { state: filter.state });
+    if (filter.beforeId) {
+      if (!(await this.promotions.existsBy({ id: filter.beforeId }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such promotion; pass next_before_id of the previous page' }]);
+      }
+      qb.andWhere('(p.created_at, p.id) < (SELECT created_at, id FROM promotions WHERE id = :beforeId)', { beforeId: filter.beforeId });
+    }
+    const rows = await qb.getMany();
+    const page = rows.slice(0, filter.limit);
+    return {
+      promotions: page.map((p) => ({ ...toPromotionView(p), requested_by_you: p.requestedBy === principal.keyId })),
+      next_before_id: rows.length > filter.limit ? page[page.length - 1].id : null,
+    };
   }
 
   async get(modelName: string, id: string): Promise<PromotionView> {

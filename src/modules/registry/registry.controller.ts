@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ModelFrom } from '../../common/auth/access-policy';
 import { AuthenticatedRequest, CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
 import { ApiProblem } from '../../common/errors/problem-responses.openapi';
-import { ModelList, ModelVersionList, StageChangeResult, StageTransitionView, VersionRunView } from './dto/registry.responses';
+import { CompareVersionsQuery, StageHistoryQuery, StagesAtQuery } from './dto/registry.queries';
+import { ModelList, ModelVersionList, StageChangeResult, StagesAtView, StageTransitionView, VersionComparison, VersionRunView } from './dto/registry.responses';
 import { SetStageDto } from './dto/set-stage.dto';
 import { RegistryService } from './registry.service';
 
@@ -32,8 +33,22 @@ export class RegistryController {
 
   @Get(':name/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  modelHistory(@Param('name') name: string): Promise<StageTransitionView[]> {
-    return this.registry.history(name);
+  modelHistory(@Param('name') name: string, @Query() query: StageHistoryQuery): Promise<StageTransitionView[]> {
+    return this.registry.history(name, undefined, { limit: query.limit, beforeId: query.before_id });
+  }
+
+  @Get(':name/stages-at')
+  @ApiOkResponse({ type: StagesAtView, description: 'Which version was in Production (and Staging) at the instant `at`' })
+  @ApiProblem(404, 'The model has no recorded versions or stage changes')
+  stagesAt(@Param('name') name: string, @Query() query: StagesAtQuery): Promise<StagesAtView> {
+    return this.registry.stagesAt(name, new Date(query.at));
+  }
+
+  @Get(':name/versions/compare')
+  @ApiOkResponse({ type: VersionComparison, description: 'Metrics, params and tags of two versions, with a per-key diff' })
+  @ApiProblem(400, 'a or b is not a version of the model')
+  compare(@Param('name') name: string, @Query() query: CompareVersionsQuery): Promise<VersionComparison> {
+    return this.registry.compare(name, query.a, query.b);
   }
 
   @Get(':name/versions/:version/run')
@@ -44,8 +59,8 @@ export class RegistryController {
 
   @Get(':name/versions/:version/stage-history')
   @ApiOkResponse({ type: [StageTransitionView] })
-  versionHistory(@Param('name') name: string, @Param('version') version: string): Promise<StageTransitionView[]> {
-    return this.registry.history(name, version);
+  versionHistory(@Param('name') name: string, @Param('version') version: string, @Query() query: StageHistoryQuery): Promise<StageTransitionView[]> {
+    return this.registry.history(name, version, { limit: query.limit, beforeId: query.before_id });
   }
 
   /** Direct stage setting bypasses gates and approvals: admins only, audited as an override. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, LessThan, LessThanOrEqual, Repository } from 'typeorm';
 import { Principal } from '../../common/auth/roles';
-import { NotFoundError } from '../../common/errors/app-error';
+import { NotFoundError, ValidationFailedError } from '../../common/errors/app-error';
 import { RegistryError, RegistryErrorCode } from './registry.errors';
 import { APP_CONFIG } from '../../config/config';
 import { AppConfig } from '../../config/config.schema';
@@ -12,12 +12,23 @@ import { JobHandler } from '../jobs/job-handler.decorator';
 import { JobName } from '../jobs/job-names';
 import { MlflowClient } from '../../mlflow/mlflow.client';
 import { MlflowNotFoundError, MlflowUnavailableError } from '../../mlflow/mlflow.errors';
-import { MlflowModelVersion, MlflowRegisteredModel, tagValue } from '../../mlflow/mlflow.types';
-import { ModelList, ModelVersionList, ModelVersionView, StageChangeResult, StageTransitionView, VersionRunView } from './dto/registry.responses';
+import { MlflowModelVersion, MlflowRegisteredModel, MlflowRun, tagValue } from '../../mlflow/mlflow.types';
+import {
+  ComparedVersion,
+  ModelList,
+  ModelVersionList,
+  ModelVersionView,
+  StageChangeResult,
+  StagesAtView,
+  StageTransitionView,
+  ValueDiff,
+  VersionComparison,
+  VersionRunView,
+} from './dto/registry.responses';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { StageTransitionEntity, TransitionReason } from './entities/stage-transition.entity';
 import { MlflowMirror } from './mlflow-mirror';
-import { SettableStage } from './stages';
+import { SettableStage, Stage } from './stages';
 
 export const MODEL_SHA256_TAG = 'model_sha256';
 
@@ -128,22 +139,75 @@ export class RegistryService {
     }
     if (!mv.run_id) return { name: modelName, version, run_id: null, metrics: {}, params: {} };
     const run = await this.mlflow.getRun(mv.run_id);
+    return { name: modelName, version, run_id: mv.run_id, ...metricsAndParams(run) };
+  }
+
+  /** Stage changes newest first; `beforeId` pages on from the last change of the previous page. */
+  async history(modelName: string, version?: string, page: { limit?: number; beforeId?: string } = {}): Promise<StageTransitionView[]> {
+    const where = { modelName, ...(version ? { version } : {}), ...(page.beforeId ? { id: LessThan(page.beforeId) } : {}) };
+    const rows = await this.transitions.find({ where, order: { id: 'DESC' }, take: Math.min(page.limit ?? 500, 500) });
+    return rows.map(toTransitionView);
+  }
+
+  /** Which version was in each stage at `at`, replayed from the stage transitions recorded up to then. */
+  async stagesAt(modelName: string, at: Date): Promise<StagesAtView> {
+    const rows: { version: string; to_stage: Stage }[] = await this.db.query(
+      `SELECT DISTINCT ON (version) version, to_stage FROM stage_transitions WHERE model_name = $1 AND created_at <= $2 ORDER BY version, id DESC`,
+      [modelName, at],
+    );
+    const [last] = await this.transitions.find({ where: { modelName, createdAt: LessThanOrEqual(at) }, order: { id: 'DESC' }, take: 1 });
+    if (!last && (await this.transitions.countBy({ modelName })) === 0 && (await this.versions.countBy({ modelName })) === 0) {
+      throw new NotFoundError(`Model '${modelName}' has no recorded stage changes. Check the name with GET /api/v1/models.`);
+    }
+    const versions = Object.fromEntries(rows.sort((x, y) => byVersionDesc(x.version, y.version)).map((r) => [r.version, r.to_stage]));
     return {
       name: modelName,
-      version,
-      run_id: mv.run_id,
-      metrics: Object.fromEntries((run.data?.metrics ?? []).map((m) => [m.key, m.value])),
-      params: Object.fromEntries((run.data?.params ?? []).map((p) => [p.key, p.value])),
+      at: at.toISOString(),
+      production: rows.find((r) => r.to_stage === 'Production')?.version ?? null,
+      staging: rows
+        .filter((r) => r.to_stage === 'Staging')
+        .map((r) => r.version)
+        .sort(byVersionDesc),
+      versions,
+      last_transition: last ? toTransitionView(last) : null,
     };
   }
 
-  async history(modelName: string, version?: string): Promise<StageTransitionView[]> {
-    const rows = await this.transitions.find({
-      where: version ? { modelName, version } : { modelName },
-      order: { id: 'DESC' },
-      take: 500,
-    });
-    return rows.map(toTransitionView);
+  /** Metrics and params (of each version's MLflow run) and model-version tags of two versions, side by side. */
+  async compare(modelName: string, a: string, b: string): Promise<VersionComparison> {
+    const [left, right] = await Promise.all([this.comparedVersion(modelName, a, 'a'), this.comparedVersion(modelName, b, 'b')]);
+    return {
+      name: modelName,
+      a: left,
+      b: right,
+      metrics: diff(left.metrics, right.metrics, true),
+      params: diff(left.params, right.params, false),
+      tags: diff(left.tags, right.tags, false),
+    };
+  }
+
+  private async comparedVersion(modelName: string, version: string, field: 'a' | 'b'): Promise<ComparedVersion> {
+    let mv: MlflowModelVersion;
+    try {
+      mv = await this.mlflow.getModelVersion(modelName, version);
+    } catch (err) {
+      if (err instanceof MlflowNotFoundError) {
+        throw new ValidationFailedError(
+          [{ field, message: `version ${version} of '${modelName}' does not exist` }],
+          `Version ${version} of model '${modelName}' does not exist (query parameter ${field}). List versions with GET /api/v1/models/${modelName}/versions.`,
+        );
+      }
+      throw err;
+    }
+    const run = mv.run_id ? await this.mlflow.getRun(mv.run_id) : undefined;
+    const ours = await this.versions.findOneBy({ modelName, version });
+    return {
+      version,
+      stage: ours?.stage ?? 'None',
+      run_id: mv.run_id || null,
+      ...metricsAndParams(run),
+      tags: Object.fromEntries((mv.tags ?? []).map((t) => [t.key, t.value])),
+    };
   }
 
   /** Every version the control plane governs, of every model, in name and version order (for backup manifests). */
@@ -295,6 +359,15 @@ export function byVersionDesc(a: string, b: string): number {
   return Number(b) - Number(a);
 }
 
+function diff<T extends string | number>(a: Record<string, T>, b: Record<string, T>, numeric: boolean): ValueDiff[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().map((key) => {
+    const [x, y] = [a[key] ?? null, b[key] ?? null];
+    const status = x === null ? 'only_b' : y === null ? 'only_a' : x === y ? 'same' : 'changed';
+    const delta = numeric && x !== null && y !== null ? Number(y) - Number(x) : null;
+    return { key, a: x, b: y, status, delta };
+  });
+}
+
 function toView(
   name: string,
   version: string,
@@ -337,5 +410,13 @@ function toTransitionView(t: StageTransitionEntity): StageTransitionView {
     actor_key_id: t.actorKeyId,
     request_id: t.requestId,
     created_at: t.createdAt.toISOString(),
+  };
+}
+
+/** The latest value of each metric, and the params, of a version's MLflow run. */
+function metricsAndParams(run: MlflowRun | undefined): { metrics: Record<string, number>; params: Record<string, string> } {
+  return {
+    metrics: Object.fromEntries((run?.data?.metrics ?? []).map((m) => [m.key, m.value])),
+    params: Object.fromEntries((run?.data?.params ?? []).map((p) => [p.key, p.value])),
   };
 }

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ModelFrom } from '../../common/auth/access-policy';
 import { CurrentPrincipal, ModelScoped, Roles } from '../../common/auth/auth.decorators';
 import { Principal } from '../../common/auth/roles';
@@ -7,13 +8,17 @@ import { ApiProblem } from '../../common/errors/problem-responses.openapi';
 import { CreateRunDto } from './dto/create-run.dto';
 import { TrainingLogPage, TrainingRunView } from './dto/run.views';
 import { ListRunsQuery, RunLogsQuery } from './dto/list-runs.query';
+import { PROGRESS_EVENT_SCHEMA, ProgressStreams } from '../events/progress-stream';
 import { TrainingService } from './training.service';
 
 @ApiTags('training')
 @ApiSecurity('api-key')
 @Controller('api/v1/training/runs')
 export class TrainingController {
-  constructor(private readonly training: TrainingService) {}
+  constructor(
+    private readonly training: TrainingService,
+    private readonly streams: ProgressStreams,
+  ) {}
 
   @Post()
   @Roles('operator')
@@ -29,7 +34,7 @@ export class TrainingController {
   @ModelScoped(ModelFrom.query('model_name'))
   @ApiOkResponse({ type: [TrainingRunView] })
   list(@Query() query: ListRunsQuery): Promise<TrainingRunView[]> {
-    return this.training.list({ modelName: query.model_name, state: query.state, limit: query.limit });
+    return this.training.list({ modelName: query.model_name, state: query.state, limit: query.limit, beforeId: query.before_id });
   }
 
   @Get(':id')
@@ -46,6 +51,28 @@ export class TrainingController {
   @ApiOkResponse({ type: TrainingLogPage })
   logs(@Param('id') id: string, @Query() query: RunLogsQuery, @CurrentPrincipal() principal: Principal): Promise<TrainingLogPage> {
     return this.training.logPage(id, query.after, query.limit, principal);
+  }
+
+  @Get(':id/events')
+  @Roles('operator', 'approver')
+  @ModelScoped(ModelFrom.resource())
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description:
+      'Server-sent events: `run` (the run, whenever it changes), `log` (new log lines; its id resumes via Last-Event-ID), then `end` once the run has ended. Comment lines are heartbeats.',
+    schema: PROGRESS_EVENT_SCHEMA,
+  })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume the log after this cursor (the id of the last `log` event received)' })
+  async events(
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const after = /^[0-9]{1,10}$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
+    const tick = await this.training.progress(id, after, principal);
+    await this.streams.stream(request, reply, tick);
   }
 
   @Post(':id/cancel')

@@ -18,6 +18,7 @@ import { RegistryService } from '../registry/registry.service';
 import { CreateRunDto } from './dto/create-run.dto';
 import { toRunView, TrainingLogPage, TrainingRunView } from './dto/run.views';
 import { LogStream, TrainingLogEntity } from './entities/training-log.entity';
+import { ProgressFrame, ProgressTick } from '../events/progress-stream';
 import { ACTIVE_STATES, RunState, RunTrigger, TrainingParams, TrainingRunEntity } from './entities/training-run.entity';
 import { ExecutionCallbacks, ExecutionOutcome, TRAINING_EXECUTOR, TrainingExecutor } from './executors/training-executor';
 import { describeFailedGates, evaluateGates, gateSpecs } from '../../common/quality/quality-gates';
@@ -25,6 +26,8 @@ import { parseTrainerLine, TRAINER_EXIT_CODES, TrainerResult } from './trainer-p
 
 const LOG_FLUSH_MS = 500;
 const MAX_LOG_LINES = 20_000;
+/** Log lines per progress-stream event. */
+const PROGRESS_LOG_PAGE = 1000;
 const SYSTEM_PRINCIPAL: Principal = { keyId: 'system', role: 'admin', modelName: null, rateLimitPerMinute: null };
 
 interface LiveRun {
@@ -150,13 +153,22 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  async list(filter: { modelName?: string; state?: RunState; limit?: number }): Promise<TrainingRunView[]> {
-    const rows = await this.runs.find({
-      where: { ...(filter.modelName ? { modelName: filter.modelName } : {}), ...(filter.state ? { state: filter.state } : {}) },
-      order: { createdAt: 'DESC' },
-      take: Math.min(filter.limit ?? 50, 500),
-    });
-    return rows.map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
+  /** Runs newest first; `beforeId` pages on from the last run of the previous page. */
+  async list(filter: { modelName?: string; state?: RunState; limit?: number; beforeId?: string }): Promise<TrainingRunView[]> {
+    const qb = this.runs
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(Math.min(filter.limit ?? 50, 500));
+    if (filter.modelName) qb.andWhere('r.model_name = :modelName', { modelName: filter.modelName });
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (filter.beforeId) {
+      if (!(await this.runs.existsBy({ id: filter.beforeId }))) {
+        throw new ValidationFailedError([{ field: 'before_id', message: 'no such run; pass the id of the last run of the previous page' }]);
+      }
+      qb.andWhere('(r.created_at, r.id) < (SELECT created_at, id FROM training_runs WHERE id = :beforeId)', { beforeId: filter.beforeId });
+    }
+    return (await qb.getMany()).map((r) => toRunView(r, this.config.MLFLOW_TRACKING_URI));
   }
 
   async get(id: string, principal?: Principal): Promise<TrainingRunView> {
@@ -169,11 +181,38 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     const rows = await this.logs.find({ where: { runId: id, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: Math.min(Math.max(limit, 1), 5000) });
     const nextAfter = rows.length ? rows[rows.length - 1].seq : after;
     const ended = !ACTIVE_STATES.includes(run.state);
-    const more = ended && rows.length > 0 ? (await this.logs.count({ where: { runId: id, seq: MoreThan(nextAfter) } })) > 0 : true;
+    // Once the run has ended, an empty page past the last line is complete too (a follower that already has every line).
+    const more = !ended || (rows.length > 0 && (await this.logs.count({ where: { runId: id, seq: MoreThan(nextAfter) } })) > 0);
     return {
       lines: rows.map((r) => ({ seq: r.seq, stream: r.stream, line: r.line, at: r.at.toISOString() })),
       next_after: nextAfter,
       complete: ended && !more,
+    };
+  }
+
+  /**
+   * Progress of a run for a server-sent events stream: checks the run (existence, model scope) at once,
+   * then each tick sends new log lines (`log`, id = the log cursor, so Last-Event-ID resumes) and the
+   * run whenever it changes (`run`); it is done once the run has ended and every line was sent.
+   */
+  async progress(id: string, afterSeq: number, principal?: Principal): Promise<() => Promise<ProgressTick>> {
+    await this.find(id, principal);
+    let after = afterSeq;
+    let lastRun = '';
+    return async () => {
+      const page = await this.logPage(id, after, PROGRESS_LOG_PAGE, principal);
+      const run = await this.get(id, principal);
+      const frames: ProgressFrame[] = [];
+      if (page.lines.length > 0) {
+        after = page.next_after;
+        frames.push({ event: 'log', id: String(after), data: { lines: page.lines } });
+      }
+      const seen = JSON.stringify({ ...run, duration_seconds: null });
+      if (seen !== lastRun) {
+        lastRun = seen;
+        frames.push({ event: 'run', data: run });
+      }
+      return { frames, done: page.complete && !ACTIVE_STATES.includes(run.state as RunState), more: page.lines.length === PROGRESS_LOG_PAGE };
     };
   }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import { PageLimit } from '../../../common/http/page-limit';
 import { ApiNullable } from '../../../common/openapi/api-nullable';
 
 /** One alert of an Alertmanager webhook (payload version 4). */
@@ -102,4 +103,22 @@ export class ListAlertsQuery {
   @IsString()
   @MaxLength(256)
   alertname?: string;
+
+  @ApiPropertyOptional({ description: 'Only incidents that started at or after this instant (ISO 8601), e.g. the window of a drift report' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date-time' })
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'Only incidents that started before this instant (ISO 8601, exclusive)' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  until?: string;
+
+  @PageLimit(200, 200)
+  limit: number = 200;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only incidents after this one in the list: the id of the last incident of the previous page' })
+  @IsOptional()
+  @IsUUID('all', { message: 'before_id must be an incident id (a UUID): the id of the last incident of the previous page' })
+  before_id?: string;
 }

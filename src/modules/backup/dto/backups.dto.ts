@@ -136,3 +136,28 @@ export function toDrillView(d: RestoreDrillEntity): DrillView {
     error: d.error,
   };
 }
+
+export class RecoveryPointObjective {
+  @ApiProperty({ description: 'Continuous WAL archiving (point-in-time restore) is on' }) wal_archiving: boolean;
+  @ApiNullable(Number, { description: 'With WAL archiving: seconds of committed WAL not yet archived now (what a crash would lose)' })
+  current_seconds: number | null;
+  @ApiNullable(Number, { description: 'With WAL archiving: the most WAL time a crash can lose (archive_timeout)' }) bound_seconds: number | null;
+  @ApiNullable(Number, { description: 'Seconds since the newest completed backup that holds the database (the RPO without WAL archiving)' })
+  since_last_backup_seconds: number | null;
+}
+
+export class RestorePointView {
+  @ApiProperty({ example: '20261204T020000.000Z-3f9a1c' }) backup_id: string;
+  @ApiProperty({ enum: KINDS }) kind: string;
+  @ApiProperty() finished_at: string;
+}
+
+export class BackupStatusView {
+  @ApiNullable(BackupView, { description: 'The newest completed backup' }) last_backup: BackupView | null;
+  @ApiNullable(BackupView, { description: 'The newest backup attempt that failed, if newer than the last completed one' }) last_failure: BackupView | null;
+  @ApiNullable(DrillView, { description: 'The newest restore drill that passed (the backup it restored is verified)' }) last_verified_drill: DrillView | null;
+  @ApiNullable(DrillView, { description: 'The newest restore drill, whatever its outcome' }) last_drill: DrillView | null;
+  @ApiProperty({ type: RecoveryPointObjective }) rpo: RecoveryPointObjective;
+  @ApiNullable(Number, { description: 'Measured RTO: seconds the last passing drill took to restore and verify' }) rto_seconds: number | null;
+  @ApiProperty({ type: [RestorePointView], description: 'Completed backups to restore from, newest first (at most 50)' }) restore_points: RestorePointView[];
+}

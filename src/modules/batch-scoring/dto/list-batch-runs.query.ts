@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { BATCH_RUN_STATES, BatchRunState } from '../entities/batch-scoring-run.entity';
 import { PageLimit } from '../../../common/http/page-limit';
 
@@ -14,6 +14,11 @@ export class ListBatchRunsQuery {
 
   @PageLimit(500, 50)
   limit: number = 50;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only runs older than this one: the id of the last run of the previous page' })
+  @IsOptional()
+  @IsUUID('all', { message: 'before_id must be a run id (a UUID): the id of the last run of the previous page' })
+  before_id?: string;
 }
 
 /** Query parameters of GET /api/v1/batch-scoring/runs/:id/predictions. */

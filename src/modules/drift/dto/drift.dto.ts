@@ -92,3 +92,21 @@ export class DriftReportPage {
   @ApiProperty({ type: [DriftReportSummaryView] }) reports: DriftReportSummaryView[];
   @ApiNullable(String, { description: 'Pass as before_id for the next (older) page' }) next_before_id: string | null;
 }
+
+export class FeaturePointView {
+  @ApiProperty() report_id: string;
+  @ApiProperty() version: string;
+  @ApiProperty() window_end: string;
+  @ApiProperty() feature: string;
+  @ApiProperty({ enum: ['numeric', 'categorical', 'score'] }) kind: string;
+  @ApiNullable(Number) psi: number | null;
+  @ApiNullable(String, { enum: ['ks', 'chi2'], description: 'KS for numeric features, chi² for categorical ones' }) test: string | null;
+  @ApiNullable(Number) statistic: number | null;
+  @ApiNullable(Number) p_value: number | null;
+  @ApiProperty() verdict: string;
+}
+
+export class FeatureSeriesPage {
+  @ApiProperty({ type: [FeaturePointView], description: 'Newest report first; within a report, in feature order' }) points: FeaturePointView[];
+  @ApiNullable(String, { description: 'Pass as before_id for older reports; null on the last page' }) next_before_id: string | null;
+}

@@ -32,3 +32,12 @@ export class ListReportsQuery extends LatestReportQuery {
   @Matches(/^[0-9]{1,18}$/, { message: 'before_id must be a report id' })
   before_id?: string;
 }
+
+/** Query parameters of GET /api/v1/drift/features: the per-feature statistics of the reports a page of GET /reports holds. */
+export class FeatureSeriesQuery extends ListReportsQuery {
+  @ApiPropertyOptional({ description: 'Only this feature (or "score" for the predicted probability)', example: 'tenure_months', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  feature?: string;
+}

@@ -75,3 +75,18 @@ export function toPromotionView(p: PromotionEntity): PromotionView {
     created_at: p.createdAt.toISOString(),
   };
 }
+
+export class PromotionQueueItem extends PromotionView {
+  @ApiProperty({ description: 'The caller made this request: with four_eyes, another approver must decide it' }) requested_by_you: boolean;
+}
+
+export class PromotionPage {
+  @ApiProperty({ type: [PromotionQueueItem], description: 'Newest first' }) promotions: PromotionQueueItem[];
+  @ApiNullable(String, { description: 'Pass as before_id for the next page; null on the last page' }) next_before_id: string | null;
+}
+
+export class RollbackPlan {
+  @ApiNullable(String, { description: 'The Production version now (null when there is none)' }) current_version: string | null;
+  @ApiNullable(String, { description: 'The version POST rollback would put back in Production (null: nothing to roll back to, POST answers 409)' })
+  rollback_to: string | null;
+}

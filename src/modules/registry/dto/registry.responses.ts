@@ -72,3 +72,41 @@ export class VersionRunView {
   @ApiProperty({ type: Object, description: 'Latest value of each metric of the run' }) metrics: Record<string, number>;
   @ApiProperty({ type: Object }) params: Record<string, string>;
 }
+
+export class StagesAtView {
+  @ApiProperty() name: string;
+  @ApiProperty({ description: 'The instant asked about' }) at: string;
+  @ApiNullable(String, { description: 'The version in Production at that instant, or null' }) production: string | null;
+  @ApiProperty({ type: [String], description: 'Versions in Staging at that instant, newest first' }) staging: string[];
+  @ApiProperty({ type: Object, description: 'version → its stage at that instant, for every version with a stage change by then' })
+  versions: Record<string, Stage>;
+  @ApiNullable(StageTransitionView, { description: 'The last stage change at or before the instant (what put things in this state)' })
+  last_transition: StageTransitionView | null;
+}
+
+export class ComparedVersion {
+  @ApiProperty() version: string;
+  @ApiProperty({ enum: STAGES }) stage: Stage;
+  @ApiNullable(String) run_id: string | null;
+  @ApiProperty({ type: Object, additionalProperties: { type: 'number' }, description: 'Latest value of each metric of the version’s MLflow run' })
+  metrics: Record<string, number>;
+  @ApiProperty({ type: Object, additionalProperties: { type: 'string' } }) params: Record<string, string>;
+  @ApiProperty({ type: Object, additionalProperties: { type: 'string' }, description: 'Model-version tags' }) tags: Record<string, string>;
+}
+
+export class ValueDiff {
+  @ApiProperty() key: string;
+  @ApiNullable(String, { description: 'Value in a (metrics as numbers in JSON)' }) a: string | number | null;
+  @ApiNullable(String, { description: 'Value in b' }) b: string | number | null;
+  @ApiProperty({ enum: ['same', 'changed', 'only_a', 'only_b'] }) status: 'same' | 'changed' | 'only_a' | 'only_b';
+  @ApiNullable(Number, { description: 'b − a for metrics; null for params and tags' }) delta: number | null;
+}
+
+export class VersionComparison {
+  @ApiProperty() name: string;
+  @ApiProperty({ type: ComparedVersion }) a: ComparedVersion;
+  @ApiProperty({ type: ComparedVersion }) b: ComparedVersion;
+  @ApiProperty({ type: [ValueDiff] }) metrics: ValueDiff[];
+  @ApiProperty({ type: [ValueDiff] }) params: ValueDiff[];
+  @ApiProperty({ type: [ValueDiff] }) tags: ValueDiff[];
+}

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { RUN_STATES, RunState } from '../entities/training-run.entity';
 import { PageLimit } from '../../../common/http/page-limit';
 
@@ -19,6 +19,11 @@ export class ListRunsQuery {
 
   @PageLimit(500, 50)
   limit: number = 50;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only runs older than this one: the id of the last run of the previous page' })
+  @IsOptional()
+  @IsUUID('all', { message: 'before_id must be a run id (a UUID): the id of the last run of the previous page' })
+  before_id?: string;
 }
 
 /** Query parameters of GET /api/v1/training/runs/:id/logs. */
